@@ -1,0 +1,149 @@
+// Package activities implements the saga's steps for the order, inventory and
+// payment services. Each service's activities are methods on a struct holding
+// that service's dependencies behind small interfaces, so the package itself
+// does no I/O of its own and can be imported by the workflow code for names
+// and types.
+//
+// Every action and compensation takes an idempotency Key derived from the
+// workflow ID and the step name. The stores behind the activities use it as a
+// barrier: a repeated call is a no-op returning the first result, a
+// compensation arriving before (or instead of) its action is recorded so that
+// the action, if it arrives later, is refused with ErrAlreadyCompensated.
+package activities
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ordersaga/ordersaga"
+)
+
+// Activity type names. Workers register the service structs, so these are the
+// method names; a test checks that they resolve.
+const (
+	CreateOrderName      = "CreateOrder"
+	RejectOrderName      = "RejectOrder"
+	ConfirmOrderName     = "ConfirmOrder"
+	ReserveInventoryName = "ReserveInventory"
+	ReleaseInventoryName = "ReleaseInventory"
+	CommitInventoryName  = "CommitInventory"
+	ChargePaymentName    = "ChargePayment"
+	RefundPaymentName    = "RefundPayment"
+)
+
+// Application error types returned by activities. The business ones are
+// non-retryable: retrying cannot change the answer.
+const (
+	ErrOutOfStock         = "OutOfStock"
+	ErrUnknownSKU         = "UnknownSKU"
+	ErrPaymentDeclined    = "PaymentDeclined"
+	ErrAlreadyCompensated = "AlreadyCompensated"
+	ErrInvalidInput       = "InvalidInput"
+)
+
+// Outcome is embedded in every activity result. Attempt is the Temporal
+// attempt that produced the result, so the workflow can report how many
+// attempts a step took without growing its history.
+type Outcome struct {
+	Attempt int32 `json:"attempt"`
+}
+
+func outcome(ctx context.Context) Outcome {
+	return Outcome{Attempt: activity.GetInfo(ctx).Attempt}
+}
+
+// CreateOrderInput is the input of CreateOrder.
+type CreateOrderInput struct {
+	Key        string           `json:"key"`
+	OrderID    string           `json:"order_id"`
+	CustomerID string           `json:"customer_id"`
+	Items      []ordersaga.Item `json:"items"`
+}
+
+// RejectOrderInput is the input of RejectOrder, the compensation of CreateOrder.
+// Key is the key CreateOrder was called with.
+type RejectOrderInput struct {
+	Key     string `json:"key"`
+	OrderID string `json:"order_id"`
+	Reason  string `json:"reason"`
+}
+
+// ConfirmOrderInput is the input of ConfirmOrder.
+type ConfirmOrderInput struct {
+	Key        string `json:"key"`
+	OrderID    string `json:"order_id"`
+	TotalCents int64  `json:"total_cents"`
+	ChargeID   string `json:"charge_id"`
+}
+
+// ReserveInput is the input of ReserveInventory.
+type ReserveInput struct {
+	Key     string           `json:"key"`
+	OrderID string           `json:"order_id"`
+	Items   []ordersaga.Item `json:"items"`
+}
+
+// Reservation is the result of ReserveInventory: the priced lines and total.
+type Reservation struct {
+	Outcome
+	Lines      []ordersaga.Line `json:"lines"`
+	TotalCents int64            `json:"total_cents"`
+}
+
+// ReservationRef names a reservation by the key ReserveInventory was called
+// with; it is the input of ReleaseInventory and CommitInventory.
+type ReservationRef struct {
+	Key     string `json:"key"`
+	OrderID string `json:"order_id"`
+}
+
+// ChargeInput is the input of ChargePayment.
+type ChargeInput struct {
+	Key         string `json:"key"`
+	OrderID     string `json:"order_id"`
+	Token       string `json:"payment_token"`
+	AmountCents int64  `json:"amount_cents"`
+}
+
+// Charge is the result of ChargePayment.
+type Charge struct {
+	Outcome
+	ChargeID    string `json:"charge_id"`
+	AmountCents int64  `json:"amount_cents"`
+}
+
+// RefundInput is the input of RefundPayment; Key is the key of the charge.
+type RefundInput struct {
+	Key         string `json:"key"`
+	OrderID     string `json:"order_id"`
+	AmountCents int64  `json:"amount_cents"`
+}
+
+// nonRetryable wraps err as a non-retryable application error of type typ.
+func nonRetryable(typ string, err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), typ, err)
+}
+
+// businessError maps the domain's business outcomes to non-retryable
+// application errors of the documented types; anything else (a Redis
+// timeout, a provider 5xx) stays retryable.
+func businessError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ordersaga.ErrOutOfStock):
+		return nonRetryable(ErrOutOfStock, err)
+	case errors.Is(err, ordersaga.ErrUnknownSKU):
+		return nonRetryable(ErrUnknownSKU, err)
+	case errors.Is(err, ordersaga.ErrDeclined):
+		return nonRetryable(ErrPaymentDeclined, err)
+	case errors.Is(err, ordersaga.ErrCompensated):
+		return nonRetryable(ErrAlreadyCompensated, err)
+	case ordersaga.ErrorCode(err) == ordersaga.EINVALID:
+		return nonRetryable(ErrInvalidInput, err)
+	}
+	return err
+}

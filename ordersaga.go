@@ -1,0 +1,127 @@
+// Package ordersaga holds the domain of the order fulfillment saga: the
+// values every service exchanges and the error codes the adapters map to
+// transport status codes. It imports nothing from the rest of the module.
+package ordersaga
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Item is one requested order line: a SKU and how many units of it.
+type Item struct {
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
+}
+
+// Line is an item priced by the inventory service at reservation time.
+type Line struct {
+	SKU            string `json:"sku"`
+	Quantity       int64  `json:"quantity"`
+	UnitPriceCents int64  `json:"unit_price_cents"`
+}
+
+// Total returns the sum of quantity × unit price over lines.
+func Total(lines []Line) int64 {
+	var total int64
+	for _, l := range lines {
+		total += l.Quantity * l.UnitPriceCents
+	}
+	return total
+}
+
+// Business outcomes. Stores wrap them with %w; activities turn them into
+// non-retryable application errors, the API into status codes.
+var (
+	// ErrOutOfStock: a SKU has fewer units available than requested.
+	ErrOutOfStock = errors.New("out of stock")
+	// ErrUnknownSKU: the SKU is not in the catalog.
+	ErrUnknownSKU = errors.New("unknown sku")
+	// ErrDeclined: the payment provider declined the charge.
+	ErrDeclined = errors.New("payment declined")
+	// ErrCompensated: the step's compensation already ran for this key, so
+	// the action must not be applied (the barrier's anti-hanging rule).
+	ErrCompensated = errors.New("step already compensated")
+)
+
+// Error codes. Adapters map them to their own status codes in one place
+// (HTTP: api.problemFor).
+const (
+	EINVALID     = "invalid"     // the request is malformed or violates a rule
+	ENOTFOUND    = "not_found"   // the addressed entity does not exist
+	ECONFLICT    = "conflict"    // the entity's state does not allow the operation
+	EUNAVAILABLE = "unavailable" // a dependency is down; retry later
+	EINTERNAL    = "internal"    // a bug or an unexpected failure
+)
+
+// Error is a domain error with a code, a message fit for clients, and an
+// optional field naming the input that is wrong.
+type Error struct {
+	Code    string
+	Message string
+	Field   string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns an EINVALID error naming the offending field.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: EINVALID, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, or EINTERNAL
+// for any other non-nil error, or "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// Order is the order service's record of an order.
+type Order struct {
+	ID         string      `json:"id"`
+	CustomerID string      `json:"customer_id"`
+	Items      []Item      `json:"items"`
+	Status     OrderStatus `json:"status"`
+	TotalCents int64       `json:"total_cents"`
+	ChargeID   string      `json:"charge_id,omitempty"`
+	Reason     string      `json:"reason,omitempty"`
+}
+
+// OrderStatus is the order service's status of an order (not the saga's).
+type OrderStatus string
+
+const (
+	OrderPending   OrderStatus = "PENDING"
+	OrderConfirmed OrderStatus = "CONFIRMED"
+	OrderRejected  OrderStatus = "REJECTED"
+)
+
+// Stock is the inventory service's record of a SKU. Reservations move units
+// from Available to Reserved; commits move them on to Committed; releases
+// move them back.
+type Stock struct {
+	SKU        string `json:"sku"`
+	Available  int64  `json:"available"`
+	Reserved   int64  `json:"reserved"`
+	Committed  int64  `json:"committed"`
+	PriceCents int64  `json:"price_cents"`
+}

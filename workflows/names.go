@@ -1,0 +1,53 @@
+// Package workflows holds the order fulfillment saga: its definition as data
+// (steps.go), the deterministic interpreter that runs it (saga.go,
+// compensate.go), and the names other processes use to talk to it. Nothing in
+// this package does I/O.
+package workflows
+
+import (
+	"go.temporal.io/sdk/temporal"
+)
+
+// Task queues: one per service, so each service's workers deploy and scale
+// alone.
+const (
+	TaskQueueOrchestrator = "ordersaga.orchestrator"
+	TaskQueueOrder        = "ordersaga.order"
+	TaskQueueInventory    = "ordersaga.inventory"
+	TaskQueuePayment      = "ordersaga.payment"
+)
+
+// Names of the saga's query, updates and signals.
+const (
+	// QueryState returns the saga's live State.
+	QueryState = "state"
+	// UpdateApprove approves an order awaiting approval. Rejected (validator
+	// error) unless the saga is AWAITING_APPROVAL.
+	UpdateApprove = "approve"
+	// UpdateCancel cancels the saga and compensates it. Rejected once the
+	// pivot (payment) has started or the saga has ended.
+	UpdateCancel = "cancel"
+	// SignalApprove is the fire-and-forget twin of UpdateApprove, for
+	// operators using the Web UI or `temporal workflow signal`.
+	SignalApprove = "approve"
+)
+
+// WorkflowName is the registered workflow type name.
+const WorkflowName = "OrderFulfillment"
+
+// WorkflowID returns the workflow ID of the saga for orderID.
+func WorkflowID(orderID string) string { return "order-" + orderID }
+
+// Search attributes the saga sets, so the Web UI finds a saga by business key
+// (e.g. `OrderId = "..."` or `SagaStatus = "FAILED"`).
+var (
+	OrderIDKey    = temporal.NewSearchAttributeKeyKeyword("OrderId")
+	CustomerIDKey = temporal.NewSearchAttributeKeyKeyword("CustomerId")
+	SagaStatusKey = temporal.NewSearchAttributeKeyKeyword("SagaStatus")
+)
+
+// SearchAttributeKeys lists the custom search attributes that must be
+// registered in the namespace before sagas start.
+func SearchAttributeKeys() []temporal.SearchAttributeKeyKeyword {
+	return []temporal.SearchAttributeKeyKeyword{OrderIDKey, CustomerIDKey, SagaStatusKey}
+}

@@ -1,0 +1,248 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ordersaga/ordersaga/activities"
+)
+
+// errApprovalTimedOut ends a saga whose order was not approved in time.
+var errApprovalTimedOut = errors.New("approval timed out")
+
+// OrderFulfillment runs the order fulfillment saga described by Definition.
+//
+// It returns the final State. A business failure (out of stock, declined,
+// approval timeout) or a cancel before the pivot compensates the completed
+// steps in reverse order and still returns a State (COMPENSATED or
+// CANCELLED) with a nil error; a Temporal cancellation request does the same
+// but ends the workflow as canceled. Cancellation after the pivot has started
+// is ignored: the saga completes.
+func OrderFulfillment(ctx workflow.Context, in Input) (State, error) {
+	s := newSaga(ctx, in, Definition())
+	if err := s.register(ctx); err != nil {
+		return s.state, err
+	}
+	return s.run(ctx)
+}
+
+// saga is the interpreter's state. Everything the workflow knows lives here.
+type saga struct {
+	in    Input
+	opts  Options
+	steps []Step
+	state State
+
+	workflowID string
+	// pivotStarted is set when the pivot is scheduled; from then on the saga
+	// cannot be cancelled.
+	pivotStarted bool
+	approved     bool
+	// cancelReason is set by the cancel update.
+	cancelReason string
+	// actx is the context of the steps before the pivot; cancelActions
+	// cancels it.
+	actx          workflow.Context
+	cancelActions workflow.CancelFunc
+	// toCompensate lists, in execution order, the steps whose effects may
+	// exist: completed ones and ones that ended without a definite answer.
+	toCompensate []Step
+
+	reservation activities.Reservation
+	charge      activities.Charge
+}
+
+func newSaga(ctx workflow.Context, in Input, steps []Step) *saga {
+	s := &saga{
+		in:         in,
+		opts:       in.Options.withDefaults(),
+		steps:      steps,
+		workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		state: State{
+			OrderID:    in.OrderID,
+			CustomerID: in.CustomerID,
+			Status:     StatusRunning,
+		},
+	}
+	for _, step := range steps {
+		s.state.Steps = append(s.state.Steps, StepState{Name: step.Name, Kind: step.Kind, Status: StepPending})
+	}
+	return s
+}
+
+// register installs the query, update and signal handlers.
+func (s *saga) register(ctx workflow.Context) error {
+	s.actx, s.cancelActions = workflow.WithCancel(ctx)
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (State, error) { return s.state, nil }); err != nil {
+		return fmt.Errorf("register query: %w", err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove,
+		func(ctx workflow.Context) error { s.approved = true; return nil },
+		workflow.UpdateHandlerOptions{Validator: s.validateApprove},
+	); err != nil {
+		return fmt.Errorf("register approve: %w", err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel,
+		func(ctx workflow.Context, reason string) error {
+			if reason == "" {
+				reason = "cancelled on request"
+			}
+			s.cancelReason = reason
+			s.cancelActions()
+			return nil
+		},
+		workflow.UpdateHandlerOptions{Validator: s.validateCancel},
+	); err != nil {
+		return fmt.Errorf("register cancel: %w", err)
+	}
+	approvals := workflow.GetSignalChannel(ctx, SignalApprove)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for approvals.Receive(ctx, nil) {
+			if s.state.Status == StatusAwaitingApproval {
+				s.approved = true
+			}
+		}
+	})
+	return nil
+}
+
+func (s *saga) validateApprove(workflow.Context) error {
+	if s.state.Status != StatusAwaitingApproval {
+		return fmt.Errorf("order is %s, not awaiting approval", s.state.Status)
+	}
+	return nil
+}
+
+func (s *saga) validateCancel(_ workflow.Context, _ string) error {
+	switch {
+	case s.cancelReason != "":
+		return errors.New("order is already being cancelled")
+	case s.pivotStarted:
+		return errors.New("payment has started: the order can no longer be cancelled")
+	case s.state.Status != StatusRunning && s.state.Status != StatusAwaitingApproval:
+		return fmt.Errorf("order is %s and can no longer be cancelled", s.state.Status)
+	}
+	return nil
+}
+
+func (s *saga) run(ctx workflow.Context) (State, error) {
+	s.ensureSearchAttributes(ctx)
+	for _, step := range s.steps {
+		stepCtx := s.actx
+		if step.Kind == Pivot && s.actx.Err() != nil {
+			return s.abort(ctx, errCancelled)
+		}
+		if step.Kind != Compensatable {
+			// From the pivot on, nothing may interrupt the saga.
+			s.pivotStarted = true
+			stepCtx, _ = workflow.NewDisconnectedContext(ctx)
+		}
+		if err := s.runStep(stepCtx, step); err != nil {
+			return s.abort(ctx, err)
+		}
+	}
+	s.setStatus(ctx, StatusCompleted)
+	return s.state, nil
+}
+
+// errCancelled stands for a cancellation noticed between steps.
+var errCancelled = temporal.NewCanceledError()
+
+// runStep runs one step's action and records its outcome.
+func (s *saga) runStep(ctx workflow.Context, step Step) error {
+	st := s.state.step(step.Name)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	switch step.Runner {
+	case RunApproval:
+		return s.awaitApproval(ctx, st)
+	case RunActivity:
+	default:
+		return fmt.Errorf("step %s: unknown runner %q", step.Name, step.Runner)
+	}
+	args, result, err := s.bind(step)
+	if err != nil {
+		return err
+	}
+	st.Status = StepRunning
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:              step.TaskQueue,
+		StartToCloseTimeout:    step.Timeouts.StartToClose,
+		ScheduleToCloseTimeout: step.Timeouts.ScheduleToClose,
+		RetryPolicy:            step.Retry.Temporal(),
+	})
+	err = workflow.ExecuteActivity(actx, step.Action, args).Get(ctx, result)
+	if err != nil {
+		st.Status = StepFailed
+		st.LastError = errorMessage(err)
+		st.Attempts = attemptsOnFailure(step, err)
+		if !isBusinessFailure(step, err) {
+			// The action may have taken effect: compensate it too. The
+			// services' barriers make that safe if it did not.
+			s.toCompensate = append(s.toCompensate, step)
+		}
+		return err
+	}
+	st.Status = StepCompleted
+	st.Attempts = attemptOf(result)
+	s.toCompensate = append(s.toCompensate, step)
+	s.recordResult(step)
+	return nil
+}
+
+func (s *saga) awaitApproval(ctx workflow.Context, st *StepState) error {
+	if s.opts.ApprovalThresholdCents < 0 || s.state.TotalCents < s.opts.ApprovalThresholdCents {
+		st.Status = StepSkipped
+		return nil
+	}
+	st.Status = StepRunning
+	s.setStatus(ctx, StatusAwaitingApproval)
+	ok, err := workflow.AwaitWithTimeout(ctx, s.opts.ApprovalTimeout, func() bool { return s.approved })
+	if err != nil {
+		st.Status = StepFailed
+		return err
+	}
+	if !ok {
+		st.Status = StepFailed
+		st.LastError = fmt.Sprintf("no approval within %s", s.opts.ApprovalTimeout)
+		return errApprovalTimedOut
+	}
+	st.Status = StepCompleted
+	s.setStatus(ctx, StatusRunning)
+	return nil
+}
+
+// key is the idempotency key of a step's action and compensation.
+func (s *saga) key(step string) string { return s.workflowID + "/" + step }
+
+// setStatus changes the saga status and mirrors it into the SagaStatus
+// search attribute.
+func (s *saga) setStatus(ctx workflow.Context, status Status) {
+	if s.state.Status == status {
+		return
+	}
+	s.state.Status = status
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SagaStatusKey.ValueSet(string(status))); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert SagaStatus failed", "status", status, "error", err)
+	}
+}
+
+// ensureSearchAttributes sets the business keys when the starter did not
+// (the API always does; a saga started from the CLI may not).
+func (s *saga) ensureSearchAttributes(ctx workflow.Context) {
+	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(OrderIDKey); ok {
+		return
+	}
+	err := workflow.UpsertTypedSearchAttributes(ctx,
+		OrderIDKey.ValueSet(s.in.OrderID),
+		CustomerIDKey.ValueSet(s.in.CustomerID),
+		SagaStatusKey.ValueSet(string(s.state.Status)),
+	)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("upsert search attributes failed", "error", err)
+	}
+}

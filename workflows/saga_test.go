@@ -1,0 +1,389 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/activities"
+	"github.com/ordersaga/ordersaga/workflows"
+)
+
+// harness runs OrderFulfillment in Temporal's test environment with fake
+// activities that record their calls and fail on demand.
+type harness struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+
+	mu    sync.Mutex
+	calls []string
+	// fail[name] decides the error of each attempt of an activity.
+	fail       map[string]func(attempt int32) error
+	unitPrice  int64
+	chargeWait time.Duration
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), fail: map[string]func(int32) error{}, unitPrice: 1000}
+	h.env.RegisterWorkflow(workflows.OrderFulfillment)
+	h.env.RegisterActivity(&activities.Order{})
+	h.env.RegisterActivity(&activities.Inventory{})
+	h.env.RegisterActivity(&activities.Payment{})
+	h.env.OnActivity(activities.CreateOrderName, mock.Anything, mock.Anything).Return(outcomeFn[activities.CreateOrderInput](h, activities.CreateOrderName))
+	h.env.OnActivity(activities.RejectOrderName, mock.Anything, mock.Anything).Return(outcomeFn[activities.RejectOrderInput](h, activities.RejectOrderName))
+	h.env.OnActivity(activities.ConfirmOrderName, mock.Anything, mock.Anything).Return(outcomeFn[activities.ConfirmOrderInput](h, activities.ConfirmOrderName))
+	h.env.OnActivity(activities.ReleaseInventoryName, mock.Anything, mock.Anything).Return(outcomeFn[activities.ReservationRef](h, activities.ReleaseInventoryName))
+	h.env.OnActivity(activities.CommitInventoryName, mock.Anything, mock.Anything).Return(outcomeFn[activities.ReservationRef](h, activities.CommitInventoryName))
+	h.env.OnActivity(activities.RefundPaymentName, mock.Anything, mock.Anything).Return(outcomeFn[activities.RefundInput](h, activities.RefundPaymentName))
+	h.env.SetTestTimeout(30 * time.Second)
+	h.env.OnActivity(activities.ReserveInventoryName, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.ReserveInput) (activities.Reservation, error) {
+			if err := h.call(ctx, activities.ReserveInventoryName); err != nil {
+				return activities.Reservation{}, err
+			}
+			var lines []ordersaga.Line
+			for _, it := range in.Items {
+				lines = append(lines, ordersaga.Line{SKU: it.SKU, Quantity: it.Quantity, UnitPriceCents: h.unitPrice})
+			}
+			return activities.Reservation{Outcome: attempt(ctx), Lines: lines, TotalCents: ordersaga.Total(lines)}, nil
+		})
+	return h
+}
+
+func attempt(ctx context.Context) activities.Outcome {
+	return activities.Outcome{Attempt: activity.GetInfo(ctx).Attempt}
+}
+
+// outcomeFn is a fake activity taking In that succeeds unless h.fail says.
+func outcomeFn[In any](h *harness, name string) func(context.Context, In) (activities.Outcome, error) {
+	return func(ctx context.Context, _ In) (activities.Outcome, error) {
+		if err := h.call(ctx, name); err != nil {
+			return activities.Outcome{}, err
+		}
+		return attempt(ctx), nil
+	}
+}
+
+func (h *harness) call(ctx context.Context, name string) error {
+	h.mu.Lock()
+	h.calls = append(h.calls, name)
+	fail := h.fail[name]
+	h.mu.Unlock()
+	if fail != nil {
+		return fail(activity.GetInfo(ctx).Attempt)
+	}
+	return nil
+}
+
+// distinctCalls returns the activities called, in order, repeats folded.
+func (h *harness) distinctCalls() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Compact(slices.Clone(h.calls))
+}
+
+func (h *harness) query() workflows.State {
+	h.t.Helper()
+	v, err := h.env.QueryWorkflow(workflows.QueryState)
+	require.NoError(h.t, err)
+	var st workflows.State
+	require.NoError(h.t, v.Get(&st))
+	return st
+}
+
+func (h *harness) run(in workflows.Input) (workflows.State, error) {
+	h.t.Helper()
+	h.env.OnActivity(activities.ChargePaymentName, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in activities.ChargeInput) (activities.Charge, error) {
+			if err := h.call(ctx, activities.ChargePaymentName); err != nil {
+				return activities.Charge{}, err
+			}
+			return activities.Charge{Outcome: attempt(ctx), ChargeID: "ch_" + in.Key, AmountCents: in.AmountCents}, nil
+		}).After(h.chargeWait)
+	h.env.ExecuteWorkflow(workflows.OrderFulfillment, in)
+	require.True(h.t, h.env.IsWorkflowCompleted())
+	var st workflows.State
+	err := h.env.GetWorkflowError()
+	if err == nil {
+		require.NoError(h.t, h.env.GetWorkflowResult(&st))
+	} else {
+		st = h.query()
+	}
+	return st, err
+}
+
+// update sends an update after delay and records how it ended.
+func (h *harness) update(delay time.Duration, name string, args ...any) *updateResult {
+	r := &updateResult{}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(name, fmt.Sprintf("%s-%d", name, delay), &testsuite.TestUpdateCallback{
+			OnAccept:   func() { r.accepted = true },
+			OnReject:   func(err error) { r.rejected = err },
+			OnComplete: func(any, error) {},
+		}, args...)
+	}, delay)
+	return r
+}
+
+type updateResult struct {
+	accepted bool
+	rejected error
+}
+
+func input(total int64, items ...ordersaga.Item) workflows.Input {
+	if len(items) == 0 {
+		items = []ordersaga.Item{{SKU: "sku-1", Quantity: total / 1000}}
+	}
+	return workflows.Input{OrderID: "o1", CustomerID: "c1", Items: items, PaymentToken: "tok_ok",
+		Options: workflows.Options{ApprovalThresholdCents: 100000, ApprovalTimeout: time.Hour, CompensationAlertAttempts: 3,
+			CompensationMaxInterval: 10 * time.Second}}
+}
+
+func stepStatuses(st workflows.State) map[string]workflows.StepStatus {
+	m := map[string]workflows.StepStatus{}
+	for _, s := range st.Steps {
+		m[s.Name] = s.Status
+	}
+	return m
+}
+
+func stepOf(st workflows.State, name string) workflows.StepState {
+	for _, s := range st.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	return workflows.StepState{}
+}
+
+var (
+	forward = []string{activities.CreateOrderName, activities.ReserveInventoryName, activities.ChargePaymentName,
+		activities.ConfirmOrderName, activities.CommitInventoryName}
+	transient = errors.New("connection reset")
+)
+
+func TestSuccess(t *testing.T) {
+	h := newHarness(t)
+	st, err := h.run(input(5000))
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusCompleted, st.Status)
+	require.Equal(t, forward, h.distinctCalls())
+	require.EqualValues(t, 5000, st.TotalCents)
+	require.Equal(t, "ch_default-test-workflow-id/charge_payment", st.ChargeID)
+	require.Equal(t, map[string]workflows.StepStatus{
+		workflows.StepCreateOrder: workflows.StepCompleted, workflows.StepReserveInventory: workflows.StepCompleted,
+		workflows.StepApproval: workflows.StepSkipped, workflows.StepChargePayment: workflows.StepCompleted,
+		workflows.StepConfirmOrder: workflows.StepCompleted, workflows.StepCommitInventory: workflows.StepCompleted,
+	}, stepStatuses(st))
+	require.EqualValues(t, 1, stepOf(st, workflows.StepChargePayment).Attempts)
+}
+
+func TestOutOfStockCompensatesCreatedOrder(t *testing.T) {
+	h := newHarness(t)
+	h.fail[activities.ReserveInventoryName] = func(int32) error {
+		return temporal.NewNonRetryableApplicationError("sku-1: 0 available, 5 requested: out of stock", activities.ErrOutOfStock, nil)
+	}
+	st, err := h.run(input(5000))
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusCompensated, st.Status)
+	require.Contains(t, st.FailureReason, "out of stock")
+	// The failed reservation had no effect: only the order is compensated.
+	require.Equal(t, []string{activities.CreateOrderName, activities.ReserveInventoryName, activities.RejectOrderName}, h.distinctCalls())
+	require.Equal(t, workflows.StepFailed, stepOf(st, workflows.StepReserveInventory).Status)
+	require.Equal(t, workflows.StepCompensated, stepOf(st, workflows.StepCreateOrder).Status)
+}
+
+func TestDeclinedCompensatesInReverseOrder(t *testing.T) {
+	h := newHarness(t)
+	h.fail[activities.ChargePaymentName] = func(int32) error {
+		return temporal.NewNonRetryableApplicationError("card declined", activities.ErrPaymentDeclined, nil)
+	}
+	st, err := h.run(input(5000))
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusCompensated, st.Status)
+	require.Equal(t, "card declined", st.FailureReason)
+	require.Equal(t, []string{activities.CreateOrderName, activities.ReserveInventoryName, activities.ChargePaymentName,
+		activities.ReleaseInventoryName, activities.RejectOrderName}, h.distinctCalls())
+	require.Equal(t, workflows.StepFailed, stepOf(st, workflows.StepChargePayment).Status)
+}
+
+func TestTransientPaymentFailuresAreRetried(t *testing.T) {
+	for name, fail := range map[string]error{
+		"flaky 503":      temporal.NewApplicationError("provider answered 503", "ProviderUnavailable"),
+		"client timeout": context.DeadlineExceeded,
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			h.fail[activities.ChargePaymentName] = func(attempt int32) error {
+				if attempt <= 2 {
+					return fail
+				}
+				return nil
+			}
+			st, err := h.run(input(5000))
+			require.NoError(t, err)
+			require.Equal(t, workflows.StatusCompleted, st.Status)
+			require.EqualValues(t, 3, stepOf(st, workflows.StepChargePayment).Attempts)
+			require.Equal(t, forward, h.distinctCalls())
+		})
+	}
+}
+
+func TestPaymentUnavailableForGoodRefundsUncertainCharge(t *testing.T) {
+	h := newHarness(t)
+	h.fail[activities.ChargePaymentName] = func(int32) error { return transient }
+	st, err := h.run(input(5000))
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusCompensated, st.Status)
+	// The charge may have happened: it is refunded (or voided) too.
+	require.Equal(t, []string{activities.CreateOrderName, activities.ReserveInventoryName, activities.ChargePaymentName,
+		activities.RefundPaymentName, activities.ReleaseInventoryName, activities.RejectOrderName}, h.distinctCalls())
+	require.Equal(t, "connection reset", stepOf(st, workflows.StepChargePayment).LastError)
+}
+
+func TestApprovalGranted(t *testing.T) {
+	h := newHarness(t)
+	var during workflows.State
+	h.env.RegisterDelayedCallback(func() { during = h.query() }, 30*time.Second)
+	approve := h.update(time.Minute, workflows.UpdateApprove)
+	st, err := h.run(input(200000))
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusAwaitingApproval, during.Status)
+	require.Equal(t, workflows.StepRunning, stepOf(during, workflows.StepApproval).Status)
+	require.True(t, approve.accepted)
+	require.Equal(t, workflows.StatusCompleted, st.Status)
+	require.Equal(t, workflows.StepCompleted, stepOf(st, workflows.StepApproval).Status)
+}
+
+func TestApproveWhenNotAwaitingIsRejected(t *testing.T) {
+	h := newHarness(t)
+	h.chargeWait = time.Minute
+	approve := h.update(30*time.Second, workflows.UpdateApprove)
+	st, err := h.run(input(5000))
+	require.NoError(t, err)
+	require.ErrorContains(t, approve.rejected, "not awaiting approval")
+	require.Equal(t, workflows.StatusCompleted, st.Status)
+}
+
+func TestApprovalBySignal(t *testing.T) {
+	h := newHarness(t)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalApprove, nil) }, time.Minute)
+	st, err := h.run(input(200000))
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusCompleted, st.Status)
+}
+
+func TestApprovalTimeoutCancels(t *testing.T) {
+	h := newHarness(t)
+	st, err := h.run(input(200000))
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusCancelled, st.Status)
+	require.Equal(t, "approval timed out after 1h0m0s", st.FailureReason)
+	require.Equal(t, []string{activities.CreateOrderName, activities.ReserveInventoryName,
+		activities.ReleaseInventoryName, activities.RejectOrderName}, h.distinctCalls())
+}
+
+func TestCancelBeforePivot(t *testing.T) {
+	h := newHarness(t)
+	cancel := h.update(time.Minute, workflows.UpdateCancel, "customer changed their mind")
+	st, err := h.run(input(200000))
+	require.NoError(t, err)
+	require.True(t, cancel.accepted)
+	require.Equal(t, workflows.StatusCancelled, st.Status)
+	require.Equal(t, "customer changed their mind", st.FailureReason)
+	require.Equal(t, []string{activities.CreateOrderName, activities.ReserveInventoryName,
+		activities.ReleaseInventoryName, activities.RejectOrderName}, h.distinctCalls())
+}
+
+func TestTemporalCancellationCompensates(t *testing.T) {
+	h := newHarness(t)
+	h.env.RegisterDelayedCallback(h.env.CancelWorkflow, time.Minute)
+	st, err := h.run(input(200000))
+	require.True(t, temporal.IsCanceledError(err), "workflow ends canceled, got %v", err)
+	require.Equal(t, workflows.StatusCancelled, st.Status)
+	require.Equal(t, []string{activities.CreateOrderName, activities.ReserveInventoryName,
+		activities.ReleaseInventoryName, activities.RejectOrderName}, h.distinctCalls())
+}
+
+func TestCancelAfterPivotIsRefused(t *testing.T) {
+	h := newHarness(t)
+	h.chargeWait = time.Minute
+	cancel := h.update(30*time.Second, workflows.UpdateCancel, "too late")
+	h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 40*time.Second)
+	st, err := h.run(input(5000))
+	require.NoError(t, err, "a Temporal cancellation after the pivot is ignored")
+	require.Error(t, cancel.rejected)
+	require.Contains(t, cancel.rejected.Error(), "payment has started")
+	require.Equal(t, workflows.StatusCompleted, st.Status)
+}
+
+func TestCompensationRetriedWithinBound(t *testing.T) {
+	h := newHarness(t)
+	h.fail[activities.ChargePaymentName] = func(int32) error {
+		return temporal.NewNonRetryableApplicationError("card declined", activities.ErrPaymentDeclined, nil)
+	}
+	h.fail[activities.ReleaseInventoryName] = func(attempt int32) error {
+		if attempt < 3 {
+			return transient
+		}
+		return nil
+	}
+	var statuses []workflows.Status
+	for i := 1; i < 30; i++ {
+		h.env.RegisterDelayedCallback(func() { statuses = append(statuses, h.query().Status) }, time.Duration(i)*time.Second/2)
+	}
+	st, err := h.run(input(5000))
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusCompensated, st.Status)
+	require.NotContains(t, statuses, workflows.StatusFailed)
+	require.EqualValues(t, 3, stepOf(st, workflows.StepReserveInventory).CompensationAttempts)
+	require.Equal(t, workflows.StepCompensated, stepOf(st, workflows.StepReserveInventory).Status)
+}
+
+func TestCompensationPastBoundShowsFailedThenRecovers(t *testing.T) {
+	h := newHarness(t)
+	h.fail[activities.ChargePaymentName] = func(int32) error {
+		return temporal.NewNonRetryableApplicationError("card declined", activities.ErrPaymentDeclined, nil)
+	}
+	h.fail[activities.ReleaseInventoryName] = func(attempt int32) error {
+		if attempt <= 3 || h.releaseFailures() < 6 {
+			return transient
+		}
+		return nil
+	}
+	var failed workflows.State
+	h.env.RegisterDelayedCallback(func() { failed = h.query() }, 20*time.Second)
+	st, err := h.run(input(5000))
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusFailed, failed.Status, "past the bound the saga needs attention")
+	require.Equal(t, "connection reset", stepOf(failed, workflows.StepReserveInventory).CompensationError)
+	require.Equal(t, workflows.StatusCompensated, st.Status, "and recovers when the compensation succeeds")
+	require.Empty(t, stepOf(st, workflows.StepReserveInventory).CompensationError)
+	// Compensation continued with the order after the inventory recovered.
+	require.Equal(t, activities.RejectOrderName, h.distinctCalls()[len(h.distinctCalls())-1])
+}
+
+func (h *harness) releaseFailures() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, c := range h.calls {
+		if c == activities.ReleaseInventoryName {
+			n++
+		}
+	}
+	return n - 1 // the call being decided is already recorded
+}

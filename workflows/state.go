@@ -1,0 +1,136 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/ordersaga/ordersaga"
+)
+
+// Status is the saga's overall status, as the query, the API and the
+// SagaStatus search attribute report it.
+type Status string
+
+const (
+	StatusRunning          Status = "RUNNING"
+	StatusAwaitingApproval Status = "AWAITING_APPROVAL"
+	StatusCompleted        Status = "COMPLETED"
+	StatusCompensating     Status = "COMPENSATING"
+	// StatusCompensated: a business failure (out of stock, declined) was
+	// fully compensated.
+	StatusCompensated Status = "COMPENSATED"
+	// StatusCancelled: cancelled on request or by the approval timeout, and
+	// fully compensated.
+	StatusCancelled Status = "CANCELLED"
+	// StatusFailed means "needs attention": a compensation keeps failing past
+	// its bound. The saga keeps retrying it and leaves this status when it
+	// succeeds.
+	StatusFailed Status = "FAILED"
+)
+
+// Terminal reports whether the saga has ended in s.
+func (s Status) Terminal() bool {
+	return s == StatusCompleted || s == StatusCompensated || s == StatusCancelled
+}
+
+// StepStatus is one step's status.
+type StepStatus string
+
+const (
+	StepPending      StepStatus = "pending"
+	StepRunning      StepStatus = "running"
+	StepCompleted    StepStatus = "completed"
+	StepFailed       StepStatus = "failed"
+	StepCompensating StepStatus = "compensating"
+	StepCompensated  StepStatus = "compensated"
+	StepSkipped      StepStatus = "skipped"
+)
+
+// StepState is one step's live state.
+type StepState struct {
+	Name   string     `json:"name"`
+	Kind   Kind       `json:"kind"`
+	Status StepStatus `json:"status"`
+	// Attempts is how many attempts the action took (known once it ends).
+	Attempts int32 `json:"attempts"`
+	// CompensationAttempts is how many attempts the compensation took.
+	CompensationAttempts int32 `json:"compensation_attempts,omitempty"`
+	// LastError is the action's last error.
+	LastError string `json:"last_error,omitempty"`
+	// CompensationError is the compensation's last error while it keeps
+	// failing; cleared when it succeeds.
+	CompensationError string `json:"compensation_error,omitempty"`
+}
+
+// State is the saga's live state, answered by QueryState and returned as
+// the workflow's result.
+type State struct {
+	OrderID       string           `json:"order_id"`
+	CustomerID    string           `json:"customer_id"`
+	Status        Status           `json:"status"`
+	FailureReason string           `json:"failure_reason,omitempty"`
+	TotalCents    int64            `json:"total_cents"`
+	Lines         []ordersaga.Line `json:"lines"`
+	ChargeID      string           `json:"charge_id,omitempty"`
+	Steps         []StepState      `json:"steps"`
+}
+
+// Input starts a saga.
+type Input struct {
+	OrderID      string           `json:"order_id"`
+	CustomerID   string           `json:"customer_id"`
+	Items        []ordersaga.Item `json:"items"`
+	PaymentToken string           `json:"payment_token"`
+	Options      Options          `json:"options"`
+}
+
+// Options are the saga's tunables, fixed at start (they are part of the
+// recorded input, so replay sees the same values).
+type Options struct {
+	// ApprovalThresholdCents: orders totalling at least this wait for an
+	// approval. Zero takes DefaultApprovalThresholdCents; negative disables
+	// approvals.
+	ApprovalThresholdCents int64 `json:"approval_threshold_cents"`
+	// ApprovalTimeout cancels an order still unapproved after it. Zero takes
+	// DefaultApprovalTimeout.
+	ApprovalTimeout time.Duration `json:"approval_timeout"`
+	// CompensationAlertAttempts: after this many failed attempts of one
+	// compensation the saga reports FAILED (needs attention) and keeps
+	// retrying. Zero takes DefaultCompensationAlertAttempts.
+	CompensationAlertAttempts int32 `json:"compensation_alert_attempts"`
+	// CompensationMaxInterval caps the backoff between compensation
+	// attempts. Zero takes DefaultCompensationMaxInterval.
+	CompensationMaxInterval time.Duration `json:"compensation_max_interval"`
+}
+
+// Defaults of Options.
+const (
+	DefaultApprovalThresholdCents    = 100000
+	DefaultApprovalTimeout           = 24 * time.Hour
+	DefaultCompensationAlertAttempts = 10
+	DefaultCompensationMaxInterval   = time.Minute
+)
+
+func (o Options) withDefaults() Options {
+	if o.ApprovalThresholdCents == 0 {
+		o.ApprovalThresholdCents = DefaultApprovalThresholdCents
+	}
+	if o.ApprovalTimeout <= 0 {
+		o.ApprovalTimeout = DefaultApprovalTimeout
+	}
+	if o.CompensationAlertAttempts <= 0 {
+		o.CompensationAlertAttempts = DefaultCompensationAlertAttempts
+	}
+	if o.CompensationMaxInterval <= 0 {
+		o.CompensationMaxInterval = DefaultCompensationMaxInterval
+	}
+	return o
+}
+
+func (s *State) step(name string) *StepState {
+	for i := range s.Steps {
+		if s.Steps[i].Name == name {
+			return &s.Steps[i]
+		}
+	}
+	panic("workflows: unknown step " + name) // Definition and state are built together
+}
