@@ -1,0 +1,149 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/activities"
+)
+
+var (
+	inventoryReserve = script("inventory_reserve")
+	inventorySettle  = script("inventory_settle")
+)
+
+// Inventory is the inventory service's store. Keys: <ks>sku:<sku> (hash:
+// available, reserved, committed, price_cents) and <ks>reservation:<saga
+// step key> (hash: state, order_id, lines).
+type Inventory struct {
+	rdb redis.Cmdable
+	ks  Keyspace
+}
+
+var _ activities.InventoryStore = (*Inventory)(nil)
+
+// NewInventory returns the inventory store in keyspace ks of rdb.
+func NewInventory(rdb redis.Cmdable, ks Keyspace) *Inventory { return &Inventory{rdb: rdb, ks: ks} }
+
+// Put sets a SKU's available units and price, creating the SKU if needed;
+// reserved and committed units are kept.
+func (s *Inventory) Put(ctx context.Context, sku string, available, priceCents int64) (ordersaga.Stock, error) {
+	k := s.ks.key("sku", sku)
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k, "available", available, "price_cents", priceCents)
+		p.HSetNX(ctx, k, "reserved", 0)
+		p.HSetNX(ctx, k, "committed", 0)
+		return nil
+	})
+	if err != nil {
+		return ordersaga.Stock{}, fmt.Errorf("put stock %s: %w", sku, err)
+	}
+	return s.Get(ctx, sku)
+}
+
+// Get returns a SKU's stock; an unknown SKU is an ENOTFOUND error wrapping
+// ordersaga.ErrUnknownSKU.
+func (s *Inventory) Get(ctx context.Context, sku string) (ordersaga.Stock, error) {
+	h, err := s.rdb.HGetAll(ctx, s.ks.key("sku", sku)).Result()
+	if err != nil {
+		return ordersaga.Stock{}, fmt.Errorf("get stock %s: %w", sku, err)
+	}
+	if len(h) == 0 {
+		return ordersaga.Stock{}, &ordersaga.Error{Code: ordersaga.ENOTFOUND,
+			Message: fmt.Sprintf("sku %q not found", sku), Err: ordersaga.ErrUnknownSKU}
+	}
+	st := ordersaga.Stock{SKU: sku}
+	for field, dst := range map[string]*int64{"available": &st.Available, "reserved": &st.Reserved,
+		"committed": &st.Committed, "price_cents": &st.PriceCents} {
+		*dst, _ = strconv.ParseInt(h[field], 10, 64)
+	}
+	return st, nil
+}
+
+// Reserve implements activities.InventoryStore. Items naming the same SKU
+// twice are merged.
+func (s *Inventory) Reserve(ctx context.Context, key, orderID string, items []ordersaga.Item) ([]ordersaga.Line, error) {
+	merged := mergeItems(items)
+	keys := []string{s.ks.key("reservation", key)}
+	args := []any{orderID}
+	for _, it := range merged {
+		if it.Quantity <= 0 {
+			return nil, ordersaga.Invalid("quantity", "sku %q: quantity must be positive, got %d", it.SKU, it.Quantity)
+		}
+		keys = append(keys, s.ks.key("sku", it.SKU))
+		args = append(args, it.SKU, it.Quantity)
+	}
+	res, err := inventoryReserve.Run(ctx, s.rdb, keys, args...).StringSlice()
+	if err != nil {
+		return nil, scriptError("reserve", err)
+	}
+	switch res[0] {
+	case "compensated":
+		return nil, fmt.Errorf("reserve: %w", ordersaga.ErrCompensated)
+	case "unknown":
+		return nil, fmt.Errorf("sku %q: %w", res[1], ordersaga.ErrUnknownSKU)
+	case "short":
+		return nil, fmt.Errorf("sku %q: %s available, %s requested: %w", res[1], res[2], res[3], ordersaga.ErrOutOfStock)
+	}
+	var lines []ordersaga.Line
+	if err := json.Unmarshal([]byte(res[1]), &lines); err != nil {
+		return nil, fmt.Errorf("reserve: decode lines: %w", err)
+	}
+	return lines, nil
+}
+
+// Release implements activities.InventoryStore.
+func (s *Inventory) Release(ctx context.Context, key string) error {
+	return s.settle(ctx, key, "release")
+}
+
+// Commit implements activities.InventoryStore.
+func (s *Inventory) Commit(ctx context.Context, key string) error {
+	return s.settle(ctx, key, "commit")
+}
+
+// settle releases or commits the reservation under key. The reservation's
+// lines never change once written, so reading them first to name the keys
+// the script touches is safe; the script re-checks them.
+func (s *Inventory) settle(ctx context.Context, key, op string) error {
+	rk := s.ks.key("reservation", key)
+	keys := []string{rk}
+	raw, err := s.rdb.HGet(ctx, rk, "lines").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if raw != "" {
+		var lines []ordersaga.Line
+		if err := json.Unmarshal([]byte(raw), &lines); err != nil {
+			return fmt.Errorf("%s: decode lines: %w", op, err)
+		}
+		for _, l := range lines {
+			keys = append(keys, s.ks.key("sku", l.SKU))
+		}
+	}
+	if err := inventorySettle.Run(ctx, s.rdb, keys, op).Err(); err != nil {
+		return scriptError(op, err)
+	}
+	return nil
+}
+
+// mergeItems sums the quantities of items naming the same SKU, keeping the
+// first occurrence's position.
+func mergeItems(items []ordersaga.Item) []ordersaga.Item {
+	out := make([]ordersaga.Item, 0, len(items))
+	for _, it := range items {
+		if i := slices.IndexFunc(out, func(o ordersaga.Item) bool { return o.SKU == it.SKU }); i >= 0 {
+			out[i].Quantity += it.Quantity
+			continue
+		}
+		out = append(out, it)
+	}
+	return out
+}

@@ -1,0 +1,58 @@
+// Package redisstore implements the services' storage on Redis: orders,
+// inventory and payments, each in its own keyspace (a key prefix, and
+// possibly its own Redis). Every state change is one Lua script, so it is
+// atomic, and keyed by the saga step's idempotency key, which doubles as the
+// barrier that makes repeats no-ops and refuses actions whose compensation
+// already ran.
+package redisstore
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordersaga/ordersaga"
+)
+
+//go:embed lua/*.lua
+var luaFS embed.FS
+
+func script(name string) *redis.Script {
+	src, err := luaFS.ReadFile("lua/" + name + ".lua")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return redis.NewScript(string(src))
+}
+
+// scriptError turns a script's error reply ("CODE message") into a domain
+// error; other errors (network, timeouts) are wrapped as they are and stay
+// retryable.
+func scriptError(op string, err error) error {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	code, msg, _ := strings.Cut(rerr.Error(), " ")
+	switch code {
+	case "NOTFOUND":
+		return &ordersaga.Error{Code: ordersaga.ENOTFOUND, Message: op + ": " + msg}
+	case "CONFLICT":
+		return &ordersaga.Error{Code: ordersaga.ECONFLICT, Message: op + ": " + msg}
+	case "COMPENSATED":
+		return fmt.Errorf("%s: %s: %w", op, msg, ordersaga.ErrCompensated)
+	case "INVALID":
+		return &ordersaga.Error{Code: ordersaga.EINVALID, Message: op + ": " + msg}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// Keyspace is a service's key prefix, e.g. "inventory:".
+type Keyspace string
+
+func (k Keyspace) key(parts ...string) string {
+	return string(k) + strings.Join(parts, ":")
+}

@@ -1,0 +1,50 @@
+// Package redistest connects tests to the real Redis they run against.
+package redistest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// URL is the Redis the tests use: $REDIS_URL, or the local default.
+func URL() string {
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
+// New returns a client to URL() and a fresh key prefix for the test. It
+// fails the test, never skips it, when Redis is unreachable, and deletes
+// every key under the prefix when the test ends.
+func New(t testing.TB) (*redis.Client, string) {
+	t.Helper()
+	opts, err := redis.ParseURL(URL())
+	if err != nil {
+		t.Fatalf("redistest: REDIS_URL %q: %v", URL(), err)
+	}
+	rdb := redis.NewClient(opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("redistest: Redis at %s is unreachable (%v); start it: redis-server --daemonize yes", URL(), err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "test-" + hex.EncodeToString(b[:]) + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+		_ = rdb.Close()
+	})
+	return rdb, prefix
+}
