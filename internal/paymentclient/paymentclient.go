@@ -1,0 +1,165 @@
+// Package paymentclient is the payment service's HTTP client of the payment
+// provider: bounded by a timeout per call, guarded by a circuit breaker, and
+// idempotent through the Idempotency-Key header.
+package paymentclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/activities"
+)
+
+// Config configures the client.
+type Config struct {
+	// BaseURL of the provider, e.g. http://127.0.0.1:8090.
+	BaseURL string
+	// Timeout bounds each call (default 2s).
+	Timeout time.Duration
+	// BreakerFailures consecutive transient failures open the circuit
+	// (default 5).
+	BreakerFailures uint32
+	// BreakerOpen is how long the circuit stays open before a trial call
+	// (default 5s).
+	BreakerOpen time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Timeout <= 0 {
+		c.Timeout = 2 * time.Second
+	}
+	if c.BreakerFailures == 0 {
+		c.BreakerFailures = 5
+	}
+	if c.BreakerOpen <= 0 {
+		c.BreakerOpen = 5 * time.Second
+	}
+}
+
+// Client calls the provider. It is safe for concurrent use.
+type Client struct {
+	cfg  Config
+	http *http.Client
+	cb   *gobreaker.CircuitBreaker[response]
+}
+
+var _ activities.PaymentProvider = (*Client)(nil)
+
+// ErrTransient marks failures worth retrying: timeouts, 5xx, connection
+// errors, an open circuit.
+var ErrTransient = errors.New("payment provider unavailable")
+
+type response struct {
+	status int
+	body   []byte
+}
+
+// New returns a client for cfg.BaseURL.
+func New(cfg Config, log *slog.Logger) (*Client, error) {
+	cfg.setDefaults()
+	if cfg.BaseURL == "" {
+		return nil, errors.New("paymentclient: BaseURL is required")
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	c := &Client{cfg: cfg, http: &http.Client{Timeout: cfg.Timeout}}
+	c.cb = gobreaker.NewCircuitBreaker[response](gobreaker.Settings{
+		Name:        "payment-provider",
+		MaxRequests: 1,
+		Timeout:     cfg.BreakerOpen,
+		ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= cfg.BreakerFailures },
+		// Only transient failures say the provider is unwell; a decline
+		// is a healthy answer.
+		IsSuccessful: func(err error) bool { return !errors.Is(err, ErrTransient) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			log.Warn("circuit breaker state changed", "breaker", name, "from", from.String(), "to", to.String())
+		},
+	})
+	return c, nil
+}
+
+// Charge implements activities.PaymentProvider.
+func (c *Client) Charge(ctx context.Context, key, token string, amountCents int64) (string, error) {
+	res, err := c.call(ctx, "/v1/charges", key, map[string]any{"token": token, "amount_cents": amountCents})
+	if err != nil {
+		return "", fmt.Errorf("charge: %w", err)
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(res.body, &out); err != nil || out.ID == "" {
+		return "", fmt.Errorf("charge: unreadable answer %q: %w", res.body, ErrTransient)
+	}
+	return out.ID, nil
+}
+
+// Refund implements activities.PaymentProvider.
+func (c *Client) Refund(ctx context.Context, key string) error {
+	if _, err := c.call(ctx, "/v1/refunds", key, map[string]any{}); err != nil {
+		return fmt.Errorf("refund: %w", err)
+	}
+	return nil
+}
+
+// call POSTs body to path through the circuit breaker and classifies the
+// answer: 2xx ok; 402 ordersaga.ErrDeclined; 409 ordersaga.ErrCompensated;
+// other 4xx EINVALID; 5xx, timeouts and network errors ErrTransient.
+func (c *Client) call(ctx context.Context, path, key string, body any) (response, error) {
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return response{}, err
+	}
+	res, err := c.cb.Execute(func() (response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+path, bytes.NewReader(payload))
+		if err != nil {
+			return response{}, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return response{}, fmt.Errorf("%w: %v", ErrTransient, err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		if err != nil {
+			return response{}, fmt.Errorf("%w: read answer: %v", ErrTransient, err)
+		}
+		r := response{status: resp.StatusCode, body: b}
+		switch {
+		case r.status >= 200 && r.status < 300:
+			return r, nil
+		case r.status == http.StatusPaymentRequired:
+			return r, fmt.Errorf("%s: %w", providerMessage(b), ordersaga.ErrDeclined)
+		case r.status == http.StatusConflict:
+			return r, fmt.Errorf("%s: %w", providerMessage(b), ordersaga.ErrCompensated)
+		case r.status >= 500:
+			return r, fmt.Errorf("%w: status %d: %s", ErrTransient, r.status, providerMessage(b))
+		}
+		return r, &ordersaga.Error{Code: ordersaga.EINVALID, Message: fmt.Sprintf("provider refused the request (status %d): %s", r.status, providerMessage(b))}
+	})
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		return res, fmt.Errorf("%w: circuit open", ErrTransient)
+	}
+	return res, err
+}
+
+func providerMessage(body []byte) string {
+	var e struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Message != "" {
+		return e.Message
+	}
+	return strings.TrimSpace(string(body))
+}
