@@ -35,7 +35,7 @@ func (a *Inventory) ReserveInventory(ctx context.Context, in ReserveInput) (Rese
 	}
 	lines, err := a.Store.Reserve(ctx, in.Key, in.OrderID, in.Items)
 	if err != nil {
-		return Reservation{}, businessError(fmt.Errorf("reserve for order %s: %w", in.OrderID, err))
+		return Reservation{}, stepError(fmt.Sprintf("reserve for order %s", in.OrderID), err)
 	}
 	return Reservation{Outcome: outcome(ctx), Lines: lines, TotalCents: ordersaga.Total(lines)}, nil
 }

@@ -33,7 +33,7 @@ func (a *Order) CreateOrder(ctx context.Context, in CreateOrderInput) (Outcome, 
 	}
 	o := ordersaga.Order{ID: in.OrderID, CustomerID: in.CustomerID, Items: in.Items, Status: ordersaga.OrderPending}
 	if err := a.Store.Create(ctx, in.Key, o); err != nil {
-		return Outcome{}, businessError(fmt.Errorf("create order %s: %w", in.OrderID, err))
+		return Outcome{}, stepError(fmt.Sprintf("create order %s", in.OrderID), err)
 	}
 	return outcome(ctx), nil
 }

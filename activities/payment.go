@@ -52,7 +52,7 @@ func (a *Payment) ChargePayment(ctx context.Context, in ChargeInput) (Charge, er
 	}
 	chargeID, err := a.Store.Charged(ctx, in.Key)
 	if err != nil {
-		return Charge{}, businessError(fmt.Errorf("charge order %s: %w", in.OrderID, err))
+		return Charge{}, stepError(fmt.Sprintf("charge order %s", in.OrderID), err)
 	}
 	if chargeID == "" {
 		chargeID, err = a.Provider.Charge(ctx, in.Key, in.Token, in.AmountCents)
@@ -62,10 +62,10 @@ func (a *Payment) ChargePayment(ctx context.Context, in ChargeInput) (Charge, er
 			}
 		}
 		if err != nil {
-			return Charge{}, businessError(fmt.Errorf("charge order %s: %w", in.OrderID, err))
+			return Charge{}, stepError(fmt.Sprintf("charge order %s", in.OrderID), err)
 		}
 		if err := a.Store.RecordCharge(ctx, in.Key, in.OrderID, chargeID, in.AmountCents); err != nil {
-			return Charge{}, businessError(fmt.Errorf("record charge of order %s: %w", in.OrderID, err))
+			return Charge{}, stepError(fmt.Sprintf("record charge of order %s", in.OrderID), err)
 		}
 	}
 	return Charge{Outcome: outcome(ctx), ChargeID: chargeID, AmountCents: in.AmountCents}, nil

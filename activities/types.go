@@ -14,6 +14,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -127,9 +128,17 @@ func nonRetryable(typ string, err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), typ, err)
 }
 
-// businessError maps the domain's business outcomes to non-retryable
-// application errors of the documented types; anything else (a Redis
-// timeout, a provider 5xx) stays retryable.
+// stepError maps the domain's business outcomes to non-retryable application
+// errors of the documented types, whose message is the service's own words;
+// anything else (a Redis timeout, a provider 5xx) stays retryable and is
+// wrapped with op.
+func stepError(op string, err error) error {
+	if b := businessError(err); b != err {
+		return b
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
 func businessError(err error) error {
 	switch {
 	case err == nil:

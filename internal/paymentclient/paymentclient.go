@@ -92,7 +92,7 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 func (c *Client) Charge(ctx context.Context, key, token string, amountCents int64) (string, error) {
 	res, err := c.call(ctx, "/v1/charges", key, map[string]any{"token": token, "amount_cents": amountCents})
 	if err != nil {
-		return "", fmt.Errorf("charge: %w", err)
+		return "", err
 	}
 	var out struct {
 		ID string `json:"id"`
@@ -105,10 +105,8 @@ func (c *Client) Charge(ctx context.Context, key, token string, amountCents int6
 
 // Refund implements activities.PaymentProvider.
 func (c *Client) Refund(ctx context.Context, key string) error {
-	if _, err := c.call(ctx, "/v1/refunds", key, map[string]any{}); err != nil {
-		return fmt.Errorf("refund: %w", err)
-	}
-	return nil
+	_, err := c.call(ctx, "/v1/refunds", key, map[string]any{})
+	return err
 }
 
 // call POSTs body to path through the circuit breaker and classifies the
@@ -140,9 +138,9 @@ func (c *Client) call(ctx context.Context, path, key string, body any) (response
 		case r.status >= 200 && r.status < 300:
 			return r, nil
 		case r.status == http.StatusPaymentRequired:
-			return r, fmt.Errorf("%s: %w", providerMessage(b), ordersaga.ErrDeclined)
+			return r, fmt.Errorf("%w: %s", ordersaga.ErrDeclined, providerMessage(b))
 		case r.status == http.StatusConflict:
-			return r, fmt.Errorf("%s: %w", providerMessage(b), ordersaga.ErrCompensated)
+			return r, fmt.Errorf("%w: %s", ordersaga.ErrCompensated, providerMessage(b))
 		case r.status >= 500:
 			return r, fmt.Errorf("%w: status %d: %s", ErrTransient, r.status, providerMessage(b))
 		}

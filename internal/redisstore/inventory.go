@@ -88,9 +88,9 @@ func (s *Inventory) Reserve(ctx context.Context, key, orderID string, items []or
 	case "compensated":
 		return nil, fmt.Errorf("reserve: %w", ordersaga.ErrCompensated)
 	case "unknown":
-		return nil, fmt.Errorf("sku %q: %w", res[1], ordersaga.ErrUnknownSKU)
+		return nil, fmt.Errorf("%w %q", ordersaga.ErrUnknownSKU, res[1])
 	case "short":
-		return nil, fmt.Errorf("sku %q: %s available, %s requested: %w", res[1], res[2], res[3], ordersaga.ErrOutOfStock)
+		return nil, fmt.Errorf("%w: sku %q has %s available, %s requested", ordersaga.ErrOutOfStock, res[1], res[2], res[3])
 	}
 	var lines []ordersaga.Line
 	if err := json.Unmarshal([]byte(res[1]), &lines); err != nil {

@@ -38,7 +38,7 @@ func TestReserveIsAllOrNothing(t *testing.T) {
 
 	_, err = inv.Reserve(ctx, "k1", "o1", []ordersaga.Item{{SKU: "a", Quantity: 2}, {SKU: "b", Quantity: 2}})
 	require.ErrorIs(t, err, ordersaga.ErrOutOfStock)
-	require.ErrorContains(t, err, `sku "b": 1 available, 2 requested`)
+	require.EqualError(t, err, `out of stock: sku "b" has 1 available, 2 requested`)
 	require.Equal(t, ordersaga.Stock{SKU: "a", Available: 5, PriceCents: 100}, stock(t, inv, "a"), "nothing reserved")
 
 	_, err = inv.Reserve(ctx, "k2", "o2", []ordersaga.Item{{SKU: "a", Quantity: 1}, {SKU: "nope", Quantity: 1}})

@@ -1,0 +1,139 @@
+// Package api is the HTTP API (Gin, JSON): it starts, queries, approves and
+// cancels sagas and manages the inventory catalog. Errors are RFC 9457
+// problem+json documents, mapped from domain error codes in one place
+// (problem.go).
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/workflows"
+)
+
+// Sagas is what the API needs of the saga orchestrator.
+type Sagas interface {
+	// Start starts the saga of in.OrderID; ECONFLICT if it exists.
+	Start(ctx context.Context, in workflows.Input) error
+	// State returns the saga's live state; ENOTFOUND if unknown.
+	State(ctx context.Context, orderID string) (workflows.State, error)
+	// Approve approves an order awaiting approval; ECONFLICT otherwise.
+	Approve(ctx context.Context, orderID string) error
+	// Cancel cancels a saga before its pivot; ECONFLICT after it.
+	Cancel(ctx context.Context, orderID, reason string) error
+}
+
+// Stock is what the API needs of the inventory service's catalog.
+type Stock interface {
+	// Get returns a SKU's stock; ENOTFOUND if unknown.
+	Get(ctx context.Context, sku string) (ordersaga.Stock, error)
+	// Put sets a SKU's available units and price.
+	Put(ctx context.Context, sku string, available, priceCents int64) (ordersaga.Stock, error)
+}
+
+// Check is one readiness check: a dependency that must answer.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Config configures the API.
+type Config struct {
+	// MaxBodyBytes limits request bodies (default 64 KiB).
+	MaxBodyBytes int64
+	// RequestTimeout bounds each request's calls to dependencies
+	// (default 10s); past it the API answers 503.
+	RequestTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 64 << 10
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 10 * time.Second
+	}
+}
+
+// Deps are the API's dependencies.
+type Deps struct {
+	Sagas  Sagas
+	Stock  Stock
+	Checks []Check
+	Log    *slog.Logger
+}
+
+type server struct {
+	cfg  Config
+	deps Deps
+}
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// New returns the API's HTTP handler. Every route is declared here.
+func New(cfg Config, deps Deps) http.Handler {
+	cfg.setDefaults()
+	s := &server{cfg: cfg, deps: deps}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(s.recover, s.timeout)
+	r.NoRoute(func(c *gin.Context) { s.problem(c, statusProblem(http.StatusNotFound, "no such route")) })
+	r.NoMethod(func(c *gin.Context) { s.problem(c, statusProblem(http.StatusMethodNotAllowed, "method not allowed here")) })
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.ready)
+
+	v1 := r.Group("/v1")
+	v1.POST("/orders", s.createOrder)
+	v1.GET("/orders/:id", s.getOrder)
+	v1.POST("/orders/:id/approve", s.approveOrder)
+	v1.POST("/orders/:id/cancel", s.cancelOrder)
+	v1.PUT("/inventory/:sku", s.putStock)
+	v1.GET("/inventory/:sku", s.getStock)
+	return r
+}
+
+func (s *server) timeout(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+}
+
+func (s *server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.deps.Log.Error("panic serving request", "path", c.Request.URL.Path, "panic", v)
+			s.problem(c, statusProblem(http.StatusInternalServerError, "internal error"))
+		}
+	}()
+	c.Next()
+}
+
+func (s *server) ready(c *gin.Context) {
+	checks := gin.H{}
+	ok := true
+	for _, chk := range s.deps.Checks {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		err := chk.Fn(ctx)
+		cancel()
+		if err != nil {
+			ok = false
+			checks[chk.Name] = err.Error()
+			continue
+		}
+		checks[chk.Name] = "ok"
+	}
+	if !ok {
+		p := statusProblem(http.StatusServiceUnavailable, "a dependency is not reachable")
+		p.Checks = checks
+		s.problem(c, p)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": checks})
+}

@@ -1,0 +1,140 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Limits on requests.
+const (
+	maxIDLen    = 64
+	maxLines    = 100
+	maxQuantity = 10000
+	maxUnits    = 1_000_000_000
+	maxPrice    = 100_000_000_00 // 100 million in cents
+)
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// decodeJSON strictly decodes the request body into dst: JSON media type,
+// size-limited, unknown fields rejected, exactly one JSON value. Errors are
+// problems naming what is wrong.
+func (s *server) decodeJSON(c *gin.Context, dst any) error {
+	if ct := c.GetHeader("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return statusProblem(http.StatusUnsupportedMediaType, "the body must be application/json")
+		}
+	}
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeProblem(err, s.cfg.MaxBodyBytes)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return decodeProblem(err, s.cfg.MaxBodyBytes)
+		}
+		return statusProblem(http.StatusBadRequest, "the body must hold exactly one JSON value")
+	}
+	return nil
+}
+
+func decodeProblem(err error, limit int64) *Problem {
+	var (
+		tooLarge *http.MaxBytesError
+		syntax   *json.SyntaxError
+		typ      *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return statusProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body exceeds %d bytes", limit))
+	case errors.Is(err, io.EOF):
+		return statusProblem(http.StatusBadRequest, "the body is empty; a JSON object is required")
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return statusProblem(http.StatusBadRequest, "the body is not valid JSON: "+err.Error())
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(body)"
+		}
+		p := statusProblem(http.StatusBadRequest, fmt.Sprintf("%s must be a %s, not a JSON %s", field, jsonKind(typ.Type.Kind().String()), typ.Value))
+		p.Field = field
+		return p
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		p := statusProblem(http.StatusBadRequest, fmt.Sprintf("unknown field %q", field))
+		p.Field = field
+		return p
+	}
+	return statusProblem(http.StatusBadRequest, "the body could not be decoded: "+err.Error())
+}
+
+func jsonKind(goKind string) string {
+	switch {
+	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
+		return "number"
+	case goKind == "slice", goKind == "array":
+		return "array"
+	case goKind == "struct", goKind == "map":
+		return "object"
+	}
+	return goKind
+}
+
+// validation collects every invalid field of a request.
+type validation struct {
+	errs []FieldError
+}
+
+func (v *validation) add(field, format string, args ...any) {
+	v.errs = append(v.errs, FieldError{Field: field, Detail: fmt.Sprintf(format, args...)})
+}
+
+func (v *validation) id(field, value string) {
+	switch {
+	case value == "":
+		v.add(field, "%s is required", field)
+	case len(value) > maxIDLen:
+		v.add(field, "%s must be at most %d characters", field, maxIDLen)
+	case !idPattern.MatchString(value):
+		v.add(field, "%s may hold only letters, digits, '.', '_' and '-'", field)
+	}
+}
+
+func (v *validation) intRange(field string, value, lo, hi int64) {
+	if value < lo || value > hi {
+		v.add(field, "%s must be between %d and %d, got %d", field, lo, hi, value)
+	}
+}
+
+// problem returns nil if nothing is invalid, else a 400 naming the first
+// invalid field and listing them all.
+func (v *validation) problem() error {
+	if len(v.errs) == 0 {
+		return nil
+	}
+	p := statusProblem(http.StatusBadRequest, v.errs[0].Detail)
+	p.Field = v.errs[0].Field
+	if len(v.errs) > 1 {
+		p.Errors = v.errs
+	}
+	return p
+}
+
+// pathID validates a path parameter.
+func pathID(c *gin.Context, name string) (string, error) {
+	var v validation
+	value := c.Param(name)
+	v.id(name, value)
+	return value, v.problem()
+}

@@ -1,0 +1,70 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// PutStockRequest is the body of PUT /v1/inventory/{sku}. Both fields are
+// required.
+type PutStockRequest struct {
+	Available  *int64 `json:"available"`
+	PriceCents *int64 `json:"price_cents"`
+}
+
+// Validate reports every invalid field.
+func (r PutStockRequest) Validate() error {
+	var v validation
+	if r.Available == nil {
+		v.add("available", "available is required")
+	} else {
+		v.intRange("available", *r.Available, 0, maxUnits)
+	}
+	if r.PriceCents == nil {
+		v.add("price_cents", "price_cents is required")
+	} else {
+		v.intRange("price_cents", *r.PriceCents, 0, maxPrice)
+	}
+	return v.problem()
+}
+
+func (s *server) putStock(c *gin.Context) {
+	sku, err := pathID(c, "sku")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var req PutStockRequest
+	if err := s.decodeJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := req.Validate(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	st, err := s.deps.Stock.Put(c.Request.Context(), sku, *req.Available, *req.PriceCents)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, st)
+}
+
+func (s *server) getStock(c *gin.Context) {
+	sku, err := pathID(c, "sku")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	st, err := s.deps.Stock.Get(c.Request.Context(), sku)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, st)
+}
+
+func fieldf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -1,0 +1,133 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/workflows"
+)
+
+// CreateOrderRequest is the body of POST /v1/orders.
+type CreateOrderRequest struct {
+	CustomerID   string           `json:"customer_id"`
+	Items        []ordersaga.Item `json:"items"`
+	PaymentToken string           `json:"payment_token"`
+}
+
+// Validate reports every invalid field.
+func (r CreateOrderRequest) Validate() error {
+	var v validation
+	v.id("customer_id", r.CustomerID)
+	switch {
+	case len(r.Items) == 0:
+		v.add("items", "items must hold at least one line")
+	case len(r.Items) > maxLines:
+		v.add("items", "items must hold at most %d lines, got %d", maxLines, len(r.Items))
+	default:
+		for i, it := range r.Items {
+			v.id(fieldf("items[%d].sku", i), it.SKU)
+			v.intRange(fieldf("items[%d].quantity", i), it.Quantity, 1, maxQuantity)
+		}
+	}
+	v.id("payment_token", r.PaymentToken)
+	return v.problem()
+}
+
+// OrderAccepted answers POST /v1/orders.
+type OrderAccepted struct {
+	OrderID    string           `json:"order_id"`
+	WorkflowID string           `json:"workflow_id"`
+	Status     workflows.Status `json:"status"`
+}
+
+// OrderView answers GET /v1/orders/{id}.
+type OrderView struct {
+	WorkflowID string `json:"workflow_id"`
+	workflows.State
+}
+
+func (s *server) createOrder(c *gin.Context) {
+	var req CreateOrderRequest
+	if err := s.decodeJSON(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := req.Validate(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	orderID := id.String()
+	in := workflows.Input{OrderID: orderID, CustomerID: req.CustomerID, Items: req.Items, PaymentToken: req.PaymentToken}
+	if err := s.deps.Sagas.Start(c.Request.Context(), in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Location", "/v1/orders/"+orderID)
+	c.JSON(http.StatusAccepted, OrderAccepted{OrderID: orderID, WorkflowID: workflows.WorkflowID(orderID), Status: workflows.StatusRunning})
+}
+
+func (s *server) getOrder(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	st, err := s.deps.Sagas.State(c.Request.Context(), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, OrderView{WorkflowID: workflows.WorkflowID(id), State: st})
+}
+
+func (s *server) approveOrder(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.deps.Sagas.Approve(c.Request.Context(), id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"order_id": id, "workflow_id": workflows.WorkflowID(id), "accepted": "approve"})
+}
+
+// CancelRequest is the optional body of POST /v1/orders/{id}/cancel.
+type CancelRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (s *server) cancelOrder(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var req CancelRequest
+	if c.Request.ContentLength != 0 {
+		if err := s.decodeJSON(c, &req); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	if len(req.Reason) > 500 {
+		p := statusProblem(http.StatusBadRequest, "reason must be at most 500 characters")
+		p.Field = "reason"
+		s.fail(c, p)
+		return
+	}
+	if err := s.deps.Sagas.Cancel(c.Request.Context(), id, req.Reason); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"order_id": id, "workflow_id": workflows.WorkflowID(id), "accepted": "cancel"})
+}

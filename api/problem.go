@@ -1,0 +1,100 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ordersaga/ordersaga"
+)
+
+// Problem is an RFC 9457 problem details document.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	// Instance is the request path the problem occurred on.
+	Instance string `json:"instance,omitempty"`
+	// Code is the machine-readable error code.
+	Code string `json:"code"`
+	// Field names the request field that is wrong, if one is.
+	Field string `json:"field,omitempty"`
+	// Errors lists every invalid field when there are several.
+	Errors []FieldError `json:"errors,omitempty"`
+	// Checks reports each readiness check (on /readyz).
+	Checks map[string]any `json:"checks,omitempty"`
+}
+
+// FieldError is one invalid request field.
+type FieldError struct {
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
+}
+
+// statusByCode maps domain error codes to HTTP statuses: the one place
+// where that happens.
+var statusByCode = map[string]int{
+	ordersaga.EINVALID:     http.StatusBadRequest,
+	ordersaga.ENOTFOUND:    http.StatusNotFound,
+	ordersaga.ECONFLICT:    http.StatusConflict,
+	ordersaga.EUNAVAILABLE: http.StatusServiceUnavailable,
+	ordersaga.EINTERNAL:    http.StatusInternalServerError,
+}
+
+// codeByStatus names the problems the HTTP layer raises itself.
+var codeByStatus = map[int]string{
+	http.StatusBadRequest:            ordersaga.EINVALID,
+	http.StatusNotFound:              ordersaga.ENOTFOUND,
+	http.StatusMethodNotAllowed:      "method_not_allowed",
+	http.StatusConflict:              ordersaga.ECONFLICT,
+	http.StatusRequestEntityTooLarge: "too_large",
+	http.StatusUnsupportedMediaType:  "unsupported_media_type",
+	http.StatusInternalServerError:   ordersaga.EINTERNAL,
+	http.StatusServiceUnavailable:    ordersaga.EUNAVAILABLE,
+}
+
+func statusProblem(status int, detail string) *Problem {
+	code := codeByStatus[status]
+	if code == "" {
+		code = "error"
+	}
+	return &Problem{Type: "urn:ordersaga:problem:" + code, Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
+}
+
+// errorProblem turns any error into a problem. Internal errors are logged and
+// their details withheld.
+func (s *server) errorProblem(c *gin.Context, err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	code := ordersaga.ErrorCode(err)
+	status := statusByCode[code]
+	if code == ordersaga.EINTERNAL {
+		s.deps.Log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
+		return statusProblem(status, "internal error")
+	}
+	var e *ordersaga.Error
+	errors.As(err, &e)
+	if code == ordersaga.EUNAVAILABLE {
+		s.deps.Log.Warn("dependency unavailable", "path", c.Request.URL.Path, "error", err)
+	}
+	p = statusProblem(status, e.Message)
+	p.Field = e.Field
+	return p
+}
+
+func (p *Problem) Error() string { return p.Detail }
+
+func (s *server) fail(c *gin.Context, err error) { s.problem(c, s.errorProblem(c, err)) }
+
+func (s *server) problem(c *gin.Context, p *Problem) {
+	p.Instance = c.Request.URL.Path
+	if p.Status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", "1")
+	}
+	c.Header("Content-Type", "application/problem+json")
+	c.AbortWithStatusJSON(p.Status, p)
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"time"
+
+	"github.com/ordersaga/ordersaga/workflows"
+)
+
+// CLI is the whole configuration surface: every flag, its environment
+// variable and its default. It is loaded in one place, run().
+type CLI struct {
+	LogLevel  string `env:"LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level (${enum})."`
+	LogFormat string `env:"LOG_FORMAT" default:"text" enum:"text,json" help:"Log format (${enum})."`
+
+	Dev             DevCmd             `cmd:"" help:"Run everything in one process: embedded Temporal with its Web UI, all workers, the payment provider and the API."`
+	Worker          WorkerCmd          `cmd:"" help:"Run the workers of some services, each on its own task queue (production role)."`
+	API             APICmd             `cmd:"" name:"api" help:"Run the HTTP API (production role)."`
+	PaymentProvider PaymentProviderCmd `cmd:"" help:"Run the simulated payment provider."`
+}
+
+// TemporalFlags say which Temporal cluster to use.
+type TemporalFlags struct {
+	TemporalAddress   string `env:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233" help:"Temporal frontend host:port."`
+	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
+}
+
+// RedisFlags say where each service keeps its data.
+type RedisFlags struct {
+	RedisURL          string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"Redis of every service not given its own below."`
+	OrderRedisURL     string `env:"ORDER_REDIS_URL" help:"Redis of the order service (default: --redis-url)."`
+	InventoryRedisURL string `env:"INVENTORY_REDIS_URL" help:"Redis of the inventory service (default: --redis-url)."`
+	PaymentRedisURL   string `env:"PAYMENT_REDIS_URL" help:"Redis of the payment service (default: --redis-url)."`
+	RedisKeyPrefix    string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before each service's own keyspace (order:, inventory:, payment:, paymentsim:)."`
+}
+
+func (f RedisFlags) orderURL() string     { return or(f.OrderRedisURL, f.RedisURL) }
+func (f RedisFlags) inventoryURL() string { return or(f.InventoryRedisURL, f.RedisURL) }
+func (f RedisFlags) paymentURL() string   { return or(f.PaymentRedisURL, f.RedisURL) }
+
+// SagaFlags are the saga's tunables, fixed into each saga when it starts.
+type SagaFlags struct {
+	ApprovalThresholdCents    int64         `env:"APPROVAL_THRESHOLD_CENTS" default:"100000" help:"Orders totalling at least this wait for an approval (negative: never)."`
+	ApprovalTimeout           time.Duration `env:"APPROVAL_TIMEOUT" default:"24h" help:"An order not approved within this is cancelled."`
+	CompensationAlertAttempts int32         `env:"COMPENSATION_ALERT_ATTEMPTS" default:"10" help:"Failed attempts of one compensation after which the saga shows FAILED (it keeps retrying)."`
+	CompensationMaxInterval   time.Duration `env:"COMPENSATION_MAX_INTERVAL" default:"1m" help:"Longest wait between compensation attempts."`
+}
+
+func (f SagaFlags) options() workflows.Options {
+	return workflows.Options{
+		ApprovalThresholdCents:    f.ApprovalThresholdCents,
+		ApprovalTimeout:           f.ApprovalTimeout,
+		CompensationAlertAttempts: f.CompensationAlertAttempts,
+		CompensationMaxInterval:   f.CompensationMaxInterval,
+	}
+}
+
+// PaymentClientFlags tune the payment service's calls to the provider.
+type PaymentClientFlags struct {
+	PaymentTimeout         time.Duration `env:"PAYMENT_TIMEOUT" default:"2s" help:"Timeout of one call to the payment provider."`
+	PaymentBreakerFailures uint32        `env:"PAYMENT_BREAKER_FAILURES" default:"5" help:"Consecutive transient provider failures that open the circuit breaker."`
+	PaymentBreakerOpen     time.Duration `env:"PAYMENT_BREAKER_OPEN" default:"5s" help:"How long the circuit stays open before a trial call."`
+}
+
+// ProviderFlags configure the simulated payment provider.
+type ProviderFlags struct {
+	ProviderAddr          string        `env:"PAYMENT_PROVIDER_ADDR" default:"127.0.0.1:8090" help:"Address the simulated payment provider listens on."`
+	ProviderSlowDelay     time.Duration `env:"PAYMENT_PROVIDER_SLOW_DELAY" default:"3s" help:"How late tok_slow's first charge attempt answers (more than --payment-timeout)."`
+	ProviderFlakyFailures int           `env:"PAYMENT_PROVIDER_FLAKY_FAILURES" default:"2" help:"Charge attempts of tok_flaky answered with 503."`
+}
+
+// APIFlags configure the HTTP API.
+type APIFlags struct {
+	APIAddr        string        `name:"api-addr" env:"API_ADDR" default:":8080" help:"Address the HTTP API listens on."`
+	MaxBodyBytes   int64         `env:"API_MAX_BODY_BYTES" default:"65536" help:"Largest request body accepted."`
+	RequestTimeout time.Duration `env:"API_REQUEST_TIMEOUT" default:"10s" help:"Bound on each request's calls to Temporal and Redis; past it the API answers 503."`
+}
+
+// WorkerFlags tune the workers.
+type WorkerFlags struct {
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s" help:"How long running activities get to finish on shutdown; an activity cut short is retried."`
+}
+
+func or(s, fallback string) string {
+	if s != "" {
+		return s
+	}
+	return fallback
+}

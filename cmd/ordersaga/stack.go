@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/ordersaga/ordersaga/activities"
+	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/internal/paymentclient"
+	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/sagaclient"
+	"github.com/ordersaga/ordersaga/internal/temporalclient"
+	"github.com/ordersaga/ordersaga/workers"
+)
+
+// redisPool holds one client per distinct Redis URL.
+type redisPool struct {
+	clients map[string]*redis.Client
+}
+
+// openRedis connects to every URL and pings it. An unreachable Redis is a
+// one-line error naming the URL and how to start it.
+func openRedis(ctx context.Context, urls ...string) (*redisPool, error) {
+	p := &redisPool{clients: map[string]*redis.Client{}}
+	for _, u := range urls {
+		if _, ok := p.clients[u]; ok {
+			continue
+		}
+		opts, err := redis.ParseURL(u)
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("redis url %q: %w", redacted(u), err)
+		}
+		c := redis.NewClient(opts)
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err = c.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			_ = c.Close()
+			p.Close()
+			return nil, fmt.Errorf("redis at %s is unreachable (%v); start it with `docker compose up -d redis` or `redis-server --daemonize yes`", redacted(u), err)
+		}
+		p.clients[u] = c
+	}
+	return p, nil
+}
+
+func (p *redisPool) get(u string) *redis.Client { return p.clients[u] }
+
+// checks returns a readiness check per Redis.
+func (p *redisPool) checks() []api.Check {
+	var out []api.Check
+	for u, c := range p.clients {
+		out = append(out, api.Check{Name: "redis " + redacted(u), Fn: func(ctx context.Context) error { return c.Ping(ctx).Err() }})
+	}
+	return out
+}
+
+func (p *redisPool) Close() {
+	for _, c := range p.clients {
+		_ = c.Close()
+	}
+}
+
+func redacted(u string) string {
+	if parsed, err := url.Parse(u); err == nil {
+		return parsed.Redacted()
+	}
+	return u
+}
+
+// keyspaces of the services, under the optional global prefix.
+func (f RedisFlags) keyspace(service string) redisstore.Keyspace {
+	return redisstore.Keyspace(f.RedisKeyPrefix + service + ":")
+}
+
+// newActivities builds the activities of the given services.
+func newActivities(rf RedisFlags, pool *redisPool, services []string, pay activities.PaymentProvider) workers.Activities {
+	var acts workers.Activities
+	for _, s := range services {
+		switch s {
+		case workers.Order:
+			acts.Order = &activities.Order{Store: redisstore.NewOrders(pool.get(rf.orderURL()), rf.keyspace("order"))}
+		case workers.Inventory:
+			acts.Inventory = &activities.Inventory{Store: redisstore.NewInventory(pool.get(rf.inventoryURL()), rf.keyspace("inventory"))}
+		case workers.Payment:
+			acts.Payment = &activities.Payment{Provider: pay, Store: redisstore.NewPayments(pool.get(rf.paymentURL()), rf.keyspace("payment"))}
+		}
+	}
+	return acts
+}
+
+// redisURLs returns the Redis URLs the given services need.
+func redisURLs(rf RedisFlags, services []string) []string {
+	var urls []string
+	for _, s := range services {
+		switch s {
+		case workers.Order:
+			urls = append(urls, rf.orderURL())
+		case workers.Inventory:
+			urls = append(urls, rf.inventoryURL())
+		case workers.Payment:
+			urls = append(urls, rf.paymentURL())
+		}
+	}
+	return urls
+}
+
+func newPaymentClient(url string, f PaymentClientFlags, log *slog.Logger) (*paymentclient.Client, error) {
+	return paymentclient.New(paymentclient.Config{
+		BaseURL:         url,
+		Timeout:         f.PaymentTimeout,
+		BreakerFailures: f.PaymentBreakerFailures,
+		BreakerOpen:     f.PaymentBreakerOpen,
+	}, log)
+}
+
+// startWorkers starts the workers of services.
+func startWorkers(c client.Client, services []string, acts workers.Activities, wf WorkerFlags) (*workers.Group, error) {
+	var g workers.Group
+	for _, s := range services {
+		w, err := workers.New(c, s, acts, worker.Options{WorkerStopTimeout: wf.ShutdownTimeout})
+		if err != nil {
+			return nil, err
+		}
+		g.Add(w)
+	}
+	if err := g.Start(); err != nil {
+		return nil, err
+	}
+	return &g, nil
+}
+
+// dialTemporal dials Temporal and makes sure the saga's search attributes
+// exist.
+func dialTemporal(ctx context.Context, tf TemporalFlags, log *slog.Logger) (client.Client, error) {
+	c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: tf.TemporalAddress, Namespace: tf.TemporalNamespace}, log, 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("%w; start it with `docker compose up -d temporal`, or run `ordersaga dev` for an embedded one", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := temporalclient.EnsureSearchAttributes(sctx, c, tf.TemporalNamespace); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// newAPI builds the HTTP API on a Temporal client and the inventory store.
+func newAPI(c client.Client, rf RedisFlags, pool *redisPool, sf SagaFlags, af APIFlags, log *slog.Logger) http.Handler {
+	checks := append([]api.Check{{Name: "temporal", Fn: func(ctx context.Context) error {
+		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}}}, pool.checks()...)
+	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout}, api.Deps{
+		Sagas:  sagaclient.New(c, sf.options()),
+		Stock:  redisstore.NewInventory(pool.get(rf.inventoryURL()), rf.keyspace("inventory")),
+		Checks: checks,
+		Log:    log,
+	})
+}
+
+// httpServer is a started HTTP server.
+type httpServer struct {
+	name string
+	srv  *http.Server
+	ln   net.Listener
+	done chan error
+}
+
+// listen binds addr (so a taken port fails at once) and serves h.
+func listen(name, addr string, h http.Handler, log *slog.Logger) (*httpServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+	}
+	s := &httpServer{name: name, ln: ln, done: make(chan error, 1),
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
+	go func() { s.done <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+func (s *httpServer) Addr() string { return s.ln.Addr().String() }
+
+// Shutdown stops accepting requests and waits up to timeout for those in
+// flight.
+func (s *httpServer) Shutdown(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return fmt.Errorf("%s: %w", s.name, serr)
+	}
+	return err
+}

@@ -1,0 +1,253 @@
+// Package devserver runs a complete Temporal server in-process for `ordersaga
+// dev`: frontend, history, matching and worker services on SQLite (a file
+// under the data directory, so workflows survive a restart), the namespace
+// with the saga's search attributes, and the Temporal Web UI served from
+// ui-server's embedded assets.
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+const clusterName = "active"
+
+// Config configures the embedded server.
+type Config struct {
+	// DataDir holds the SQLite file temporal.db; empty means in memory
+	// (nothing survives Stop).
+	DataDir string
+	// IP the services bind to (default 127.0.0.1).
+	IP string
+	// FrontendPort is the gRPC port clients dial (default 7233; 0 picks a
+	// free port).
+	FrontendPort int
+	// UIPort serves the Web UI; negative disables it, 0 picks a free port.
+	UIPort int
+	// UICodecEndpoint, if set, is the codec server the Web UI decodes
+	// payloads with.
+	UICodecEndpoint string
+	// Namespace to create (default "default").
+	Namespace string
+	// SearchAttributes to register in the namespace.
+	SearchAttributes map[string]enumspb.IndexedValueType
+	// DynamicConfig overrides server dynamic config keys.
+	DynamicConfig map[string]any
+	// Logger receives the server's warnings and errors.
+	Logger *slog.Logger
+}
+
+// Server is a running embedded Temporal server.
+type Server struct {
+	server   temporal.Server
+	ui       *uiserver.Server
+	frontend string
+	uiAddr   string
+}
+
+// Start starts the server and returns once its frontend accepts calls.
+func Start(cfg Config) (*Server, error) {
+	if cfg.IP == "" {
+		cfg.IP = "127.0.0.1"
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	var err error
+	if cfg.FrontendPort == 0 {
+		if cfg.FrontendPort, err = freePort(cfg.IP); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.UIPort == 0 {
+		if cfg.UIPort, err = freePort(cfg.IP); err != nil {
+			return nil, err
+		}
+	}
+	conf, err := buildConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := createNamespace(cfg, conf); err != nil {
+		return nil, err
+	}
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	for name, svc := range conf.Services {
+		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(cfg.IP, strconv.Itoa(svc.RPC.GRPCPort)))
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(hosts),
+		temporal.WithLogger(newLogger(cfg.Logger)),
+		temporal.WithDynamicConfigClient(dynamicConfig(cfg.DynamicConfig)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("devserver: start: %w", err)
+	}
+	s := &Server{server: srv, frontend: net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.FrontendPort))}
+	if cfg.UIPort > 0 {
+		s.uiAddr = net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.UIPort))
+		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
+			Host:                cfg.IP,
+			Port:                cfg.UIPort,
+			TemporalGRPCAddress: s.frontend,
+			EnableUI:            true,
+			DefaultNamespace:    cfg.Namespace,
+			Codec:               uiconfig.Codec{Endpoint: cfg.UICodecEndpoint},
+			CORS:                uiconfig.CORS{CookieInsecure: true},
+			HideLogs:            true,
+			DisableNewsFetch:    true,
+		}))
+		go func() {
+			if err := s.ui.Start(); err != nil && !errors.Is(err, context.Canceled) {
+				cfg.Logger.Error("temporal web ui stopped", "error", err)
+			}
+		}()
+	}
+	return s, nil
+}
+
+// FrontendAddress is the host:port Temporal clients dial.
+func (s *Server) FrontendAddress() string { return s.frontend }
+
+// UIAddress is the host:port of the Web UI, "" if disabled.
+func (s *Server) UIAddress() string { return s.uiAddr }
+
+// Stop stops the UI and the server. Running workflows resume on the next
+// Start with the same DataDir.
+func (s *Server) Stop() {
+	if s.ui != nil {
+		s.ui.Stop()
+	}
+	_ = s.server.Stop()
+}
+
+// dynamicConfig holds the settings that make a one-shard embedded server
+// responsive: without them every task waits for the next poll of the
+// server's task queues (~50 ms each at the default 20 polls/s).
+func dynamicConfig(overrides map[string]any) dynamicconfig.StaticClient {
+	dc := dynamicconfig.StaticClient{
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8192,
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 1000,
+		dynamicconfig.TransferProcessorMaxPollRPS.Key():                  1000,
+		dynamicconfig.TimerProcessorMaxPollRPS.Key():                     1000,
+		dynamicconfig.VisibilityProcessorMaxPollRPS.Key():                1000,
+	}
+	for k, v := range overrides {
+		dc[dynamicconfig.MakeKey(k)] = v
+	}
+	return dc
+}
+
+func buildConfig(cfg Config) (*config.Config, error) {
+	sqlConf := &config.SQL{
+		PluginName:        sqliteplugin.PluginName,
+		ConnectAttributes: map[string]string{"mode": "memory", "cache": "shared"},
+		DatabaseName:      "ordersaga-" + strconv.FormatInt(time.Now().UnixNano(), 36),
+	}
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("devserver: data dir: %w", err)
+		}
+		sqlConf.DatabaseName = filepath.Join(cfg.DataDir, "temporal.db")
+		sqlConf.ConnectAttributes = map[string]string{
+			"mode": "rwc", "setup": "true",
+			"journal_mode": "wal", "synchronous": "normal", "busy_timeout": "10000",
+		}
+	}
+	var conf config.Config
+	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
+	conf.Global.Membership.BroadcastAddress = cfg.IP
+	conf.Persistence.DefaultStore = "sqlite"
+	conf.Persistence.VisibilityStore = "sqlite"
+	conf.Persistence.NumHistoryShards = 1
+	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlConf}}
+	httpPort, err := freePort(cfg.IP)
+	if err != nil {
+		return nil, err
+	}
+	frontend := net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.FrontendPort))
+	conf.ClusterMetadata = &cluster.Config{
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        clusterName,
+		CurrentClusterName:       clusterName,
+		ClusterInformation: map[string]cluster.ClusterInformation{clusterName: {
+			Enabled:                true,
+			InitialFailoverVersion: 1,
+			RPCAddress:             frontend,
+			HTTPAddress:            net.JoinHostPort(cfg.IP, strconv.Itoa(httpPort)),
+			ClusterID:              "ordersaga-dev",
+		}},
+	}
+	conf.DCRedirectionPolicy.Policy = "noop"
+	conf.Services = map[string]config.Service{}
+	for _, name := range []string{"frontend", "history", "matching", "worker"} {
+		var svc config.Service
+		svc.RPC.BindOnIP = cfg.IP
+		if name == "frontend" {
+			svc.RPC.GRPCPort = cfg.FrontendPort
+			svc.RPC.HTTPPort = httpPort
+		} else if svc.RPC.GRPCPort, err = freePort(cfg.IP); err != nil {
+			return nil, err
+		}
+		conf.Services[name] = svc
+	}
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	conf.PublicClient.HostPort = frontend
+	return &conf, nil
+}
+
+// createNamespace writes the namespace, with its search attributes, straight
+// into the database; it is a no-op when the namespace exists.
+func createNamespace(cfg Config, conf *config.Config) error {
+	// With "setup" the plugin creates the schema of a new file first.
+	sqlConf := conf.Persistence.DataStores["sqlite"].SQL
+	ns, err := sqliteschema.NewNamespaceConfig(clusterName, cfg.Namespace, false, cfg.SearchAttributes)
+	if err != nil {
+		return fmt.Errorf("devserver: namespace: %w", err)
+	}
+	if err := sqliteschema.CreateNamespaces(sqlConf, ns); err != nil {
+		return fmt.Errorf("devserver: create namespace in %s: %w", sqlConf.DatabaseName, err)
+	}
+	return nil
+}
+
+// freePort asks the kernel for a free TCP port on ip.
+func freePort(ip string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("devserver: find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

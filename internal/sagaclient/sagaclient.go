@@ -1,0 +1,158 @@
+// Package sagaclient is the API's side of the saga: it starts, queries,
+// approves and cancels OrderFulfillment workflows through the Temporal
+// client and turns Temporal's errors into domain errors.
+package sagaclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/workflows"
+)
+
+// Client drives sagas. It is safe for concurrent use.
+type Client struct {
+	c    client.Client
+	opts workflows.Options
+}
+
+// New returns a Client that starts sagas with opts.
+func New(c client.Client, opts workflows.Options) *Client { return &Client{c: c, opts: opts} }
+
+// Start starts the saga of in.OrderID. A saga with that order ID, running or
+// finished, is an ECONFLICT error.
+func (s *Client) Start(ctx context.Context, in workflows.Input) error {
+	in.Options = s.opts
+	_, err := s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.WorkflowID(in.OrderID),
+		TaskQueue:                workflows.TaskQueueOrchestrator,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.OrderIDKey.ValueSet(in.OrderID),
+			workflows.CustomerIDKey.ValueSet(in.CustomerID),
+			workflows.SagaStatusKey.ValueSet(string(workflows.StatusRunning)),
+		),
+	}, workflows.WorkflowName, in)
+	return domainError("start saga", err)
+}
+
+// State returns the live state of orderID's saga, with the attempts and last
+// error of the activity it is running, if any. Unknown orders are ENOTFOUND.
+func (s *Client) State(ctx context.Context, orderID string) (workflows.State, error) {
+	id := workflows.WorkflowID(orderID)
+	desc, err := s.c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return workflows.State{}, domainError("describe saga", err)
+	}
+	v, err := s.c.QueryWorkflow(ctx, id, "", workflows.QueryState)
+	if err != nil {
+		return workflows.State{}, domainError("query saga", err)
+	}
+	var st workflows.State
+	if err := v.Get(&st); err != nil {
+		return workflows.State{}, fmt.Errorf("decode saga state: %w", err)
+	}
+	mergePending(&st, desc)
+	return st, nil
+}
+
+// mergePending copies the live attempt count and last failure of running
+// activities into their steps: the workflow learns them only when an
+// activity ends, the server knows them as they happen.
+func mergePending(st *workflows.State, desc *workflowservice.DescribeWorkflowExecutionResponse) {
+	steps := workflows.Definition()
+	for _, pa := range desc.GetPendingActivities() {
+		name := pa.GetActivityType().GetName()
+		i := slices.IndexFunc(steps, func(s workflows.Step) bool { return s.Action == name || s.Compensation == name })
+		if i < 0 {
+			continue
+		}
+		ss := &st.Steps[i]
+		msg := pa.GetLastFailure().GetMessage()
+		if steps[i].Compensation == name && ss.Status == workflows.StepCompensating {
+			ss.CompensationAttempts = pa.GetAttempt()
+			if msg != "" {
+				ss.CompensationError = msg
+			}
+		} else if ss.Status == workflows.StepRunning {
+			ss.Attempts = pa.GetAttempt()
+			if msg != "" {
+				ss.LastError = msg
+			}
+		}
+	}
+}
+
+// Approve approves orderID's saga. It is ECONFLICT unless the saga is
+// awaiting approval.
+func (s *Client) Approve(ctx context.Context, orderID string) error {
+	return s.update(ctx, orderID, workflows.UpdateApprove)
+}
+
+// Cancel cancels orderID's saga and compensates it. It is ECONFLICT once the
+// payment has started or the saga has ended.
+func (s *Client) Cancel(ctx context.Context, orderID, reason string) error {
+	return s.update(ctx, orderID, workflows.UpdateCancel, reason)
+}
+
+func (s *Client) update(ctx context.Context, orderID, name string, args ...any) error {
+	id := workflows.WorkflowID(orderID)
+	h, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   id,
+		UpdateName:   name,
+		Args:         args,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	if err == nil {
+		return nil
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		// Unknown, or already finished: tell which.
+		if _, derr := s.c.DescribeWorkflowExecution(ctx, id, ""); derr == nil {
+			return ordersaga.Errorf(ordersaga.ECONFLICT, "order %s: the saga has already ended", orderID)
+		}
+		return domainError(name, err)
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		// The workflow's validator said no: its message is the reason.
+		return ordersaga.Errorf(ordersaga.ECONFLICT, "order %s: %s", orderID, appErr.Message())
+	}
+	return domainError(name, err)
+}
+
+// domainError maps Temporal's errors to domain codes.
+func domainError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		notFound *serviceerror.NotFound
+		started  *serviceerror.WorkflowExecutionAlreadyStarted
+		unavail  *serviceerror.Unavailable
+		deadline *serviceerror.DeadlineExceeded
+	)
+	switch {
+	case errors.As(err, &notFound):
+		return &ordersaga.Error{Code: ordersaga.ENOTFOUND, Message: "order not found", Err: err}
+	case errors.As(err, &started):
+		return &ordersaga.Error{Code: ordersaga.ECONFLICT, Message: "a saga for this order already exists", Err: err}
+	case errors.As(err, &unavail), errors.As(err, &deadline), errors.Is(err, context.DeadlineExceeded):
+		return &ordersaga.Error{Code: ordersaga.EUNAVAILABLE, Message: "temporal is unavailable", Err: err}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

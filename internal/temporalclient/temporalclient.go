@@ -1,0 +1,79 @@
+// Package temporalclient dials Temporal the way every ordersaga process
+// does: one place for the address, namespace, logger and data converter, and
+// for registering the saga's search attributes.
+package temporalclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/ordersaga/ordersaga/workflows"
+)
+
+// Config says which Temporal to use.
+type Config struct {
+	// Address is the frontend's host:port.
+	Address string
+	// Namespace the sagas run in.
+	Namespace string
+}
+
+// Dial connects to Temporal and checks that it answers within timeout. The
+// error names the address.
+func Dial(ctx context.Context, cfg Config, log *slog.Logger, timeout time.Duration) (client.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  cfg.Address,
+		Namespace: cfg.Namespace,
+		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("temporal at %s is unreachable: %w", cfg.Address, err)
+	}
+	return c, nil
+}
+
+// SearchAttributes are the saga's custom search attributes with their types.
+func SearchAttributes() map[string]enumspb.IndexedValueType {
+	m := map[string]enumspb.IndexedValueType{}
+	for _, k := range workflows.SearchAttributeKeys() {
+		m[k.GetName()] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	return m
+}
+
+// EnsureSearchAttributes registers the saga's search attributes in the
+// namespace if they are missing. It is idempotent and safe to run from
+// several processes at once.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	ops := c.OperatorService()
+	have, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range SearchAttributes() {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			missing[name] = typ
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
+	var exists *serviceerror.AlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return fmt.Errorf("add search attributes: %w", err)
+	}
+	return nil
+}
