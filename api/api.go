@@ -83,7 +83,9 @@ func New(cfg Config, deps Deps) http.Handler {
 	r.HandleMethodNotAllowed = true
 	r.Use(s.recover, s.timeout)
 	r.NoRoute(func(c *gin.Context) { s.problem(c, statusProblem(http.StatusNotFound, "no such route")) })
-	r.NoMethod(func(c *gin.Context) { s.problem(c, statusProblem(http.StatusMethodNotAllowed, "method not allowed here")) })
+	r.NoMethod(func(c *gin.Context) {
+		s.problem(c, statusProblem(http.StatusMethodNotAllowed, "method not allowed here"))
+	})
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
