@@ -1,0 +1,156 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/workflows"
+)
+
+// fakeSagas records started sagas; the real one is covered end to end in
+// cmd/ordersaga.
+type fakeSagas struct {
+	started []workflows.Input
+	err     error
+}
+
+func (f *fakeSagas) Start(_ context.Context, in workflows.Input) error {
+	f.started = append(f.started, in)
+	return f.err
+}
+
+func (f *fakeSagas) State(context.Context, string) (workflows.State, error) {
+	return workflows.State{}, ordersaga.Errorf(ordersaga.ENOTFOUND, "order not found")
+}
+func (f *fakeSagas) Approve(context.Context, string) error { return f.err }
+func (f *fakeSagas) Cancel(context.Context, string, string) error {
+	return ordersaga.Errorf(ordersaga.ECONFLICT, "payment has started: the order can no longer be cancelled")
+}
+
+type fakeStock struct{}
+
+func (fakeStock) Get(_ context.Context, sku string) (ordersaga.Stock, error) {
+	return ordersaga.Stock{}, &ordersaga.Error{Code: ordersaga.ENOTFOUND, Message: "sku not found", Err: ordersaga.ErrUnknownSKU}
+}
+func (fakeStock) Put(_ context.Context, sku string, a, p int64) (ordersaga.Stock, error) {
+	return ordersaga.Stock{SKU: sku, Available: a, PriceCents: p}, nil
+}
+
+func newAPI(sagas *fakeSagas) http.Handler {
+	return api.New(api.Config{MaxBodyBytes: 1024}, api.Deps{Sagas: sagas, Stock: fakeStock{},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+func send(h http.Handler, method, path, body string, header ...string) (*httptest.ResponseRecorder, api.Problem) {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var p api.Problem
+	_ = json.Unmarshal(rec.Body.Bytes(), &p)
+	return rec, p
+}
+
+const validOrder = `{"customer_id":"c-1","items":[{"sku":"widget","quantity":2}],"payment_token":"tok_ok"}`
+
+func TestCreateOrderAccepted(t *testing.T) {
+	sagas := &fakeSagas{}
+	rec, _ := send(newAPI(sagas), "POST", "/v1/orders", validOrder)
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	var out api.OrderAccepted
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+	require.Equal(t, "/v1/orders/"+out.OrderID, rec.Header().Get("Location"))
+	require.Equal(t, workflows.WorkflowID(out.OrderID), out.WorkflowID)
+	require.Len(t, sagas.started, 1)
+	require.Equal(t, []ordersaga.Item{{SKU: "widget", Quantity: 2}}, sagas.started[0].Items)
+}
+
+func TestBadRequestsAreProblemsNamingTheField(t *testing.T) {
+	long := strings.Repeat("x", 65)
+	tests := map[string]struct {
+		method, path, body string
+		status             int
+		field              string
+	}{
+		"empty body":          {"POST", "/v1/orders", ``, 400, ""},
+		"not json":            {"POST", "/v1/orders", `{"customer_id":`, 400, ""},
+		"unknown field":       {"POST", "/v1/orders", `{"customer_id":"c","items":[{"sku":"a","quantity":1}],"payment_token":"t","coupon":"x"}`, 400, "coupon"},
+		"two values":          {"POST", "/v1/orders", validOrder + validOrder, 400, ""},
+		"wrong type":          {"POST", "/v1/orders", `{"customer_id":"c","items":[{"sku":"a","quantity":"1"}],"payment_token":"t"}`, 400, "items.quantity"},
+		"missing customer":    {"POST", "/v1/orders", `{"items":[{"sku":"a","quantity":1}],"payment_token":"t"}`, 400, "customer_id"},
+		"customer too long":   {"POST", "/v1/orders", `{"customer_id":"` + long + `","items":[{"sku":"a","quantity":1}],"payment_token":"t"}`, 400, "customer_id"},
+		"bad sku chars":       {"POST", "/v1/orders", `{"customer_id":"c","items":[{"sku":"a b","quantity":1}],"payment_token":"t"}`, 400, "items[0].sku"},
+		"zero quantity":       {"POST", "/v1/orders", `{"customer_id":"c","items":[{"sku":"a","quantity":0}],"payment_token":"t"}`, 400, "items[0].quantity"},
+		"huge quantity":       {"POST", "/v1/orders", `{"customer_id":"c","items":[{"sku":"a","quantity":10001}],"payment_token":"t"}`, 400, "items[0].quantity"},
+		"no items":            {"POST", "/v1/orders", `{"customer_id":"c","items":[],"payment_token":"t"}`, 400, "items"},
+		"no token":            {"POST", "/v1/orders", `{"customer_id":"c","items":[{"sku":"a","quantity":1}]}`, 400, "payment_token"},
+		"too large":           {"POST", "/v1/orders", `{"customer_id":"` + strings.Repeat("x", 2000) + `"}`, 413, ""},
+		"stock missing field": {"PUT", "/v1/inventory/a", `{"available":1}`, 400, "price_cents"},
+		"negative stock":      {"PUT", "/v1/inventory/a", `{"available":-1,"price_cents":1}`, 400, "available"},
+		"bad path id":         {"GET", "/v1/orders/" + long, ``, 400, "id"},
+		"unknown route":       {"GET", "/v2/orders", ``, 404, ""},
+		"wrong method":        {"DELETE", "/v1/orders", ``, 405, ""},
+		"unknown order":       {"GET", "/v1/orders/nope", ``, 404, ""},
+		"unknown sku":         {"GET", "/v1/inventory/nope", ``, 404, ""},
+		"cancel after pivot":  {"POST", "/v1/orders/o1/cancel", ``, 409, ""},
+	}
+	h := newAPI(&fakeSagas{})
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			rec, p := send(h, tc.method, tc.path, tc.body)
+			require.Equal(t, tc.status, rec.Code, rec.Body.String())
+			require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+			require.Equal(t, tc.status, p.Status)
+			require.NotEmpty(t, p.Detail)
+			require.Equal(t, tc.field, p.Field)
+		})
+	}
+}
+
+func TestAllInvalidFieldsAreListed(t *testing.T) {
+	_, p := send(newAPI(&fakeSagas{}), "POST", "/v1/orders", `{"customer_id":"","items":[{"sku":"","quantity":0}],"payment_token":""}`)
+	var fields []string
+	for _, e := range p.Errors {
+		fields = append(fields, e.Field)
+	}
+	require.Equal(t, []string{"customer_id", "items[0].sku", "items[0].quantity", "payment_token"}, fields)
+}
+
+func TestWrongContentTypeIs415(t *testing.T) {
+	rec, _ := send(newAPI(&fakeSagas{}), "POST", "/v1/orders", validOrder, "Content-Type", "text/plain")
+	require.Equal(t, http.StatusUnsupportedMediaType, rec.Code)
+}
+
+func TestUnavailableDependencyIs503WithRetryAfter(t *testing.T) {
+	sagas := &fakeSagas{err: &ordersaga.Error{Code: ordersaga.EUNAVAILABLE, Message: "temporal is unavailable"}}
+	rec, p := send(newAPI(sagas), "POST", "/v1/orders", validOrder)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	require.Equal(t, "1", rec.Header().Get("Retry-After"))
+	require.Equal(t, "temporal is unavailable", p.Detail)
+}
+
+func TestInternalErrorsHideDetails(t *testing.T) {
+	sagas := &fakeSagas{err: io.ErrUnexpectedEOF}
+	rec, p := send(newAPI(sagas), "POST", "/v1/orders", validOrder)
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	require.Equal(t, "internal error", p.Detail)
+}
+
+func TestPutStock(t *testing.T) {
+	rec, _ := send(newAPI(&fakeSagas{}), "PUT", "/v1/inventory/widget", `{"available":5,"price_cents":250}`)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.JSONEq(t, `{"sku":"widget","available":5,"reserved":0,"committed":0,"price_cents":250}`, rec.Body.String())
+}

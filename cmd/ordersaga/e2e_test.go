@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/ordersaga/ordersaga/internal/redistest"
+)
+
+// stack is one `ordersaga dev` started in process by run(), as a user would
+// start it, with its own ports, data directory and Redis key prefix.
+type stack struct {
+	t        *testing.T
+	api      string
+	temporal string
+	ui       string
+	provider string
+	args     []string
+	logs     *syncBuffer
+	stop     func()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func port(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+
+func startStack(t *testing.T, extra ...string) *stack {
+	t.Helper()
+	_, prefix := redistest.New(t)
+	s := &stack{t: t, api: freeAddr(t), temporal: freeAddr(t), ui: freeAddr(t), provider: freeAddr(t), logs: &syncBuffer{}}
+	s.args = append([]string{"dev",
+		"--data-dir", t.TempDir(),
+		"--temporal-port", port(s.temporal), "--ui-port", port(s.ui),
+		"--api-addr", s.api, "--provider-addr", s.provider,
+		"--redis-url", redistest.URL(), "--redis-key-prefix", prefix,
+		"--payment-timeout", "300ms", "--provider-slow-delay", "1s",
+		"--log-level", "warn",
+	}, extra...)
+	s.start()
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("ordersaga dev logs:\n%s", s.logs.String())
+		}
+	})
+	return s
+}
+
+// start runs dev and waits until /readyz answers 200.
+func (s *stack) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, s.args, io.Discard, s.logs) }()
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				require.NoError(s.t, err, "dev shuts down cleanly")
+			case <-time.After(60 * time.Second):
+				s.t.Error("dev did not shut down within 60s")
+			}
+		})
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			s.t.Fatalf("dev exited early: %v\n%s", err, s.logs.String())
+		default:
+		}
+		if resp, err := http.Get("http://" + s.api + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("dev not ready within 90s\n%s", s.logs.String())
+}
+
+// do sends a JSON request and decodes the JSON answer.
+func (s *stack) do(method, path string, body any) (int, map[string]any, http.Header) {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(s.t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, "http://"+s.api+path, rd)
+	require.NoError(s.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	if len(raw) > 0 {
+		require.NoError(s.t, json.Unmarshal(raw, &out), "body: %s", raw)
+	}
+	return resp.StatusCode, out, resp.Header
+}
+
+func (s *stack) order(sku string, qty int, token string) string {
+	s.t.Helper()
+	code, body, hdr := s.do("POST", "/v1/orders", map[string]any{
+		"customer_id": "cust-1", "items": []map[string]any{{"sku": sku, "quantity": qty}}, "payment_token": token})
+	require.Equal(s.t, http.StatusAccepted, code, "%v", body)
+	id := body["order_id"].(string)
+	require.Equal(s.t, "/v1/orders/"+id, hdr.Get("Location"))
+	require.Equal(s.t, "order-"+id, body["workflow_id"])
+	return id
+}
+
+// await polls the order until its status is want.
+func (s *stack) await(id, want string) map[string]any {
+	s.t.Helper()
+	var last map[string]any
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		code, body, _ := s.do("GET", "/v1/orders/"+id, nil)
+		require.Equal(s.t, 200, code, "%v", body)
+		last = body
+		if body["status"] == want {
+			return body
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("order %s never reached %s; last: %v", id, want, last)
+	return nil
+}
+
+func (s *stack) stock(sku string) map[string]any {
+	s.t.Helper()
+	code, body, _ := s.do("GET", "/v1/inventory/"+sku, nil)
+	require.Equal(s.t, 200, code)
+	return body
+}
+
+func (s *stack) ledger() map[string]any {
+	s.t.Helper()
+	resp, err := http.Get("http://" + s.provider + "/v1/ledger")
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	require.NoError(s.t, json.NewDecoder(resp.Body).Decode(&out))
+	return out
+}
+
+func step(order map[string]any, name string) map[string]any {
+	for _, st := range order["steps"].([]any) {
+		if m := st.(map[string]any); m["name"] == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// TestDevEndToEnd drives every documented curl flow against one `ordersaga
+// dev`: real embedded Temporal (SQLite file), real Redis, all workers, the
+// simulated provider, over HTTP.
+func TestDevEndToEnd(t *testing.T) {
+	s := startStack(t, "--approval-timeout", "4s")
+
+	t.Run("success commits stock and keeps the money", func(t *testing.T) {
+		before, money := s.stock("widget"), s.ledger()
+		id := s.order("widget", 2, "tok_ok")
+		o := s.await(id, "COMPLETED")
+		require.EqualValues(t, 5000, o["total_cents"])
+		require.Equal(t, "completed", step(o, "commit_inventory")["status"])
+		after := s.stock("widget")
+		require.Equal(t, before["available"].(float64)-2, after["available"])
+		require.Equal(t, before["committed"].(float64)+2, after["committed"])
+		require.Equal(t, money["charged_cents"].(float64)+5000, s.ledger()["charged_cents"])
+	})
+
+	t.Run("decline compensates: stock back, no money kept", func(t *testing.T) {
+		before, money := s.stock("widget"), s.ledger()
+		id := s.order("widget", 3, "tok_declined")
+		o := s.await(id, "COMPENSATED")
+		require.Contains(t, o["failure_reason"], "payment declined")
+		require.Equal(t, "compensated", step(o, "reserve_inventory")["status"])
+		require.Equal(t, "compensated", step(o, "create_order")["status"])
+		require.Equal(t, before, s.stock("widget"))
+		require.Equal(t, money, s.ledger())
+	})
+
+	t.Run("out of stock compensates the order", func(t *testing.T) {
+		before := s.stock("last-one")
+		id := s.order("last-one", 2, "tok_ok")
+		o := s.await(id, "COMPENSATED")
+		require.Contains(t, o["failure_reason"], "out of stock")
+		require.Equal(t, "failed", step(o, "reserve_inventory")["status"])
+		require.Equal(t, before, s.stock("last-one"))
+	})
+
+	t.Run("flaky and slow payments are retried to success", func(t *testing.T) {
+		flaky := s.order("widget", 1, "tok_flaky")
+		slow := s.order("widget", 1, "tok_slow")
+		require.EqualValues(t, 3, step(s.await(flaky, "COMPLETED"), "charge_payment")["attempts"])
+		require.EqualValues(t, 2, step(s.await(slow, "COMPLETED"), "charge_payment")["attempts"])
+	})
+
+	t.Run("approval granted", func(t *testing.T) {
+		id := s.order("gizmo", 2, "tok_ok")
+		s.await(id, "AWAITING_APPROVAL")
+		code, body, _ := s.do("POST", "/v1/orders/"+id+"/approve", nil)
+		require.Equal(t, http.StatusAccepted, code, "%v", body)
+		s.await(id, "COMPLETED")
+		code, body, _ = s.do("POST", "/v1/orders/"+id+"/approve", nil)
+		require.Equal(t, http.StatusConflict, code)
+		require.Contains(t, body["detail"], "already ended")
+	})
+
+	t.Run("approval timeout cancels", func(t *testing.T) {
+		before := s.stock("gizmo")
+		id := s.order("gizmo", 2, "tok_ok")
+		o := s.await(id, "CANCELLED")
+		require.Equal(t, "approval timed out after 4s", o["failure_reason"])
+		require.Equal(t, before, s.stock("gizmo"))
+	})
+
+	t.Run("cancel before the pivot compensates; after it is refused", func(t *testing.T) {
+		before := s.stock("gizmo")
+		id := s.order("gizmo", 2, "tok_ok")
+		s.await(id, "AWAITING_APPROVAL")
+		code, body, _ := s.do("POST", "/v1/orders/"+id+"/cancel", map[string]string{"reason": "changed my mind"})
+		require.Equal(t, http.StatusAccepted, code, "%v", body)
+		o := s.await(id, "CANCELLED")
+		require.Equal(t, "changed my mind", o["failure_reason"])
+		require.Equal(t, before, s.stock("gizmo"))
+
+		done := s.order("widget", 1, "tok_ok")
+		s.await(done, "COMPLETED")
+		code, body, hdr := s.do("POST", "/v1/orders/"+done+"/cancel", nil)
+		require.Equal(t, http.StatusConflict, code)
+		require.Equal(t, "application/problem+json", hdr.Get("Content-Type"))
+		require.Contains(t, body["detail"], "already ended")
+	})
+
+	t.Run("errors are problems", func(t *testing.T) {
+		code, body, hdr := s.do("GET", "/v1/orders/does-not-exist", nil)
+		require.Equal(t, http.StatusNotFound, code)
+		require.Equal(t, "application/problem+json", hdr.Get("Content-Type"))
+		require.EqualValues(t, 404, body["status"])
+		code, body, _ = s.do("POST", "/v1/orders", map[string]any{"customer_id": "c", "items": []any{}, "payment_token": "tok_ok"})
+		require.Equal(t, http.StatusBadRequest, code)
+		require.Equal(t, "items", body["field"])
+		code, _, _ = s.do("GET", "/v1/inventory/no-such-sku", nil)
+		require.Equal(t, http.StatusNotFound, code)
+	})
+
+	t.Run("sagas are searchable by order id and the web ui is served", func(t *testing.T) {
+		id := s.order("widget", 1, "tok_ok")
+		s.await(id, "COMPLETED")
+		c, err := client.Dial(client.Options{HostPort: s.temporal})
+		require.NoError(t, err)
+		defer c.Close()
+		require.Eventually(t, func() bool {
+			res, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+				Query: fmt.Sprintf("OrderId = %q AND SagaStatus = 'COMPLETED'", id)})
+			return err == nil && len(res.GetExecutions()) == 1
+		}, 10*time.Second, 100*time.Millisecond)
+		resp, err := http.Get("http://" + s.ui + "/")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+	})
+}
+
+// TestDevSurvivesRestart stops dev while a saga awaits approval and starts it
+// again on the same data directory: the saga resumes.
+func TestDevSurvivesRestart(t *testing.T) {
+	s := startStack(t)
+	id := s.order("gizmo", 2, "tok_ok")
+	s.await(id, "AWAITING_APPROVAL")
+	s.stop()
+	s.start()
+	code, body, _ := s.do("POST", "/v1/orders/"+id+"/approve", nil)
+	require.Equal(t, http.StatusAccepted, code, "%v", body)
+	s.await(id, "COMPLETED")
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
