@@ -172,7 +172,7 @@ func stepOf(st workflows.State, name string) workflows.StepState {
 var (
 	forward = []string{activities.CreateOrderName, activities.ReserveInventoryName, activities.ChargePaymentName,
 		activities.ConfirmOrderName, activities.CommitInventoryName}
-	transient = errors.New("connection reset")
+	errTransient = errors.New("connection reset")
 )
 
 func TestSuccess(t *testing.T) {
@@ -244,7 +244,7 @@ func TestTransientPaymentFailuresAreRetried(t *testing.T) {
 
 func TestPaymentUnavailableForGoodRefundsUncertainCharge(t *testing.T) {
 	h := newHarness(t)
-	h.fail[activities.ChargePaymentName] = func(int32) error { return transient }
+	h.fail[activities.ChargePaymentName] = func(int32) error { return errTransient }
 	st, err := h.run(input(5000))
 	require.NoError(t, err)
 	require.Equal(t, workflows.StatusCompensated, st.Status)
@@ -337,7 +337,7 @@ func TestCompensationRetriedWithinBound(t *testing.T) {
 	}
 	h.fail[activities.ReleaseInventoryName] = func(attempt int32) error {
 		if attempt < 3 {
-			return transient
+			return errTransient
 		}
 		return nil
 	}
@@ -360,7 +360,7 @@ func TestCompensationPastBoundShowsFailedThenRecovers(t *testing.T) {
 	}
 	h.fail[activities.ReleaseInventoryName] = func(attempt int32) error {
 		if attempt <= 3 || h.releaseFailures() < 6 {
-			return transient
+			return errTransient
 		}
 		return nil
 	}
