@@ -320,3 +320,20 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+
+func TestUnreachableRedisIsOneLineError(t *testing.T) {
+	err := run(context.Background(), []string{"dev", "--redis-url", "redis://127.0.0.1:1/0"}, io.Discard, io.Discard)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "\n")
+	require.Contains(t, err.Error(), "redis at redis://127.0.0.1:1/0 is unreachable")
+	require.Contains(t, err.Error(), "docker compose up -d redis")
+}
+
+func TestHelpListsEveryFlagWithItsEnvironmentVariable(t *testing.T) {
+	for _, cmd := range []string{"dev", "worker", "api", "payment-provider"} {
+		var out bytes.Buffer
+		require.NoError(t, run(context.Background(), []string{cmd, "--help"}, &out, io.Discard))
+		require.Contains(t, out.String(), "($REDIS_URL)", cmd)
+		require.Contains(t, out.String(), "($LOG_LEVEL)", cmd)
+	}
+}

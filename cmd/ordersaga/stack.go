@@ -23,6 +23,14 @@ import (
 	"github.com/ordersaga/ordersaga/workers"
 )
 
+// redisLog routes go-redis's internal log lines into slog at debug level:
+// connection failures surface as errors of the calls that hit them.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
+}
+
 // redisPool holds one client per distinct Redis URL.
 type redisPool struct {
 	clients map[string]*redis.Client
@@ -31,6 +39,7 @@ type redisPool struct {
 // openRedis connects to every URL and pings it. An unreachable Redis is a
 // one-line error naming the URL and how to start it.
 func openRedis(ctx context.Context, urls ...string) (*redisPool, error) {
+	redis.SetLogger(redisLog{log: slog.Default()})
 	p := &redisPool{clients: map[string]*redis.Client{}}
 	for _, u := range urls {
 		if _, ok := p.clients[u]; ok {
