@@ -320,7 +320,6 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-
 func TestUnreachableRedisIsOneLineError(t *testing.T) {
 	err := run(context.Background(), []string{"dev", "--redis-url", "redis://127.0.0.1:1/0"}, io.Discard, io.Discard)
 	require.Error(t, err)
