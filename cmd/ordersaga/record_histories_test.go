@@ -1,0 +1,161 @@
+//go:build recordhistories
+
+// Records the saga's histories from real runs on the embedded Temporal
+// server, for the replay tests. Not part of the normal test run:
+//
+//	go tool -modfile=tools/go.mod task histories
+//	(= go test -tags recordhistories -run TestRecordHistories ./cmd/ordersaga -histories DIR)
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/activities"
+	"github.com/ordersaga/ordersaga/internal/devserver"
+	"github.com/ordersaga/ordersaga/internal/paymentclient"
+	"github.com/ordersaga/ordersaga/internal/paymentsim"
+	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/replay"
+	"github.com/ordersaga/ordersaga/internal/sagaclient"
+	"github.com/ordersaga/ordersaga/internal/temporalclient"
+	"github.com/ordersaga/ordersaga/workers"
+	"github.com/ordersaga/ordersaga/workflows"
+)
+
+var historiesDir = flag.String("histories", "", "directory to write the recorded histories to")
+
+// failingReleases makes ReleaseInventory fail a number of times for chosen
+// reservation keys, to record compensations being retried.
+type failingReleases struct {
+	activities.InventoryStore
+	mu       sync.Mutex
+	failures map[string]int
+}
+
+func (f *failingReleases) Release(ctx context.Context, key string) error {
+	f.mu.Lock()
+	n := f.failures[key]
+	if n > 0 {
+		f.failures[key] = n - 1
+	}
+	f.mu.Unlock()
+	if n > 0 {
+		return fmt.Errorf("injected release failure (%d left)", n-1)
+	}
+	return f.InventoryStore.Release(ctx, key)
+}
+
+func TestRecordHistories(t *testing.T) {
+	require.NotEmpty(t, *historiesDir, "-histories DIR is required")
+	require.NoError(t, os.MkdirAll(*historiesDir, 0o755))
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rdb, prefix := redistest.New(t)
+
+	srv, err := devserver.Start(devserver.Config{UIPort: -1, SearchAttributes: temporalclient.SearchAttributes(), Logger: log, FrontendPort: 0})
+	require.NoError(t, err)
+	defer srv.Stop()
+	c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: srv.FrontendAddress(), Namespace: "default"}, log, 10*time.Second)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, temporalclient.EnsureSearchAttributes(ctx, c, "default"))
+
+	sim := httptest.NewServer(paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SlowDelay: time.Second}, log).Handler())
+	defer sim.Close()
+	pay, err := paymentclient.New(paymentclient.Config{BaseURL: sim.URL, Timeout: 300 * time.Millisecond}, log)
+	require.NoError(t, err)
+	inv := redisstore.NewInventory(rdb, redisstore.Keyspace(prefix+"inventory:"))
+	flaky := &failingReleases{InventoryStore: inv, failures: map[string]int{
+		workflows.WorkflowID("compensation-retried") + "/" + workflows.StepReserveInventory:          2,
+		workflows.WorkflowID("compensation-failed-recovered") + "/" + workflows.StepReserveInventory: 4,
+	}}
+	acts := workers.Activities{
+		Order:     &activities.Order{Store: redisstore.NewOrders(rdb, redisstore.Keyspace(prefix+"order:"))},
+		Inventory: &activities.Inventory{Store: flaky},
+		Payment:   &activities.Payment{Provider: pay, Store: redisstore.NewPayments(rdb, redisstore.Keyspace(prefix+"payment:"))},
+	}
+	group, err := startWorkers(c, workers.All, acts, WorkerFlags{ShutdownTimeout: time.Second})
+	require.NoError(t, err)
+	defer group.Stop()
+
+	for _, s := range []ordersaga.Stock{{SKU: "widget", Available: 1000, PriceCents: 2500}, {SKU: "gizmo", Available: 100, PriceCents: 60000},
+		{SKU: "last-one", Available: 1, PriceCents: 5000}} {
+		_, err := inv.Put(ctx, s.SKU, s.Available, s.PriceCents)
+		require.NoError(t, err)
+	}
+	sagas := sagaclient.New(c, workflows.Options{ApprovalTimeout: 2 * time.Second, CompensationAlertAttempts: 2,
+		CompensationMaxInterval: time.Second})
+
+	type path struct {
+		name  string
+		items []ordersaga.Item
+		token string
+		drive func(t *testing.T, id string) // after start
+		want  workflows.Status
+	}
+	widgets := []ordersaga.Item{{SKU: "widget", Quantity: 2}}
+	gizmos := []ordersaga.Item{{SKU: "gizmo", Quantity: 2}}
+	awaitApproval := func(t *testing.T, id string) {
+		require.Eventually(t, func() bool {
+			st, err := sagas.State(ctx, id)
+			return err == nil && st.Status == workflows.StatusAwaitingApproval
+		}, 10*time.Second, 20*time.Millisecond)
+	}
+	paths := []path{
+		{name: "success", items: widgets, token: "tok_ok", want: workflows.StatusCompleted},
+		{name: "out-of-stock", items: []ordersaga.Item{{SKU: "last-one", Quantity: 2}}, token: "tok_ok", want: workflows.StatusCompensated},
+		{name: "declined", items: widgets, token: "tok_declined", want: workflows.StatusCompensated},
+		{name: "flaky-payment", items: widgets, token: "tok_flaky", want: workflows.StatusCompleted},
+		{name: "slow-payment", items: widgets, token: "tok_slow", want: workflows.StatusCompleted},
+		{name: "approval-granted", items: gizmos, token: "tok_ok", want: workflows.StatusCompleted, drive: func(t *testing.T, id string) {
+			awaitApproval(t, id)
+			require.NoError(t, sagas.Approve(ctx, id))
+		}},
+		{name: "approval-timeout", items: gizmos, token: "tok_ok", want: workflows.StatusCancelled},
+		{name: "cancel-before-pivot", items: gizmos, token: "tok_ok", want: workflows.StatusCancelled, drive: func(t *testing.T, id string) {
+			awaitApproval(t, id)
+			require.NoError(t, sagas.Cancel(ctx, id, "changed my mind"))
+		}},
+		{name: "temporal-cancel", items: gizmos, token: "tok_ok", want: workflows.StatusCancelled, drive: func(t *testing.T, id string) {
+			awaitApproval(t, id)
+			require.NoError(t, c.CancelWorkflow(ctx, workflows.WorkflowID(id), ""))
+		}},
+		{name: "compensation-retried", items: widgets, token: "tok_declined", want: workflows.StatusCompensated},
+		{name: "compensation-failed-recovered", items: widgets, token: "tok_declined", want: workflows.StatusCompensated},
+	}
+	for _, p := range paths {
+		t.Run(p.name, func(t *testing.T) {
+			id := p.name
+			require.NoError(t, sagas.Start(ctx, workflows.Input{OrderID: id, CustomerID: "cust-1", Items: p.items, PaymentToken: p.token}))
+			if p.drive != nil {
+				p.drive(t, id)
+			}
+			run := c.GetWorkflow(ctx, workflows.WorkflowID(id), "")
+			_ = run.Get(ctx, nil) // canceled runs return an error
+			st, err := sagas.State(ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, p.want, st.Status)
+			h, err := replay.Fetch(ctx, c, workflows.WorkflowID(id), "")
+			require.NoError(t, err)
+			f, err := os.Create(filepath.Join(*historiesDir, p.name+".json"))
+			require.NoError(t, err)
+			defer f.Close()
+			require.NoError(t, replay.WriteJSON(f, h))
+			t.Logf("recorded %s: %d events, status %s", p.name, len(h.Events), st.Status)
+		})
+	}
+}
