@@ -35,3 +35,24 @@ func TestReplayRecordedHistories(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayGateCatchesUnguardedChange proves the gate can fail: the same
+// change without its GetVersion guard does not replay the histories recorded
+// before it that reached the changed code.
+func TestReplayGateCatchesUnguardedChange(t *testing.T) {
+	r, err := replay.New(workflows.OrderFulfillmentUnguarded, converter.GetDefaultDataConverter(), quiet)
+	require.NoError(t, err)
+	reachedRetriables := map[string]bool{"success.json": true, "flaky-payment.json": true, "slow-payment.json": true,
+		"approval-granted.json": true}
+	for _, f := range histories(t, "v0/*.json") {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			err := r.File(f)
+			if reachedRetriables[filepath.Base(f)] {
+				require.Error(t, err)
+				require.True(t, replay.IsNonDeterminism(err), "want a non-determinism error, got %v", err)
+				return
+			}
+			require.NoError(t, err, "histories that never reached the change still replay")
+		})
+	}
+}

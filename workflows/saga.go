@@ -53,6 +53,10 @@ type saga struct {
 
 	reservation activities.Reservation
 	charge      activities.Charge
+
+	// unguardedParallel applies the parallel-retriables change without its
+	// GetVersion guard. Tests only: it proves the replay gate fails.
+	unguardedParallel bool
 }
 
 func newSaga(ctx workflow.Context, in Input, steps []Step) *saga {
@@ -130,7 +134,8 @@ func (s *saga) validateCancel(_ workflow.Context, _ string) error {
 
 func (s *saga) run(ctx workflow.Context) (State, error) {
 	s.ensureSearchAttributes(ctx)
-	for _, step := range s.steps {
+	for i := 0; i < len(s.steps); i++ {
+		step := s.steps[i]
 		stepCtx := s.actx
 		if step.Kind == Pivot && s.actx.Err() != nil {
 			return s.abort(ctx, errCancelled)
@@ -140,12 +145,67 @@ func (s *saga) run(ctx workflow.Context) (State, error) {
 			s.pivotStarted = true
 			stepCtx, _ = workflow.NewDisconnectedContext(ctx)
 		}
+		if step.Kind == Retriable && s.parallelRetriables(ctx) {
+			group := retriableRun(s.steps[i:])
+			if err := s.runConcurrently(stepCtx, group); err != nil {
+				return s.abort(ctx, err)
+			}
+			i += len(group) - 1
+			continue
+		}
 		if err := s.runStep(stepCtx, step); err != nil {
 			return s.abort(ctx, err)
 		}
 	}
 	s.setStatus(ctx, StatusCompleted)
 	return s.state, nil
+}
+
+// Workflow change IDs for workflow.GetVersion.
+const (
+	// changeParallelRetriables: version 1 runs the retriable steps after
+	// the pivot concurrently (they depend only on the pivot); sagas started
+	// before it run them one after the other.
+	changeParallelRetriables = "parallel-retriable-steps"
+)
+
+// parallelRetriables reports whether this saga runs its retriable steps
+// concurrently. Histories recorded before the change replay sequentially.
+func (s *saga) parallelRetriables(ctx workflow.Context) bool {
+	if s.unguardedParallel {
+		return true
+	}
+	return workflow.GetVersion(ctx, changeParallelRetriables, workflow.DefaultVersion, 1) == 1
+}
+
+// retriableRun returns the leading run of retriable steps of steps.
+func retriableRun(steps []Step) []Step {
+	n := 0
+	for n < len(steps) && steps[n].Kind == Retriable {
+		n++
+	}
+	return steps[:n]
+}
+
+// runConcurrently runs steps concurrently and waits for all of them; it
+// returns the first error in step order.
+func (s *saga) runConcurrently(ctx workflow.Context, steps []Step) error {
+	errs := make([]error, len(steps))
+	wg := workflow.NewWaitGroup(ctx)
+	for i, step := range steps {
+		wg.Add(1)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer wg.Done()
+			errs[i] = s.runStep(ctx, step)
+		})
+	}
+	wg.Wait(ctx)
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // errCancelled stands for a cancellation noticed between steps.

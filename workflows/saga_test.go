@@ -29,9 +29,10 @@ type harness struct {
 	mu    sync.Mutex
 	calls []string
 	// fail[name] decides the error of each attempt of an activity.
-	fail       map[string]func(attempt int32) error
-	unitPrice  int64
-	chargeWait time.Duration
+	fail          map[string]func(attempt int32) error
+	unitPrice     int64
+	chargeWait    time.Duration
+	retriableWait time.Duration
 }
 
 func newHarness(t *testing.T) *harness {
@@ -44,9 +45,7 @@ func newHarness(t *testing.T) *harness {
 	h.env.RegisterActivity(&activities.Payment{})
 	h.env.OnActivity(activities.CreateOrderName, mock.Anything, mock.Anything).Return(outcomeFn[activities.CreateOrderInput](h, activities.CreateOrderName))
 	h.env.OnActivity(activities.RejectOrderName, mock.Anything, mock.Anything).Return(outcomeFn[activities.RejectOrderInput](h, activities.RejectOrderName))
-	h.env.OnActivity(activities.ConfirmOrderName, mock.Anything, mock.Anything).Return(outcomeFn[activities.ConfirmOrderInput](h, activities.ConfirmOrderName))
 	h.env.OnActivity(activities.ReleaseInventoryName, mock.Anything, mock.Anything).Return(outcomeFn[activities.ReservationRef](h, activities.ReleaseInventoryName))
-	h.env.OnActivity(activities.CommitInventoryName, mock.Anything, mock.Anything).Return(outcomeFn[activities.ReservationRef](h, activities.CommitInventoryName))
 	h.env.OnActivity(activities.RefundPaymentName, mock.Anything, mock.Anything).Return(outcomeFn[activities.RefundInput](h, activities.RefundPaymentName))
 	h.env.SetTestTimeout(30 * time.Second)
 	h.env.OnActivity(activities.ReserveInventoryName, mock.Anything, mock.Anything).Return(
@@ -106,6 +105,10 @@ func (h *harness) query() workflows.State {
 
 func (h *harness) run(in workflows.Input) (workflows.State, error) {
 	h.t.Helper()
+	h.env.OnActivity(activities.ConfirmOrderName, mock.Anything, mock.Anything).
+		Return(outcomeFn[activities.ConfirmOrderInput](h, activities.ConfirmOrderName)).After(h.retriableWait)
+	h.env.OnActivity(activities.CommitInventoryName, mock.Anything, mock.Anything).
+		Return(outcomeFn[activities.ReservationRef](h, activities.CommitInventoryName)).After(h.retriableWait)
 	h.env.OnActivity(activities.ChargePaymentName, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.ChargeInput) (activities.Charge, error) {
 			if err := h.call(ctx, activities.ChargePaymentName); err != nil {
@@ -169,18 +172,23 @@ func stepOf(st workflows.State, name string) workflows.StepState {
 	return workflows.StepState{}
 }
 
-var (
-	forward = []string{activities.CreateOrderName, activities.ReserveInventoryName, activities.ChargePaymentName,
-		activities.ConfirmOrderName, activities.CommitInventoryName}
-	errTransient = errors.New("connection reset")
-)
+var errTransient = errors.New("connection reset")
+
+// requireForward checks the forward path ran: the steps up to the pivot in
+// order, then the retriable steps, which run concurrently.
+func requireForward(t *testing.T, calls []string) {
+	t.Helper()
+	require.Len(t, calls, 5)
+	require.Equal(t, []string{activities.CreateOrderName, activities.ReserveInventoryName, activities.ChargePaymentName}, calls[:3])
+	require.ElementsMatch(t, []string{activities.ConfirmOrderName, activities.CommitInventoryName}, calls[3:])
+}
 
 func TestSuccess(t *testing.T) {
 	h := newHarness(t)
 	st, err := h.run(input(5000))
 	require.NoError(t, err)
 	require.Equal(t, workflows.StatusCompleted, st.Status)
-	require.Equal(t, forward, h.distinctCalls())
+	requireForward(t, h.distinctCalls())
 	require.EqualValues(t, 5000, st.TotalCents)
 	require.Equal(t, "ch_default-test-workflow-id/charge_payment", st.ChargeID)
 	require.Equal(t, map[string]workflows.StepStatus{
@@ -189,6 +197,20 @@ func TestSuccess(t *testing.T) {
 		workflows.StepConfirmOrder: workflows.StepCompleted, workflows.StepCommitInventory: workflows.StepCompleted,
 	}, stepStatuses(st))
 	require.EqualValues(t, 1, stepOf(st, workflows.StepChargePayment).Attempts)
+}
+
+// TestRetriableStepsRunConcurrently: confirm_order and commit_inventory each
+// take an hour; run concurrently the saga ends an hour after the pivot.
+func TestRetriableStepsRunConcurrently(t *testing.T) {
+	h := newHarness(t)
+	h.retriableWait = time.Hour
+	start := h.env.Now()
+	st, err := h.run(input(5000))
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusCompleted, st.Status)
+	elapsed := h.env.Now().Sub(start)
+	require.GreaterOrEqual(t, elapsed, time.Hour)
+	require.Less(t, elapsed, 2*time.Hour, "the retriable steps ran one after the other")
 }
 
 func TestOutOfStockCompensatesCreatedOrder(t *testing.T) {
@@ -237,7 +259,7 @@ func TestTransientPaymentFailuresAreRetried(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, workflows.StatusCompleted, st.Status)
 			require.EqualValues(t, 3, stepOf(st, workflows.StepChargePayment).Attempts)
-			require.Equal(t, forward, h.distinctCalls())
+			requireForward(t, h.distinctCalls())
 		})
 	}
 }

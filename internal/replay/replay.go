@@ -6,11 +6,11 @@ package replay
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
@@ -43,7 +43,7 @@ func New(wf any, dc converter.DataConverter, log *slog.Logger) (*Replayer, error
 }
 
 // History replays one history. A non-determinism error is returned as is
-// (its message starts with "[TMPRL1100] nondeterministic workflow").
+// (see IsNonDeterminism).
 func (r *Replayer) History(h *historypb.History) error {
 	return r.r.ReplayWorkflowHistory(r.log, h)
 }
@@ -106,12 +106,7 @@ func WriteJSON(w io.Writer, h *historypb.History) error {
 }
 
 // IsNonDeterminism reports whether err says the workflow code no longer
-// matches the history.
+// matches the history: the SDK marks those errors with the code TMPRL1100.
 func IsNonDeterminism(err error) bool {
-	for ; err != nil; err = errors.Unwrap(err) {
-		if bytes.Contains([]byte(err.Error()), []byte("nondeterministic workflow")) {
-			return true
-		}
-	}
-	return false
+	return err != nil && strings.Contains(err.Error(), "[TMPRL1100]")
 }
