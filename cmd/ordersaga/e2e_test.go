@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -271,6 +273,21 @@ func TestDevEndToEnd(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, code)
 	})
 
+	t.Run("history export and replay", func(t *testing.T) {
+		id := s.order("widget", 1, "tok_ok")
+		s.await(id, "COMPLETED")
+		file := filepath.Join(t.TempDir(), "h.json")
+		require.NoError(t, run(context.Background(), []string{"history", "export", "--workflow-id", "order-" + id,
+			"--temporal-address", s.temporal, "-o", file}, io.Discard, io.Discard))
+		var out bytes.Buffer
+		require.NoError(t, run(context.Background(), []string{"replay", file}, &out, io.Discard))
+		require.Contains(t, out.String(), "ok    "+file)
+		out.Reset()
+		require.NoError(t, run(context.Background(), []string{"replay", "--temporal-address", s.temporal,
+			"--query", fmt.Sprintf("WorkflowId = 'order-%s'", id)}, &out, io.Discard))
+		require.Contains(t, out.String(), "all 1 histories replay")
+	})
+
 	t.Run("sagas are searchable by order id and the web ui is served", func(t *testing.T) {
 		id := s.order("widget", 1, "tok_ok")
 		s.await(id, "COMPLETED")
@@ -287,6 +304,20 @@ func TestDevEndToEnd(t *testing.T) {
 		resp.Body.Close()
 		require.Equal(t, 200, resp.StatusCode)
 	})
+}
+
+func TestReplayCommandNamesFailingHistories(t *testing.T) {
+	good := filepath.Join("..", "..", "testdata", "histories", "v1", "success.json")
+	raw, err := os.ReadFile(good)
+	require.NoError(t, err)
+	tampered := filepath.Join(t.TempDir(), "tampered.json")
+	require.NoError(t, os.WriteFile(tampered, bytes.ReplaceAll(raw, []byte(`"CommitInventory"`), []byte(`"ShipOrder"`)), 0o644))
+
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"replay", good, tampered}, &out, io.Discard)
+	require.ErrorContains(t, err, "1 of 2 histories do not replay: "+tampered)
+	require.Contains(t, out.String(), "ok    "+good)
+	require.Contains(t, out.String(), "FAIL  "+tampered+": [TMPRL1100]")
 }
 
 // TestDevSurvivesRestart stops dev while a saga awaits approval and starts it

@@ -16,6 +16,8 @@ type CLI struct {
 	Worker          WorkerCmd          `cmd:"" help:"Run the workers of some services, each on its own task queue (production role)."`
 	API             APICmd             `cmd:"" name:"api" help:"Run the HTTP API (production role)."`
 	PaymentProvider PaymentProviderCmd `cmd:"" help:"Run the simulated payment provider."`
+	History         HistoryCmd         `cmd:"" help:"Export workflow histories."`
+	Replay          ReplayCmd          `cmd:"" help:"Replay recorded histories with the current workflow code; exits non-zero if any fails."`
 }
 
 // TemporalFlags say which Temporal cluster to use.

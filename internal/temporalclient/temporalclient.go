@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/ordersaga/ordersaga/workflows"
@@ -33,14 +34,21 @@ func Dial(ctx context.Context, cfg Config, log *slog.Logger, timeout time.Durati
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  cfg.Address,
-		Namespace: cfg.Namespace,
-		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		HostPort:      cfg.Address,
+		Namespace:     cfg.Namespace,
+		Logger:        tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		DataConverter: DataConverter(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("temporal at %s is unreachable: %w", cfg.Address, err)
 	}
 	return c, nil
+}
+
+// DataConverter is the converter every process uses for payloads: the
+// workers, the API and the replayer must agree on it.
+func DataConverter() converter.DataConverter {
+	return converter.GetDefaultDataConverter()
 }
 
 // SearchAttributes are the saga's custom search attributes with their types.
