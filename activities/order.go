@@ -18,7 +18,7 @@ type OrderStore interface {
 	Reject(ctx context.Context, key, orderID, reason string) error
 	// Confirm marks a PENDING order CONFIRMED with its total and charge.
 	// Idempotent.
-	Confirm(ctx context.Context, orderID string, totalCents int64, chargeID string) error
+	Confirm(ctx context.Context, key, orderID string, totalCents int64, chargeID string) error
 }
 
 // Order is the order service's activities.
@@ -48,7 +48,7 @@ func (a *Order) RejectOrder(ctx context.Context, in RejectOrderInput) (Outcome, 
 
 // ConfirmOrder marks the order confirmed once paid.
 func (a *Order) ConfirmOrder(ctx context.Context, in ConfirmOrderInput) (Outcome, error) {
-	if err := a.Store.Confirm(ctx, in.OrderID, in.TotalCents, in.ChargeID); err != nil {
+	if err := a.Store.Confirm(ctx, in.Key, in.OrderID, in.TotalCents, in.ChargeID); err != nil {
 		return Outcome{}, fmt.Errorf("confirm order %s: %w", in.OrderID, err)
 	}
 	return outcome(ctx), nil

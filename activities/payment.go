@@ -36,7 +36,7 @@ type PaymentStore interface {
 	BeginRefund(ctx context.Context, key, orderID string) error
 	// RecordRefund records that the provider refunded or voided key.
 	// Idempotent.
-	RecordRefund(ctx context.Context, key string) error
+	RecordRefund(ctx context.Context, key, orderID string) error
 }
 
 // Payment is the payment service's activities.
@@ -81,7 +81,7 @@ func (a *Payment) RefundPayment(ctx context.Context, in RefundInput) (Outcome, e
 	if err := a.Provider.Refund(ctx, in.Key); err != nil {
 		return Outcome{}, fmt.Errorf("refund order %s: %w", in.OrderID, err)
 	}
-	if err := a.Store.RecordRefund(ctx, in.Key); err != nil {
+	if err := a.Store.RecordRefund(ctx, in.Key, in.OrderID); err != nil {
 		return Outcome{}, fmt.Errorf("record refund of order %s: %w", in.OrderID, err)
 	}
 	return outcome(ctx), nil

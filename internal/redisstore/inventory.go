@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
+	"github.com/ordersaga/ordersaga/internal/events"
 )
 
 var (
@@ -20,8 +20,8 @@ var (
 )
 
 // Inventory is the inventory service's store. Keys: <ks>sku:<sku> (hash:
-// available, reserved, committed, price_cents) and <ks>reservation:<saga
-// step key> (hash: state, order_id, lines).
+// available, reserved, committed, price_cents), <ks>reservation:<saga
+// step key> (hash: state, order_id, lines) and the outbox stream <ks>outbox.
 type Inventory struct {
 	rdb redis.Cmdable
 	ks  Keyspace
@@ -71,8 +71,12 @@ func (s *Inventory) Get(ctx context.Context, sku string) (ordersaga.Stock, error
 // twice are merged.
 func (s *Inventory) Reserve(ctx context.Context, key, orderID string, items []ordersaga.Item) ([]ordersaga.Line, error) {
 	merged := mergeItems(items)
-	keys := []string{s.ks.key("reservation", key)}
-	args := []any{orderID}
+	ev, err := newEvent(events.SourceInventory, events.InventoryReserved, key, orderID, nil)
+	if err != nil {
+		return nil, err
+	}
+	keys := []string{s.ks.key("reservation", key), s.ks.Outbox()}
+	args := []any{orderID, ev}
 	for _, it := range merged {
 		if it.Quantity <= 0 {
 			return nil, ordersaga.Invalid("quantity", "sku %q: quantity must be positive, got %d", it.SKU, it.Quantity)
@@ -101,23 +105,29 @@ func (s *Inventory) Reserve(ctx context.Context, key, orderID string, items []or
 
 // Release implements activities.InventoryStore.
 func (s *Inventory) Release(ctx context.Context, key string) error {
-	return s.settle(ctx, key, "release")
+	return s.settle(ctx, key, "release", events.InventoryReleased)
 }
 
 // Commit implements activities.InventoryStore.
 func (s *Inventory) Commit(ctx context.Context, key string) error {
-	return s.settle(ctx, key, "commit")
+	return s.settle(ctx, key, "commit", events.InventoryCommitted)
 }
 
 // settle releases or commits the reservation under key. The reservation's
 // lines never change once written, so reading them first to name the keys
 // the script touches is safe; the script re-checks them.
-func (s *Inventory) settle(ctx context.Context, key, op string) error {
+func (s *Inventory) settle(ctx context.Context, key, op, eventType string) error {
 	rk := s.ks.key("reservation", key)
-	keys := []string{rk}
-	raw, err := s.rdb.HGet(ctx, rk, "lines").Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	keys := []string{rk, s.ks.Outbox()}
+	fields, err := s.rdb.HMGet(ctx, rk, "lines", "order_id").Result()
+	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
+	}
+	raw, _ := fields[0].(string)
+	orderID, _ := fields[1].(string)
+	ev, err := newEvent(events.SourceInventory, eventType, key, orderID, nil)
+	if err != nil {
+		return err
 	}
 	if raw != "" {
 		var lines []ordersaga.Line
@@ -128,7 +138,7 @@ func (s *Inventory) settle(ctx context.Context, key, op string) error {
 			keys = append(keys, s.ks.key("sku", l.SKU))
 		}
 	}
-	if err := inventorySettle.Run(ctx, s.rdb, keys, op).Err(); err != nil {
+	if err := inventorySettle.Run(ctx, s.rdb, keys, op, ev).Err(); err != nil {
 		return scriptError(op, err)
 	}
 	return nil

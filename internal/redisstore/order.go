@@ -10,6 +10,7 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
+	"github.com/ordersaga/ordersaga/internal/events"
 )
 
 var (
@@ -18,8 +19,8 @@ var (
 	orderConfirm = script("order_confirm")
 )
 
-// Orders is the order service's store. Keys: <ks>order:<id> (hash) and
-// <ks>barrier:<saga step key>.
+// Orders is the order service's store. Keys: <ks>order:<id> (hash),
+// <ks>barrier:<saga step key> and the outbox stream <ks>outbox.
 type Orders struct {
 	rdb redis.Cmdable
 	ks  Keyspace
@@ -36,8 +37,13 @@ func (s *Orders) Create(ctx context.Context, key string, o ordersaga.Order) erro
 	if err != nil {
 		return fmt.Errorf("create order: %w", err)
 	}
-	res, err := orderCreate.Run(ctx, s.rdb, []string{s.ks.key("barrier", key), s.ks.key("order", o.ID)},
-		o.ID, o.CustomerID, items).Text()
+	ev, err := newEvent(events.SourceOrder, events.OrderCreated, key, o.ID,
+		map[string]any{"order_id": o.ID, "customer_id": o.CustomerID, "items": o.Items})
+	if err != nil {
+		return err
+	}
+	res, err := orderCreate.Run(ctx, s.rdb, []string{s.ks.key("barrier", key), s.ks.key("order", o.ID), s.ks.Outbox()},
+		o.ID, o.CustomerID, items, ev).Text()
 	if err != nil {
 		return scriptError("create order", err)
 	}
@@ -49,7 +55,11 @@ func (s *Orders) Create(ctx context.Context, key string, o ordersaga.Order) erro
 
 // Reject implements activities.OrderStore.
 func (s *Orders) Reject(ctx context.Context, key, orderID, reason string) error {
-	err := orderReject.Run(ctx, s.rdb, []string{s.ks.key("barrier", key), s.ks.key("order", orderID)}, reason).Err()
+	ev, err := newEvent(events.SourceOrder, events.OrderCancelled, key, orderID, map[string]any{"order_id": orderID, "reason": reason})
+	if err != nil {
+		return err
+	}
+	err = orderReject.Run(ctx, s.rdb, []string{s.ks.key("barrier", key), s.ks.key("order", orderID), s.ks.Outbox()}, reason, ev).Err()
 	if err != nil {
 		return scriptError("reject order", err)
 	}
@@ -57,8 +67,13 @@ func (s *Orders) Reject(ctx context.Context, key, orderID, reason string) error 
 }
 
 // Confirm implements activities.OrderStore.
-func (s *Orders) Confirm(ctx context.Context, orderID string, totalCents int64, chargeID string) error {
-	err := orderConfirm.Run(ctx, s.rdb, []string{s.ks.key("order", orderID)}, totalCents, chargeID).Err()
+func (s *Orders) Confirm(ctx context.Context, key, orderID string, totalCents int64, chargeID string) error {
+	ev, err := newEvent(events.SourceOrder, events.OrderConfirmed, key, orderID,
+		map[string]any{"order_id": orderID, "total_cents": totalCents, "charge_id": chargeID})
+	if err != nil {
+		return err
+	}
+	err = orderConfirm.Run(ctx, s.rdb, []string{s.ks.key("order", orderID), s.ks.Outbox()}, totalCents, chargeID, ev).Err()
 	if err != nil {
 		return scriptError("confirm order", err)
 	}

@@ -28,8 +28,8 @@ func TestOrderLifecycle(t *testing.T) {
 	require.Equal(t, ordersaga.OrderPending, got.Status)
 	require.Equal(t, o.Items, got.Items)
 
-	require.NoError(t, s.Confirm(ctx, "o1", 500, "ch_1"))
-	require.NoError(t, s.Confirm(ctx, "o1", 500, "ch_1"))
+	require.NoError(t, s.Confirm(ctx, "k", "o1", 500, "ch_1"))
+	require.NoError(t, s.Confirm(ctx, "k", "o1", 500, "ch_1"))
 	got, err = s.Get(ctx, "o1")
 	require.NoError(t, err)
 	require.Equal(t, ordersaga.Order{ID: "o1", CustomerID: "c1", Items: o.Items, Status: ordersaga.OrderConfirmed,
@@ -47,7 +47,7 @@ func TestRejectOrder(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ordersaga.OrderRejected, got.Status)
 	require.Equal(t, "out of stock", got.Reason)
-	require.Equal(t, ordersaga.ECONFLICT, ordersaga.ErrorCode(s.Confirm(ctx, "o1", 1, "x")))
+	require.Equal(t, ordersaga.ECONFLICT, ordersaga.ErrorCode(s.Confirm(ctx, "k", "o1", 1, "x")))
 }
 
 func TestRejectBeforeCreateBlocksLateCreate(t *testing.T) {

@@ -29,7 +29,7 @@ func TestPaymentRecord(t *testing.T) {
 	require.NoError(t, s.BeginRefund(ctx, "k", "o1"))
 	_, err = s.Charged(ctx, "k")
 	require.ErrorIs(t, err, ordersaga.ErrCompensated)
-	require.NoError(t, s.RecordRefund(ctx, "k"))
+	require.NoError(t, s.RecordRefund(ctx, "k", "o1"))
 	require.NoError(t, s.BeginRefund(ctx, "k", "o1"), "a repeated refund stays refunded")
 	_, err = s.Charged(ctx, "k")
 	require.ErrorIs(t, err, ordersaga.ErrCompensated)

@@ -8,13 +8,16 @@ package redisstore
 
 import (
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/internal/events"
 )
 
 //go:embed lua/*.lua
@@ -55,4 +58,26 @@ type Keyspace string
 
 func (k Keyspace) key(parts ...string) string {
 	return string(k) + strings.Join(parts, ":")
+}
+
+// Outbox is the key of the keyspace's outbox stream: every state change
+// appends its events there in the same script, and a relay publishes them.
+func (k Keyspace) Outbox() string { return k.key("outbox") }
+
+// newEvent returns the JSON of an event for the saga step keyed stepKey
+// ("<workflow id>/<step>"). Scripts that know the data themselves fill it in.
+func newEvent(source, typ, stepKey, orderID string, data any) (string, error) {
+	wf := stepKey
+	if i := strings.LastIndex(stepKey, "/"); i >= 0 {
+		wf = stepKey[:i]
+	}
+	if data == nil {
+		data = map[string]any{"order_id": orderID}
+	}
+	ev, err := events.New(source, typ, stepKey, wf, orderID, time.Now(), data)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(ev)
+	return string(b), err
 }

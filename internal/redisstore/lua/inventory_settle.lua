@@ -1,6 +1,6 @@
 -- Release or commit a reservation.
--- KEYS[1] reservation, KEYS[1+i] stock of the reservation's i-th line
--- ARGV[1] 'release' or 'commit'
+-- KEYS[1] reservation, KEYS[2] outbox stream, KEYS[2+i] stock of the reservation's i-th line
+-- ARGV[1] 'release' or 'commit', ARGV[2] inventory.released / inventory.committed event json (data filled here)
 local st = redis.call('HGET', KEYS[1], 'state')
 local release = ARGV[1] == 'release'
 if not st then
@@ -18,16 +18,20 @@ else
   if st == 'committed' then return 'noop' end
   if st ~= 'reserved' then return redis.error_reply('CONFLICT reservation was released') end
 end
-local lines = cjson.decode(redis.call('HGET', KEYS[1], 'lines'))
-if #lines ~= #KEYS - 1 then return redis.error_reply('STALE reservation changed, retry') end
+local raw = redis.call('HGET', KEYS[1], 'lines')
+local lines = cjson.decode(raw)
+if #lines ~= #KEYS - 2 then return redis.error_reply('STALE reservation changed, retry') end
 for i, l in ipairs(lines) do
-  redis.call('HINCRBY', KEYS[i + 1], 'reserved', -l.quantity)
+  redis.call('HINCRBY', KEYS[i + 2], 'reserved', -l.quantity)
   if release then
-    redis.call('HINCRBY', KEYS[i + 1], 'available', l.quantity)
+    redis.call('HINCRBY', KEYS[i + 2], 'available', l.quantity)
   else
-    redis.call('HINCRBY', KEYS[i + 1], 'committed', l.quantity)
+    redis.call('HINCRBY', KEYS[i + 2], 'committed', l.quantity)
   end
 end
 if release then st = 'released' else st = 'committed' end
 redis.call('HSET', KEYS[1], 'state', st)
+local ev = cjson.decode(ARGV[2])
+ev.data = {order_id = redis.call('HGET', KEYS[1], 'order_id'), lines = lines}
+redis.call('XADD', KEYS[2], '*', 'id', ev.id, 'type', ev.type, 'subject', ev.subject, 'wf', ev.workflowid, 'event', cjson.encode(ev))
 return st

@@ -1,21 +1,35 @@
--- KEYS[1] payment
+-- KEYS[1] payment, KEYS[2] outbox stream
 -- ARGV[1] new state: charged | declined | refunding | refunded
--- ARGV[2] order id, ARGV[3] charge id, ARGV[4] amount cents, ARGV[5] reason
+-- ARGV[2] order id, ARGV[3] charge id, ARGV[4] amount cents, ARGV[5] reason,
+-- ARGV[6] event json for charged / declined / refunded (refunded's data filled here)
 local st = redis.call('HGET', KEYS[1], 'state')
 local to = ARGV[1]
+local function emit(json)
+  local ev = cjson.decode(json)
+  redis.call('XADD', KEYS[2], '*', 'id', ev.id, 'type', ev.type, 'subject', ev.subject, 'wf', ev.workflowid, 'event', json)
+end
 if to == 'charged' then
   if st == 'refunding' or st == 'refunded' then return redis.error_reply('COMPENSATED refund recorded first') end
   if st == 'charged' then return 'noop' end
   redis.call('HSET', KEYS[1], 'state', 'charged', 'order_id', ARGV[2], 'charge_id', ARGV[3], 'amount_cents', ARGV[4])
+  emit(ARGV[6])
 elseif to == 'declined' then
   if st then return 'noop' end
   redis.call('HSET', KEYS[1], 'state', 'declined', 'order_id', ARGV[2], 'reason', ARGV[5])
+  emit(ARGV[6])
 elseif to == 'refunding' then
   if st == 'refunding' or st == 'refunded' then return 'noop' end
   redis.call('HSET', KEYS[1], 'state', 'refunding', 'order_id', ARGV[2])
 elseif to == 'refunded' then
   if st == 'refunded' then return 'noop' end
   redis.call('HSET', KEYS[1], 'state', 'refunded')
+  local charge = redis.call('HMGET', KEYS[1], 'charge_id', 'amount_cents', 'order_id')
+  if charge[1] then
+    -- Only a charge that happened is refunded; a voided key emits nothing.
+    local ev = cjson.decode(ARGV[6])
+    ev.data = {order_id = charge[3], charge_id = charge[1], amount_cents = tonumber(charge[2])}
+    redis.call('XADD', KEYS[2], '*', 'id', ev.id, 'type', ev.type, 'subject', ev.subject, 'wf', ev.workflowid, 'event', cjson.encode(ev))
+  end
 else
   return redis.error_reply('INVALID unknown state ' .. to)
 end

@@ -1,0 +1,79 @@
+package redisstore_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/internal/events"
+	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/redistest"
+)
+
+// outbox returns the events in a keyspace's outbox, oldest first.
+func outbox(t *testing.T, rdb *redis.Client, ks redisstore.Keyspace) []events.Event {
+	t.Helper()
+	entries, err := rdb.XRange(context.Background(), ks.Outbox(), "-", "+").Result()
+	require.NoError(t, err)
+	var out []events.Event
+	for _, e := range entries {
+		ev, err := events.Decode([]byte(e.Values["event"].(string)))
+		require.NoError(t, err)
+		require.Equal(t, ev.ID, e.Values["id"])
+		require.Equal(t, ev.Type, e.Values["type"])
+		out = append(out, ev)
+	}
+	return out
+}
+
+func types(evs []events.Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+// TestStateChangesEmitTheirEventsOnce: each state change writes its event in
+// the same script; repeats and no-ops write none.
+func TestStateChangesEmitTheirEventsOnce(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	orderKS, invKS, payKS := redisstore.Keyspace(prefix+"order:"), redisstore.Keyspace(prefix+"inventory:"), redisstore.Keyspace(prefix+"payment:")
+	orders, inv, pay := redisstore.NewOrders(rdb, orderKS), redisstore.NewInventory(rdb, invKS), redisstore.NewPayments(rdb, payKS)
+	_, err := inv.Put(ctx, "a", 5, 100)
+	require.NoError(t, err)
+
+	o := ordersaga.Order{ID: "o1", CustomerID: "c1", Items: []ordersaga.Item{{SKU: "a", Quantity: 2}}}
+	for range 2 {
+		require.NoError(t, orders.Create(ctx, "order-o1/create_order", o))
+		_, err = inv.Reserve(ctx, "order-o1/reserve_inventory", "o1", o.Items)
+		require.NoError(t, err)
+		require.NoError(t, pay.RecordCharge(ctx, "order-o1/charge_payment", "o1", "ch_1", 200))
+	}
+	_, err = inv.Reserve(ctx, "order-o2/reserve_inventory", "o2", []ordersaga.Item{{SKU: "a", Quantity: 99}})
+	require.ErrorIs(t, err, ordersaga.ErrOutOfStock)
+	require.NoError(t, inv.Release(ctx, "order-o3/reserve_inventory"), "a null compensation emits nothing")
+	for range 2 {
+		require.NoError(t, inv.Release(ctx, "order-o1/reserve_inventory"))
+		require.NoError(t, pay.BeginRefund(ctx, "order-o1/charge_payment", "o1"))
+		require.NoError(t, pay.RecordRefund(ctx, "order-o1/charge_payment", "o1"))
+		require.NoError(t, orders.Reject(ctx, "order-o1/create_order", "o1", "declined"))
+	}
+	require.NoError(t, pay.BeginRefund(ctx, "order-o4/charge_payment", "o4"))
+	require.NoError(t, pay.RecordRefund(ctx, "order-o4/charge_payment", "o4"), "a void emits nothing")
+
+	require.Equal(t, []string{events.OrderCreated, events.OrderCancelled}, types(outbox(t, rdb, orderKS)))
+	inventory := outbox(t, rdb, invKS)
+	require.Equal(t, []string{events.InventoryReserved, events.InventoryReleased}, types(inventory))
+	require.JSONEq(t, `{"order_id":"o1","lines":[{"sku":"a","quantity":2,"unit_price_cents":100}],"total_cents":200}`, string(inventory[0].Data))
+	require.Equal(t, "order-o1/reserve_inventory#inventory.reserved", inventory[0].ID)
+	require.Equal(t, "order-o1", inventory[0].WorkflowID)
+	require.Equal(t, "o1", inventory[0].Subject)
+	payments := outbox(t, rdb, payKS)
+	require.Equal(t, []string{events.PaymentCharged, events.PaymentRefunded}, types(payments))
+	require.JSONEq(t, `{"order_id":"o1","charge_id":"ch_1","amount_cents":200}`, string(payments[1].Data))
+}
