@@ -1,0 +1,195 @@
+package timeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/ordersaga/ordersaga/internal/broker"
+	"github.com/ordersaga/ordersaga/internal/events"
+)
+
+// Config configures a Projector.
+type Config struct {
+	// URL of RabbitMQ.
+	URL string
+	// Queue is the projector's own durable queue (default "ordersaga.timeline").
+	Queue string
+	// Topology to consume from (default: broker's default topology).
+	Topology broker.Topology
+	// Prefetch bounds unacknowledged deliveries in flight (default 64).
+	Prefetch int
+	// Attempts is how many times one delivery is tried in process, with
+	// backoff, before it is handed back to the broker (default 5).
+	Attempts int
+	// DeliveryLimit is how many times the broker delivers a message before
+	// dead-lettering it (default 5).
+	DeliveryLimit int
+	// MaxBackoff caps waits between attempts and reconnections (default 5s).
+	MaxBackoff time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Queue == "" {
+		c.Queue = "ordersaga.timeline"
+	}
+	if c.Prefetch <= 0 {
+		c.Prefetch = 64
+	}
+	if c.Attempts <= 0 {
+		c.Attempts = 5
+	}
+	if c.DeliveryLimit <= 0 {
+		c.DeliveryLimit = 5
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 5 * time.Second
+	}
+}
+
+// Stats are a projector's counters.
+type Stats struct {
+	Applied      int64 // events written to a timeline
+	Duplicates   int64 // deliveries of an event already seen, dropped
+	DeadLettered int64 // poison messages rejected to the dead-letter queue
+	Requeued     int64 // deliveries handed back after failing Attempts times
+}
+
+// Projector consumes every domain event into the timeline Store.
+//
+// Each delivery is acknowledged only after its write; an undecodable message
+// is rejected to the dead-letter queue at once; one whose write keeps failing
+// is requeued, and dead-lettered by the broker after DeliveryLimit deliveries.
+// Nothing blocks the queue for good and nothing loops forever.
+type Projector struct {
+	cfg   Config
+	store *Store
+	log   *slog.Logger
+
+	applied, dups, dead, requeued atomic.Int64
+}
+
+// NewProjector returns a projector writing to store.
+func NewProjector(cfg Config, store *Store, log *slog.Logger) (*Projector, error) {
+	cfg.setDefaults()
+	if cfg.URL == "" {
+		return nil, errors.New("timeline: URL is required")
+	}
+	return &Projector{cfg: cfg, store: store, log: log.With("consumer", cfg.Queue)}, nil
+}
+
+// Stats returns the projector's counters.
+func (p *Projector) Stats() Stats {
+	return Stats{Applied: p.applied.Load(), Duplicates: p.dups.Load(), DeadLettered: p.dead.Load(), Requeued: p.requeued.Load()}
+}
+
+// Declare declares the projector's queue and the topology, so events
+// published from now on reach it. Run declares it too.
+func (p *Projector) Declare(ctx context.Context) error {
+	conn, err := broker.Dial(ctx, p.cfg.URL, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	return p.cfg.Topology.DeclareConsumerQueue(ch, p.cfg.Queue, p.cfg.DeliveryLimit)
+}
+
+// Run consumes until ctx is cancelled, reconnecting with backoff. It returns
+// nil after ctx is cancelled.
+func (p *Projector) Run(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := p.session(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		p.log.Warn("timeline consumer interrupted; reconnecting", "error", err, "backoff", backoff)
+		sleep(ctx, backoff)
+		backoff = min(2*backoff, p.cfg.MaxBackoff)
+	}
+	return nil
+}
+
+func (p *Projector) session(ctx context.Context) error {
+	conn, err := broker.Dial(ctx, p.cfg.URL, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open channel: %w", err)
+	}
+	if err := p.cfg.Topology.DeclareConsumerQueue(ch, p.cfg.Queue, p.cfg.DeliveryLimit); err != nil {
+		return err
+	}
+	if err := ch.Qos(p.cfg.Prefetch, 0, false); err != nil {
+		return fmt.Errorf("set prefetch: %w", err)
+	}
+	deliveries, err := ch.ConsumeWithContext(ctx, p.cfg.Queue, "", false, false, false, false, nil)
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", p.cfg.Queue, err)
+	}
+	p.log.Info("timeline consumer connected", "broker", broker.Redacted(p.cfg.URL))
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case d, ok := <-deliveries:
+			if !ok {
+				return errors.New("delivery channel closed")
+			}
+			if err := p.handle(ctx, d); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// handle processes one delivery and settles it; an error means the channel
+// is unusable.
+func (p *Projector) handle(ctx context.Context, d amqp.Delivery) error {
+	ev, err := events.Decode(d.Body)
+	if err != nil {
+		p.log.Error("dead-lettering an undecodable message", "message_id", d.MessageId, "error", err)
+		p.dead.Add(1)
+		return d.Reject(false)
+	}
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		applied, err := p.store.Apply(ctx, ev, d.Body)
+		if err == nil {
+			if applied {
+				p.applied.Add(1)
+			} else {
+				p.dups.Add(1)
+			}
+			return d.Ack(false)
+		}
+		if attempt >= p.cfg.Attempts || ctx.Err() != nil {
+			p.log.Warn("handing a delivery back to the broker", "event", ev.ID, "attempts", attempt, "error", err)
+			p.requeued.Add(1)
+			return d.Nack(false, true)
+		}
+		sleep(ctx, backoff)
+		backoff = min(2*backoff, p.cfg.MaxBackoff)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
