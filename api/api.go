@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -34,6 +35,12 @@ type Stock interface {
 	Get(ctx context.Context, sku string) (ordersaga.Stock, error)
 	// Put sets a SKU's available units and price.
 	Put(ctx context.Context, sku string, available, priceCents int64) (ordersaga.Stock, error)
+}
+
+// Timeline is what the API needs of the order timeline projection.
+type Timeline interface {
+	// Events returns an order's events in order; none for an unknown order.
+	Events(ctx context.Context, orderID string) ([]events.Event, error)
 }
 
 // Check is one readiness check: a dependency that must answer.
@@ -62,10 +69,13 @@ func (c *Config) setDefaults() {
 
 // Deps are the API's dependencies.
 type Deps struct {
-	Sagas  Sagas
-	Stock  Stock
-	Checks []Check
-	Log    *slog.Logger
+	Sagas    Sagas
+	Stock    Stock
+	Timeline Timeline
+	Checks   []Check
+	// Metrics, if set, is served at GET /metrics.
+	Metrics http.Handler
+	Log     *slog.Logger
 }
 
 type server struct {
@@ -89,10 +99,14 @@ func New(cfg Config, deps Deps) http.Handler {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
+	if deps.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(deps.Metrics))
+	}
 
 	v1 := r.Group("/v1")
 	v1.POST("/orders", s.createOrder)
 	v1.GET("/orders/:id", s.getOrder)
+	v1.GET("/orders/:id/events", s.getOrderEvents)
 	v1.POST("/orders/:id/approve", s.approveOrder)
 	v1.POST("/orders/:id/cancel", s.cancelOrder)
 	v1.PUT("/inventory/:sku", s.putStock)

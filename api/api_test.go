@@ -14,6 +14,7 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -37,6 +38,10 @@ func (f *fakeSagas) Cancel(context.Context, string, string) error {
 	return ordersaga.Errorf(ordersaga.ECONFLICT, "payment has started: the order can no longer be cancelled")
 }
 
+type fakeTimeline struct{}
+
+func (fakeTimeline) Events(context.Context, string) ([]events.Event, error) { return nil, nil }
+
 type fakeStock struct{}
 
 func (fakeStock) Get(_ context.Context, sku string) (ordersaga.Stock, error) {
@@ -47,7 +52,7 @@ func (fakeStock) Put(_ context.Context, sku string, a, p int64) (ordersaga.Stock
 }
 
 func newAPI(sagas *fakeSagas) http.Handler {
-	return api.New(api.Config{MaxBodyBytes: 1024}, api.Deps{Sagas: sagas, Stock: fakeStock{},
+	return api.New(api.Config{MaxBodyBytes: 1024}, api.Deps{Sagas: sagas, Stock: fakeStock{}, Timeline: fakeTimeline{},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -130,4 +131,31 @@ func (s *server) cancelOrder(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusAccepted, gin.H{"order_id": id, "workflow_id": workflows.WorkflowID(id), "accepted": "cancel"})
+}
+
+// OrderEvents answers GET /v1/orders/{id}/events.
+type OrderEvents struct {
+	OrderID string         `json:"order_id"`
+	Events  []events.Event `json:"events"`
+}
+
+func (s *server) getOrderEvents(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	evs, err := s.deps.Timeline.Events(c.Request.Context(), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if len(evs) == 0 {
+		// No events yet, or no such order: tell which.
+		if _, err := s.deps.Sagas.State(c.Request.Context(), id); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	c.JSON(http.StatusOK, OrderEvents{OrderID: id, Events: evs})
 }

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/devserver"
+	"github.com/ordersaga/ordersaga/internal/outbox"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
 	"github.com/ordersaga/ordersaga/internal/redisstore"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
@@ -26,6 +28,8 @@ type DevCmd struct {
 	Seed              bool   `env:"SEED_CATALOG" default:"true" negatable:"" help:"Create the demo catalog's SKUs that do not exist yet."`
 
 	RedisFlags         `embed:""`
+	RabbitFlags        `embed:""`
+	TimelineFlags      `embed:""`
 	SagaFlags          `embed:""`
 	PaymentClientFlags `embed:""`
 	ProviderFlags      `embed:""`
@@ -44,11 +48,14 @@ var demoCatalog = []ordersaga.Stock{
 
 // Run runs until ctx is cancelled, then shuts down in reverse order.
 func (d *DevCmd) Run(ctx context.Context, log *slog.Logger) error {
-	pool, err := openRedis(ctx, d.orderURL(), d.inventoryURL(), d.paymentURL())
+	pool, err := openRedis(ctx, d.orderURL(), d.inventoryURL(), d.paymentURL(), d.timelineURL())
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	if err := checkRabbit(ctx, d.RabbitFlags); err != nil {
+		return err
+	}
 
 	tf := TemporalFlags{TemporalAddress: d.TemporalAddress, TemporalNamespace: d.TemporalNamespace}
 	var srv *devserver.Server
@@ -90,17 +97,27 @@ func (d *DevCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	reg := newRegistry()
+	bg := newBackground()
+	defer bg.Stop() // after the workers: what they wrote is relayed, or kept for the next start
+	if err := startProjector(ctx, bg, newTimeline(d.RedisFlags, pool), d.RabbitFlags, d.TimelineFlags, log); err != nil {
+		return err
+	}
+	if _, err := startRelays(bg, workers.All, d.RedisFlags, pool, d.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
+		return err
+	}
 	group, err := startWorkers(c, workers.All, newActivities(d.RedisFlags, pool, workers.All, pay), d.WorkerFlags)
 	if err != nil {
 		return err
 	}
 	defer group.Stop()
 
-	apiSrv, err := listen("api", d.APIAddr, newAPI(c, d.RedisFlags, pool, d.SagaFlags, d.APIFlags, log), log)
+	apiSrv, err := listen("api", d.APIAddr, newAPI(c, d.RedisFlags, pool, d.SagaFlags, d.APIFlags, metricsHandler(reg), log), log)
 	if err != nil {
 		return err
 	}
-	attrs := []any{"api", "http://" + apiSrv.Addr(), "temporal", tf.TemporalAddress, "payment_provider", "http://" + provider.Addr()}
+	attrs := []any{"api", "http://" + apiSrv.Addr(), "temporal", tf.TemporalAddress, "payment_provider", "http://" + provider.Addr(),
+		"rabbitmq", broker.Redacted(d.RabbitMQURL), "exchange", d.topology().EventsExchange()}
 	if srv != nil && srv.UIAddress() != "" {
 		attrs = append(attrs, "web_ui", "http://"+srv.UIAddress(), "data", filepath.Join(d.DataDir, "temporal.db"))
 	}

@@ -18,6 +18,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/ordersaga/ordersaga/internal/amqptest"
+	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/redistest"
 )
 
@@ -32,6 +34,7 @@ type stack struct {
 	args     []string
 	logs     *syncBuffer
 	stop     func()
+	topo     broker.Topology
 }
 
 func freeAddr(t *testing.T) string {
@@ -47,12 +50,15 @@ func port(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
 func startStack(t *testing.T, extra ...string) *stack {
 	t.Helper()
 	_, prefix := redistest.New(t)
-	s := &stack{t: t, api: freeAddr(t), temporal: freeAddr(t), ui: freeAddr(t), provider: freeAddr(t), logs: &syncBuffer{}}
+	queue := prefix + "timeline"
+	topo, _ := amqptest.Topology(t, queue)
+	s := &stack{t: t, api: freeAddr(t), temporal: freeAddr(t), ui: freeAddr(t), provider: freeAddr(t), logs: &syncBuffer{}, topo: topo}
 	s.args = append([]string{"dev",
 		"--data-dir", t.TempDir(),
 		"--temporal-port", port(s.temporal), "--ui-port", port(s.ui),
 		"--api-addr", s.api, "--provider-addr", s.provider,
 		"--redis-url", redistest.URL(), "--redis-key-prefix", prefix,
+		"--rabbitmq-url", amqptest.URL(), "--rabbitmq-exchange", topo.EventsExchange(), "--timeline-queue", queue,
 		"--payment-timeout", "300ms", "--provider-slow-delay", "1s",
 		"--log-level", "warn",
 	}, extra...)
@@ -170,6 +176,31 @@ func (s *stack) ledger() map[string]any {
 	return out
 }
 
+// eventTypes polls the order's timeline until it holds n events and
+// returns their types in order.
+func (s *stack) eventTypes(id string, n int) []string {
+	s.t.Helper()
+	var types []string
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		code, body, _ := s.do("GET", "/v1/orders/"+id+"/events", nil)
+		require.Equal(s.t, 200, code, "%v", body)
+		types = types[:0]
+		for _, e := range body["events"].([]any) {
+			ev := e.(map[string]any)
+			require.Equal(s.t, "1.0", ev["specversion"])
+			require.Equal(s.t, id, ev["subject"])
+			types = append(types, ev["type"].(string))
+		}
+		if len(types) >= n {
+			return types
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("order %s: %d events, want %d: %v", id, len(types), n, types)
+	return nil
+}
+
 func step(order map[string]any, name string) map[string]any {
 	for _, st := range order["steps"].([]any) {
 		if m := st.(map[string]any); m["name"] == name {
@@ -271,6 +302,43 @@ func TestDevEndToEnd(t *testing.T) {
 		require.Equal(t, "items", body["field"])
 		code, _, _ = s.do("GET", "/v1/inventory/no-such-sku", nil)
 		require.Equal(t, http.StatusNotFound, code)
+	})
+
+	t.Run("each saga path emits its documented events", func(t *testing.T) {
+		tap := amqptest.Tap(t, s.topo)
+		ok := s.order("widget", 1, "tok_ok")
+		declined := s.order("widget", 1, "tok_declined")
+		short := s.order("last-one", 5, "tok_ok")
+		cancelled := s.order("gizmo", 2, "tok_ok")
+		s.await(cancelled, "AWAITING_APPROVAL")
+		code, _, _ := s.do("POST", "/v1/orders/"+cancelled+"/cancel", nil)
+		require.Equal(t, http.StatusAccepted, code)
+
+		got := s.eventTypes(ok, 5)
+		require.Equal(t, []string{"order.created", "inventory.reserved", "payment.charged"}, got[:3])
+		require.ElementsMatch(t, []string{"order.confirmed", "inventory.committed"}, got[3:], "the retriable steps run concurrently")
+		require.Equal(t, []string{"order.created", "inventory.reserved", "payment.declined", "inventory.released", "order.cancelled"},
+			s.eventTypes(declined, 5))
+		require.Equal(t, []string{"order.created", "order.cancelled"}, s.eventTypes(short, 2))
+		require.Equal(t, []string{"order.created", "inventory.reserved", "inventory.released", "order.cancelled"},
+			s.eventTypes(cancelled, 4))
+
+		// The same events on the wire, with their AMQP properties.
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case d := <-tap:
+				if d.Type != "payment.charged" || d.CorrelationId != "order-"+ok {
+					continue
+				}
+				require.Equal(t, "order-"+ok+"/charge_payment#payment.charged", d.MessageId)
+				require.Equal(t, "application/cloudevents+json", d.ContentType)
+				require.Equal(t, "payment.charged", d.RoutingKey)
+				return
+			case <-deadline:
+				t.Fatal("payment.charged never reached the tap")
+			}
+		}
 	})
 
 	t.Run("history export and replay", func(t *testing.T) {

@@ -16,6 +16,7 @@ type CLI struct {
 	Worker          WorkerCmd          `cmd:"" help:"Run the workers of some services, each on its own task queue (production role)."`
 	API             APICmd             `cmd:"" name:"api" help:"Run the HTTP API (production role)."`
 	PaymentProvider PaymentProviderCmd `cmd:"" help:"Run the simulated payment provider."`
+	Projector       ProjectorCmd       `cmd:"" help:"Run the order timeline projector: consumes every domain event into each order's timeline."`
 	History         HistoryCmd         `cmd:"" help:"Export workflow histories."`
 	Replay          ReplayCmd          `cmd:"" help:"Replay recorded histories with the current workflow code; exits non-zero if any fails."`
 }
@@ -32,12 +33,27 @@ type RedisFlags struct {
 	OrderRedisURL     string `env:"ORDER_REDIS_URL" help:"Redis of the order service (default: --redis-url)."`
 	InventoryRedisURL string `env:"INVENTORY_REDIS_URL" help:"Redis of the inventory service (default: --redis-url)."`
 	PaymentRedisURL   string `env:"PAYMENT_REDIS_URL" help:"Redis of the payment service (default: --redis-url)."`
-	RedisKeyPrefix    string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before each service's own keyspace (order:, inventory:, payment:, paymentsim:)."`
+	TimelineRedisURL  string `env:"TIMELINE_REDIS_URL" help:"Redis of the order timeline (default: --redis-url)."`
+	RedisKeyPrefix    string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before each service's own keyspace (order:, inventory:, payment:, timeline:, paymentsim:)."`
 }
 
 func (f RedisFlags) orderURL() string     { return or(f.OrderRedisURL, f.RedisURL) }
 func (f RedisFlags) inventoryURL() string { return or(f.InventoryRedisURL, f.RedisURL) }
 func (f RedisFlags) paymentURL() string   { return or(f.PaymentRedisURL, f.RedisURL) }
+func (f RedisFlags) timelineURL() string  { return or(f.TimelineRedisURL, f.RedisURL) }
+
+// RabbitFlags say where the domain events go.
+type RabbitFlags struct {
+	RabbitMQURL      string `name:"rabbitmq-url" env:"RABBITMQ_URL" default:"amqp://guest:guest@127.0.0.1:5672/" help:"RabbitMQ of the domain events."`
+	RabbitMQExchange string `name:"rabbitmq-exchange" env:"RABBITMQ_EXCHANGE" default:"ordersaga.events" help:"Topic exchange of the domain events; <exchange>.dlx/.dlq and .unrouted are derived from it."`
+}
+
+// TimelineFlags configure the order timeline projector.
+type TimelineFlags struct {
+	TimelineQueue         string `env:"TIMELINE_QUEUE" default:"ordersaga.timeline" help:"The projector's own durable queue."`
+	TimelinePrefetch      int    `env:"TIMELINE_PREFETCH" default:"64" help:"Unacknowledged deliveries in flight."`
+	TimelineDeliveryLimit int    `env:"TIMELINE_DELIVERY_LIMIT" default:"5" help:"Deliveries of a message that keeps failing before it is dead-lettered."`
+}
 
 // SagaFlags are the saga's tunables, fixed into each saga when it starts.
 type SagaFlags struct {
@@ -79,6 +95,7 @@ type APIFlags struct {
 
 // WorkerFlags tune the workers.
 type WorkerFlags struct {
+	MetricsAddr     string        `env:"METRICS_ADDR" help:"Serve Prometheus metrics (outbox relays) at http://<addr>/metrics; empty: off."`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s" help:"How long running activities get to finish on shutdown; an activity cut short is retried."`
 }
 

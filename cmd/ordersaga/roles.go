@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ordersaga/ordersaga/internal/outbox"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
 	"github.com/ordersaga/ordersaga/workers"
 )
@@ -16,11 +17,13 @@ type WorkerCmd struct {
 
 	TemporalFlags      `embed:""`
 	RedisFlags         `embed:""`
+	RabbitFlags        `embed:""`
 	PaymentClientFlags `embed:""`
 	WorkerFlags        `embed:""`
 }
 
-// Run runs the workers until ctx is cancelled.
+// Run runs the workers, and the outbox relays of their services, until ctx
+// is cancelled.
 func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	services, err := workers.ParseServices(w.Services)
 	if err != nil {
@@ -31,6 +34,11 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer pool.Close()
+	if hasOutbox(services) {
+		if err := checkRabbit(ctx, w.RabbitFlags); err != nil {
+			return err
+		}
+	}
 	c, err := dialTemporal(ctx, w.TemporalFlags, log)
 	if err != nil {
 		return err
@@ -39,6 +47,19 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	pay, err := newPaymentClient(w.PaymentProviderURL, w.PaymentClientFlags, log)
 	if err != nil {
 		return err
+	}
+	reg := newRegistry()
+	bg := newBackground()
+	defer bg.Stop()
+	if _, err := startRelays(bg, services, w.RedisFlags, pool, w.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
+		return err
+	}
+	if w.MetricsAddr != "" {
+		srv, err := listen("metrics", w.MetricsAddr, metricsHandler(reg), log)
+		if err != nil {
+			return err
+		}
+		defer srv.Shutdown(time.Second)
 	}
 	group, err := startWorkers(c, services, newActivities(w.RedisFlags, pool, services, pay), w.WorkerFlags)
 	if err != nil {
@@ -61,7 +82,7 @@ type APICmd struct {
 
 // Run serves the API until ctx is cancelled.
 func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
-	pool, err := openRedis(ctx, a.inventoryURL())
+	pool, err := openRedis(ctx, a.inventoryURL(), a.timelineURL())
 	if err != nil {
 		return err
 	}
@@ -71,7 +92,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
-	srv, err := listen("api", a.APIAddr, newAPI(c, a.RedisFlags, pool, a.SagaFlags, a.APIFlags, log), log)
+	srv, err := listen("api", a.APIAddr, newAPI(c, a.RedisFlags, pool, a.SagaFlags, a.APIFlags, metricsHandler(newRegistry()), log), log)
 	if err != nil {
 		return err
 	}
@@ -104,4 +125,31 @@ func (p *PaymentProviderCmd) Run(ctx context.Context, log *slog.Logger) error {
 	log.Info("payment provider listening", "addr", srv.Addr())
 	<-ctx.Done()
 	return srv.Shutdown(5 * time.Second)
+}
+
+// ProjectorCmd runs the order timeline projector.
+type ProjectorCmd struct {
+	RedisFlags    `embed:""`
+	RabbitFlags   `embed:""`
+	TimelineFlags `embed:""`
+}
+
+// Run consumes events into the timeline until ctx is cancelled.
+func (p *ProjectorCmd) Run(ctx context.Context, log *slog.Logger) error {
+	pool, err := openRedis(ctx, p.timelineURL())
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := checkRabbit(ctx, p.RabbitFlags); err != nil {
+		return err
+	}
+	bg := newBackground()
+	defer bg.Stop()
+	if err := startProjector(ctx, bg, newTimeline(p.RedisFlags, pool), p.RabbitFlags, p.TimelineFlags, log); err != nil {
+		return err
+	}
+	log.Info("timeline projector running", "queue", p.TimelineQueue)
+	<-ctx.Done()
+	return nil
 }

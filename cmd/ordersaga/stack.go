@@ -167,16 +167,18 @@ func dialTemporal(ctx context.Context, tf TemporalFlags, log *slog.Logger) (clie
 }
 
 // newAPI builds the HTTP API on a Temporal client and the inventory store.
-func newAPI(c client.Client, rf RedisFlags, pool *redisPool, sf SagaFlags, af APIFlags, log *slog.Logger) http.Handler {
+func newAPI(c client.Client, rf RedisFlags, pool *redisPool, sf SagaFlags, af APIFlags, metrics http.Handler, log *slog.Logger) http.Handler {
 	checks := append([]api.Check{{Name: "temporal", Fn: func(ctx context.Context) error {
 		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err
 	}}}, pool.checks()...)
 	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout}, api.Deps{
-		Sagas:  sagaclient.New(c, sf.options()),
-		Stock:  redisstore.NewInventory(pool.get(rf.inventoryURL()), rf.keyspace("inventory")),
-		Checks: checks,
-		Log:    log,
+		Sagas:    sagaclient.New(c, sf.options()),
+		Stock:    redisstore.NewInventory(pool.get(rf.inventoryURL()), rf.keyspace("inventory")),
+		Timeline: newTimeline(rf, pool),
+		Checks:   checks,
+		Metrics:  metrics,
+		Log:      log,
 	})
 }
 
