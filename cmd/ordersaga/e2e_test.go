@@ -341,6 +341,25 @@ func TestDevEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("tap prints the events", func(t *testing.T) {
+		var out syncBuffer
+		done := make(chan error, 1)
+		go func() {
+			done <- run(context.Background(), []string{"tap", "payment.*", "--count", "1", "--rabbitmq-url", amqptest.URL(),
+				"--rabbitmq-exchange", s.topo.EventsExchange()}, &out, io.Discard)
+		}()
+		time.Sleep(300 * time.Millisecond) // bound
+		id := s.order("widget", 1, "tok_ok")
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(15 * time.Second):
+			t.Fatal("tap printed nothing")
+		}
+		require.Contains(t, out.String(), `"type":"payment.charged"`)
+		require.Contains(t, out.String(), `"subject":"`+id+`"`)
+	})
+
 	t.Run("history export and replay", func(t *testing.T) {
 		id := s.order("widget", 1, "tok_ok")
 		s.await(id, "COMPLETED")
