@@ -110,9 +110,9 @@ func TestTimelineKeepsEachEventOnceInOrder(t *testing.T) {
 	s.publish(t, "x", events.InventoryReserved, rawReserved)
 	s.publish(t, "x", events.OrderCreated, rawCreated)
 
-	evs := s.timeline(t, "o1", 3)
+	s.timeline(t, "o1", 3)
 	require.Eventually(t, func() bool { return s.proj.Stats().Duplicates == 1 }, 5*time.Second, 10*time.Millisecond)
-	evs = s.timeline(t, "o1", 3)
+	evs := s.timeline(t, "o1", 3)
 	require.Len(t, evs, 3, "the duplicate is dropped by the inbox")
 	require.Equal(t, []string{events.OrderCreated, events.InventoryReserved, events.OrderConfirmed},
 		[]string{evs[0].Type, evs[1].Type, evs[2].Type})
