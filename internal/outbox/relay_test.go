@@ -19,6 +19,7 @@ import (
 	"github.com/ordersaga/ordersaga/internal/faultproxy"
 	"github.com/ordersaga/ordersaga/internal/outbox"
 	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/timeline"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -195,6 +196,40 @@ func TestRelayCrashBetweenConfirmAndDeleteRepublishes(t *testing.T) {
 	}
 	for _, id := range ids {
 		require.Equal(t, 2, seen[id], "published, crashed before delete, published again")
+	}
+}
+
+// TestCrashDuplicateIsDroppedByTheTimelineInbox: the republished batch
+// reaches the timeline projector twice and the timeline shows each event once.
+func TestCrashDuplicateIsDroppedByTheTimelineInbox(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := redistest.New(t)
+	queue := prefix + "timeline"
+	topo, _ := amqptest.Topology(t, queue)
+	store := timeline.NewStore(rdb, prefix+"timeline:")
+	proj, err := timeline.NewProjector(timeline.Config{URL: amqptest.URL(), Queue: queue, Topology: topo}, store, quiet)
+	require.NoError(t, err)
+	require.NoError(t, proj.Declare(context.Background()))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = proj.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	stream := prefix + "order:outbox"
+	ids := fill(t, rdb, stream, "o9", 0, 20)
+	r, err := outbox.New(rdb, outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo, MaxBackoff: 100 * time.Millisecond}, quiet, nil)
+	require.NoError(t, err)
+	var crashes atomic.Int32
+	r.CrashAfterConfirm(func() bool { return crashes.Add(1) == 1 })
+	runRelay(t, r)
+
+	require.Eventually(t, func() bool { return proj.Stats().Duplicates == int64(len(ids)) }, 10*time.Second, 20*time.Millisecond,
+		"every event of the republished batch arrives twice")
+	evs, err := store.Events(context.Background(), "o9")
+	require.NoError(t, err)
+	require.Len(t, evs, len(ids), "the timeline shows each event once")
+	for i, ev := range evs {
+		require.Equal(t, ids[i], ev.ID)
 	}
 }
 
