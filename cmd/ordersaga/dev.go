@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"slices"
+
 	"errors"
 	"fmt"
+	"go.temporal.io/sdk/client"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -25,6 +28,7 @@ type DevCmd struct {
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
 	TemporalPort      int    `env:"TEMPORAL_PORT" default:"7233" help:"Port of the embedded Temporal frontend (gRPC)."`
 	UIPort            int    `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Port of the embedded Temporal Web UI (negative: no UI)."`
+	TemporalDB        string `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded Temporal's persistence: sqlite (the file under --data-dir), sqlite-memory (nothing survives), or a postgres:// URL (schema set up automatically)."`
 	Seed              bool   `env:"SEED_CATALOG" default:"true" negatable:"" help:"Create the demo catalog's SKUs that do not exist yet."`
 
 	RedisFlags         `embed:""`
@@ -35,6 +39,9 @@ type DevCmd struct {
 	ProviderFlags      `embed:""`
 	APIFlags           `embed:""`
 	WorkerFlags        `embed:""`
+
+	// ExtraServices are more workers to run (the bench adds the baseline).
+	ExtraServices []string `kong:"-"`
 }
 
 // demoCatalog is what `dev` seeds: two gizmos reach the default approval
@@ -48,20 +55,67 @@ var demoCatalog = []ordersaga.Stock{
 
 // Run runs until ctx is cancelled, then shuts down in reverse order.
 func (d *DevCmd) Run(ctx context.Context, log *slog.Logger) error {
-	pool, err := openRedis(ctx, d.orderURL(), d.inventoryURL(), d.paymentURL(), d.timelineURL())
+	st, err := startDev(ctx, d, log)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
+	attrs := []any{"api", "http://" + st.API, "temporal", st.Temporal, "payment_provider", "http://" + st.Provider,
+		"rabbitmq", broker.Redacted(d.RabbitMQURL), "exchange", d.topology().EventsExchange()}
+	if st.UI != "" {
+		attrs = append(attrs, "web_ui", "http://"+st.UI, "data", filepath.Join(d.DataDir, "temporal.db"))
+	}
+	log.Info("ordersaga dev is ready", attrs...)
+	<-ctx.Done()
+	log.Info("shutting down")
+	st.Stop()
+	return nil
+}
+
+// devStack is a running `dev`: every role in this process.
+type devStack struct {
+	API, Temporal, Provider, UI string
+	Client                      client.Client
+	Pool                        *redisPool
+	Relays                      []*outbox.Relay
+
+	stops []func()
+}
+
+func (s *devStack) onStop(f func()) { s.stops = append(s.stops, f) }
+
+// Stop shuts the stack down in reverse start order: the API first, then
+// the workers (running activities get the shutdown timeout), the relays,
+// the provider, the Temporal client and server, and Redis.
+func (s *devStack) Stop() {
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		s.stops[i]()
+	}
+	s.stops = nil
+}
+
+// startDev starts every role of d; on an error it stops what it started.
+func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, err error) {
+	st := &devStack{}
+	defer func() {
+		if err != nil {
+			st.Stop()
+		}
+	}()
+	pool, err := openRedis(ctx, d.orderURL(), d.inventoryURL(), d.paymentURL(), d.timelineURL())
+	if err != nil {
+		return nil, err
+	}
+	st.Pool = pool
+	st.onStop(pool.Close)
 	if err := checkRabbit(ctx, d.RabbitFlags); err != nil {
-		return err
+		return nil, err
 	}
 
 	tf := TemporalFlags{TemporalAddress: d.TemporalAddress, TemporalNamespace: d.TemporalNamespace}
-	var srv *devserver.Server
 	if d.TemporalAddress == "" {
-		srv, err = devserver.Start(devserver.Config{
+		srv, err := devserver.Start(devserver.Config{
 			DataDir:          d.DataDir,
+			Persistence:      d.TemporalDB,
 			FrontendPort:     d.TemporalPort,
 			UIPort:           d.UIPort,
 			Namespace:        d.TemporalNamespace,
@@ -69,63 +123,61 @@ func (d *DevCmd) Run(ctx context.Context, log *slog.Logger) error {
 			Logger:           log,
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer srv.Stop()
+		st.onStop(srv.Stop)
 		tf.TemporalAddress = srv.FrontendAddress()
+		st.UI = srv.UIAddress()
 	}
+	st.Temporal = tf.TemporalAddress
 	c, err := dialTemporal(ctx, tf, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer c.Close()
+	st.Client = c
+	st.onStop(c.Close)
 
 	provider, err := listen("payment provider", d.ProviderAddr, paymentsim.New(pool.get(d.paymentURL()), paymentsim.Config{
 		Keyspace: d.RedisKeyPrefix + "paymentsim:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
 	}, log).Handler(), log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer provider.Shutdown(5 * time.Second)
+	st.Provider = provider.Addr()
+	st.onStop(func() { _ = provider.Shutdown(5 * time.Second) })
 
 	if d.Seed {
 		if err := seed(ctx, redisstore.NewInventory(pool.get(d.inventoryURL()), d.keyspace("inventory")), log); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	pay, err := newPaymentClient("http://"+provider.Addr(), d.PaymentClientFlags, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	reg := newRegistry()
 	bg := newBackground()
-	defer bg.Stop() // after the workers: what they wrote is relayed, or kept for the next start
+	st.onStop(bg.Stop) // after the workers: what they wrote is relayed, or kept for the next start
 	if err := startProjector(ctx, bg, newTimeline(d.RedisFlags, pool), d.RabbitFlags, d.TimelineFlags, log); err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := startRelays(bg, workers.All, d.RedisFlags, pool, d.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
-		return err
+	if st.Relays, err = startRelays(bg, workers.All, d.RedisFlags, pool, d.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
+		return nil, err
 	}
-	group, err := startWorkers(c, workers.All, newActivities(d.RedisFlags, pool, workers.All, pay), d.WorkerFlags)
+	services := append(slices.Clone(workers.All), d.ExtraServices...)
+	group, err := startWorkers(c, services, newActivities(d.RedisFlags, pool, workers.All, pay), d.WorkerFlags)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer group.Stop()
+	st.onStop(group.Stop)
 
 	apiSrv, err := listen("api", d.APIAddr, newAPI(c, d.RedisFlags, pool, d.SagaFlags, d.APIFlags, metricsHandler(reg), log), log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	attrs := []any{"api", "http://" + apiSrv.Addr(), "temporal", tf.TemporalAddress, "payment_provider", "http://" + provider.Addr(),
-		"rabbitmq", broker.Redacted(d.RabbitMQURL), "exchange", d.topology().EventsExchange()}
-	if srv != nil && srv.UIAddress() != "" {
-		attrs = append(attrs, "web_ui", "http://"+srv.UIAddress(), "data", filepath.Join(d.DataDir, "temporal.db"))
-	}
-	log.Info("ordersaga dev is ready", attrs...)
-
-	<-ctx.Done()
-	log.Info("shutting down")
-	return apiSrv.Shutdown(5 * time.Second)
+	st.API = apiSrv.Addr()
+	st.onStop(func() { _ = apiSrv.Shutdown(5 * time.Second) })
+	return st, nil
 }
 
 // seed creates the demo catalog's missing SKUs; existing stock is kept.

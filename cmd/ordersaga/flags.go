@@ -17,6 +17,7 @@ type CLI struct {
 	API             APICmd             `cmd:"" name:"api" help:"Run the HTTP API (production role)."`
 	PaymentProvider PaymentProviderCmd `cmd:"" help:"Run the simulated payment provider."`
 	Projector       ProjectorCmd       `cmd:"" help:"Run the order timeline projector: consumes every domain event into each order's timeline."`
+	Bench           BenchCmd           `cmd:"" help:"Drive sagas at a fixed rate or concurrency and report throughput, latency percentiles, errors and state transitions."`
 	Tap             TapCmd             `cmd:"" help:"Print the domain events as they are published, one JSON line each."`
 	History         HistoryCmd         `cmd:"" help:"Export workflow histories."`
 	Replay          ReplayCmd          `cmd:"" help:"Replay recorded histories with the current workflow code; exits non-zero if any fails."`

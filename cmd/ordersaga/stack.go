@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -214,4 +217,9 @@ func (s *httpServer) Shutdown(timeout time.Duration) error {
 		return fmt.Errorf("%s: %w", s.name, serr)
 	}
 	return err
+}
+
+func jsonBody(v any) io.Reader {
+	b, _ := json.Marshal(v)
+	return bytes.NewReader(b)
 }

@@ -37,6 +37,9 @@ type Config struct {
 	// DataDir holds the SQLite file temporal.db; empty means in memory
 	// (nothing survives Stop).
 	DataDir string
+	// Persistence is "sqlite" (default: the file under DataDir),
+	// "sqlite-memory", or a postgres:// URL.
+	Persistence string
 	// IP the services bind to (default 127.0.0.1).
 	IP string
 	// FrontendPort is the gRPC port clients dial (default 7233; 0 picks a
@@ -86,6 +89,9 @@ func Start(cfg Config) (*Server, error) {
 		if cfg.UIPort, err = freePort(cfg.IP); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Persistence == "sqlite-memory" {
+		cfg.DataDir = ""
 	}
 	conf, err := buildConfig(cfg)
 	if err != nil {

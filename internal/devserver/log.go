@@ -9,8 +9,9 @@ import (
 )
 
 // logger adapts slog to the Temporal server's logger interface. The server
-// is chatty at info level, so only warnings and errors pass by default
-// (the slog handler's level decides the rest).
+// is chatty — it warns about every connection it loses while stopping — so
+// only its errors pass, and its warnings too when the handler is at debug
+// level.
 type logger struct {
 	l *slog.Logger
 }
@@ -20,7 +21,11 @@ var _ log.Logger = logger{}
 func newLogger(l *slog.Logger) logger { return logger{l: l.With("component", "temporal-server")} }
 
 func (g logger) log(level slog.Level, msg string, tags []tag.Tag) {
-	if level < slog.LevelWarn || !g.l.Enabled(context.Background(), level) {
+	floor := slog.LevelError
+	if g.l.Enabled(context.Background(), slog.LevelDebug) {
+		floor = slog.LevelWarn
+	}
+	if level < floor || !g.l.Enabled(context.Background(), level) {
 		return
 	}
 	attrs := make([]any, 0, 2*len(tags))

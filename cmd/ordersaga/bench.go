@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.temporal.io/sdk/client"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/internal/bench"
+	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/temporalclient"
+	"github.com/ordersaga/ordersaga/workers"
+	"github.com/ordersaga/ordersaga/workflows"
+)
+
+// BenchCmd measures sagas end to end.
+type BenchCmd struct {
+	Target      string        `help:"Base URL of a running API to drive; empty starts an embedded stack (like dev) and drives that."`
+	Via         string        `default:"api" enum:"api,temporal" help:"Start sagas through the HTTP API or the Temporal client directly (${enum})."`
+	Rate        float64       `help:"Arrival rate in sagas/s (open loop); 0 runs a closed loop of --concurrency sagas."`
+	Concurrency int           `default:"50" help:"Sagas in flight at most."`
+	Orders      int           `help:"Sagas to run (with --duration: whichever ends first)."`
+	Duration    time.Duration `help:"How long to drive load."`
+	Baseline    bool          `help:"Also run the samples-style saga (one queue, defer compensations, default options) on the same stack and print ours/baseline ratios. Uses the Temporal client for both."`
+	JSON        string        `name:"json" help:"Write the report as JSON to this file."`
+	SKU         string        `default:"bench-sku" help:"SKU every order buys (created with ample stock)."`
+	Token       string        `default:"tok_ok" help:"Payment token of every order."`
+	Transitions int           `default:"20" help:"Completed sagas sampled for state transitions per saga."`
+	Quiet       bool          `help:"No progress bar."`
+
+	TemporalAddress   string `env:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233" help:"Temporal of the stack at --target."`
+	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
+	TemporalDB        string `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded stack's persistence: sqlite (a file in a temporary directory), sqlite-memory, or a postgres:// URL."`
+
+	RedisFlags  `embed:""`
+	RabbitFlags `embed:""`
+}
+
+// BenchReport is what --json writes.
+type BenchReport struct {
+	Args   []string           `json:"args"`
+	Runs   []bench.Report     `json:"runs"`
+	Ratios map[string]float64 `json:"ratios,omitempty"`
+}
+
+// Run drives the load, prints the report and writes --json.
+func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
+	if b.Orders <= 0 && b.Duration <= 0 {
+		return fmt.Errorf("bench: give --orders or --duration")
+	}
+	if b.Baseline {
+		b.Via = "temporal"
+	}
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	runID := "bench-" + hex.EncodeToString(suffix[:])
+	order := bench.Order{CustomerID: "bench", Items: []ordersaga.Item{{SKU: b.SKU, Quantity: 1}}, Token: b.Token}
+
+	var c client.Client
+	apiURL := b.Target
+	if b.Target == "" {
+		st, rf, cleanup, err := b.startEmbedded(ctx, runID, log)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		c, apiURL = st.Client, "http://"+st.API
+		inv := redisstore.NewInventory(st.Pool.get(rf.inventoryURL()), rf.keyspace("inventory"))
+		if _, err := inv.Put(ctx, b.SKU, 1_000_000_000, 1000); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		c, err = temporalclient.Dial(ctx, temporalclient.Config{Address: b.TemporalAddress, Namespace: b.TemporalNamespace}, log, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if err := putStock(ctx, apiURL, b.SKU); err != nil {
+			return err
+		}
+	}
+
+	cfg := bench.Config{Orders: b.Orders, Duration: b.Duration, Rate: b.Rate, Concurrency: b.Concurrency}
+	if !b.Quiet {
+		cfg.Progress = os.Stderr
+	}
+	var drivers []bench.Driver
+	switch b.Via {
+	case "api":
+		drivers = append(drivers, &bench.APIDriver{BaseURL: apiURL, Client: c, Order: order,
+			HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: b.Concurrency}}})
+	default:
+		drivers = append(drivers, &bench.TemporalDriver{Client: c, Order: order, Prefix: runID, Options: workflows.Options{ApprovalThresholdCents: -1}})
+	}
+	if b.Baseline {
+		drivers = append(drivers, &bench.BaselineDriver{Client: c, Order: order, Prefix: runID})
+	}
+	report := BenchReport{Args: os.Args[1:]}
+	for _, d := range drivers {
+		r, err := bench.Run(ctx, cfg, d)
+		if err != nil {
+			return err
+		}
+		if err := bench.MeasureTransitions(ctx, c, &r, b.Transitions); err != nil {
+			log.Warn("state transitions not measured", "error", err)
+		}
+		report.Runs = append(report.Runs, r)
+	}
+	if len(report.Runs) == 2 {
+		report.Ratios = ratios(report.Runs[0], report.Runs[1])
+	}
+	printReport(stdout, report)
+	if b.JSON != "" {
+		raw, err := json.MarshalIndent(report, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(b.JSON, append(raw, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	for _, r := range report.Runs {
+		if r.Failed > 0 {
+			return fmt.Errorf("bench: %s: %d of %d sagas failed", r.Name, r.Failed, r.Started)
+		}
+	}
+	return nil
+}
+
+// startEmbedded starts a dev stack on free ports, in its own keyspace and
+// exchange, with approvals off; cleanup stops it and deletes its data.
+func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Logger) (*devStack, RedisFlags, func(), error) {
+	dir, err := os.MkdirTemp("", "ordersaga-bench-")
+	if err != nil {
+		return nil, RedisFlags{}, nil, err
+	}
+	rf := b.RedisFlags
+	rf.RedisKeyPrefix = runID + ":"
+	rab := b.RabbitFlags
+	rab.RabbitMQExchange = runID + ".events"
+	d := &DevCmd{
+		DataDir: dir, TemporalNamespace: "default", UIPort: -1, TemporalDB: b.TemporalDB,
+		RedisFlags: rf, RabbitFlags: rab,
+		TimelineFlags:      TimelineFlags{TimelineQueue: runID + ".timeline", TimelinePrefetch: 256, TimelineDeliveryLimit: 5},
+		SagaFlags:          SagaFlags{ApprovalThresholdCents: -1, ApprovalTimeout: time.Hour, CompensationAlertAttempts: 10, CompensationMaxInterval: time.Minute},
+		PaymentClientFlags: PaymentClientFlags{PaymentTimeout: 2 * time.Second, PaymentBreakerFailures: 5, PaymentBreakerOpen: 5 * time.Second},
+		ProviderFlags:      ProviderFlags{ProviderAddr: "127.0.0.1:0", ProviderSlowDelay: 3 * time.Second, ProviderFlakyFailures: 2},
+		APIFlags:           APIFlags{APIAddr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, RequestTimeout: 10 * time.Second},
+		WorkerFlags:        WorkerFlags{ShutdownTimeout: 10 * time.Second},
+	}
+	if b.Baseline {
+		d.ExtraServices = []string{workers.Baseline}
+	}
+	st, err := startDev(ctx, d, log)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, rf, nil, err
+	}
+	cleanup := func() {
+		st.Stop()
+		_ = os.RemoveAll(dir)
+		if conn, err := amqp.Dial(rab.RabbitMQURL); err == nil {
+			if ch, err := conn.Channel(); err == nil {
+				_ = rab.topology().Delete(ch, d.TimelineQueue)
+			}
+			_ = conn.Close()
+		}
+		if pool, err := openRedis(context.Background(), rf.RedisURL); err == nil {
+			cctx := context.Background()
+			rdb := pool.get(rf.RedisURL)
+			iter := rdb.Scan(cctx, 0, rf.RedisKeyPrefix+"*", 1000).Iterator()
+			for iter.Next(cctx) {
+				rdb.Del(cctx, iter.Val())
+			}
+			pool.Close()
+		}
+	}
+	return st, rf, cleanup, nil
+}
+
+func putStock(ctx context.Context, apiURL, sku string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, apiURL+"/v1/inventory/"+sku,
+		jsonBody(map[string]int64{"available": 1_000_000_000, "price_cents": 1000}))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("bench: stock %s: %w", sku, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("bench: stock %s: status %d", sku, resp.StatusCode)
+	}
+	return nil
+}
+
+func ratios(ours, base bench.Report) map[string]float64 {
+	div := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return a / b
+	}
+	return map[string]float64{
+		"completed_per_second": div(ours.PerSecond, base.PerSecond),
+		"end_to_end_p50":       div(float64(ours.EndToEnd.P50), float64(base.EndToEnd.P50)),
+		"end_to_end_p99":       div(float64(ours.EndToEnd.P99), float64(base.EndToEnd.P99)),
+		"transitions_per_saga": div(ours.TransitionsPerSaga, base.TransitionsPerSaga),
+	}
+}
+
+func printReport(w io.Writer, rep BenchReport) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+	row := func(label string, f func(r bench.Report) string, ratio string) {
+		fmt.Fprint(tw, label+"\t")
+		for _, r := range rep.Runs {
+			fmt.Fprint(tw, f(r)+"\t")
+		}
+		if len(rep.Runs) == 2 {
+			fmt.Fprint(tw, ratio+"\t")
+		}
+		fmt.Fprintln(tw)
+	}
+	ratio := func(k string) string {
+		if v, ok := rep.Ratios[k]; ok {
+			return fmt.Sprintf("%.2f×", v)
+		}
+		return ""
+	}
+	header := "\t"
+	for _, r := range rep.Runs {
+		header += r.Name + "\t"
+	}
+	if len(rep.Runs) == 2 {
+		header += "ours/baseline\t"
+	}
+	fmt.Fprintln(tw, header)
+	row("sagas completed (failed)", func(r bench.Report) string { return fmt.Sprintf("%d (%d)", r.Completed, r.Failed) }, "")
+	row("completed/s", func(r bench.Report) string { return fmt.Sprintf("%.1f", r.PerSecond) }, ratio("completed_per_second"))
+	row("start p50/p90/p99/max ms", func(r bench.Report) string {
+		return ms(r.Start.P50) + "/" + ms(r.Start.P90) + "/" + ms(r.Start.P99) + "/" + ms(r.Start.Max)
+	}, "")
+	row("end-to-end p50/p90/p99/max ms", func(r bench.Report) string {
+		return ms(r.EndToEnd.P50) + "/" + ms(r.EndToEnd.P90) + "/" + ms(r.EndToEnd.P99) + "/" + ms(r.EndToEnd.Max)
+	}, ratio("end_to_end_p50"))
+	row("state transitions/saga", func(r bench.Report) string { return fmt.Sprintf("%.1f", r.TransitionsPerSaga) }, ratio("transitions_per_saga"))
+	row("errors", func(r bench.Report) string {
+		if len(r.Errors) == 0 {
+			return "none"
+		}
+		s := ""
+		for k, v := range r.Errors {
+			s += fmt.Sprintf("%s=%d ", k, v)
+		}
+		return s
+	}, "")
+	_ = tw.Flush()
+}

@@ -1,0 +1,272 @@
+// Package bench drives sagas at a fixed arrival rate or a fixed concurrency
+// and measures them: completions per second, start and end-to-end latency
+// percentiles, errors by kind, and Temporal state transitions per saga.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"go.temporal.io/sdk/client"
+)
+
+// Driver starts sagas.
+type Driver interface {
+	// Name labels the driver's report.
+	Name() string
+	// Start starts saga number n and returns its workflow ID once the start
+	// is acknowledged.
+	Start(ctx context.Context, n int) (workflowID string, err error)
+	// Wait blocks until the saga has ended and returns nil if it completed
+	// successfully.
+	Wait(ctx context.Context, workflowID string) error
+}
+
+// Config says how much load to drive.
+type Config struct {
+	// Orders to start; with Duration set, whichever comes first (0: no
+	// count limit).
+	Orders int
+	// Duration of the run (0: until Orders are started).
+	Duration time.Duration
+	// Rate is the arrival rate in sagas per second (open loop). Zero runs a
+	// closed loop of Concurrency sagas.
+	Rate float64
+	// Concurrency bounds the sagas in flight (default 50).
+	Concurrency int
+	// Timeout bounds one saga from start to end (default 2m).
+	Timeout time.Duration
+	// Progress, if set, receives a progress bar.
+	Progress io.Writer
+}
+
+func (c *Config) setDefaults() error {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 50
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 2 * time.Minute
+	}
+	if c.Orders <= 0 && c.Duration <= 0 {
+		return errors.New("bench: set Orders or Duration")
+	}
+	return nil
+}
+
+// Latencies are percentiles of a latency distribution.
+type Latencies struct {
+	P50, P90, P99, Max time.Duration
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	Name      string         `json:"name"`
+	Started   int            `json:"started"`
+	Completed int            `json:"completed"`
+	Failed    int            `json:"failed"`
+	Elapsed   time.Duration  `json:"elapsed_ns"`
+	PerSecond float64        `json:"completed_per_second"`
+	Start     Latencies      `json:"start_latency_ns"`
+	EndToEnd  Latencies      `json:"end_to_end_latency_ns"`
+	Errors    map[string]int `json:"errors"`
+	// TransitionsPerSaga is the mean StateTransitionCount of a sample of
+	// completed sagas (0 when not measured).
+	TransitionsPerSaga float64 `json:"state_transitions_per_saga"`
+
+	ids []string // completed workflow IDs
+}
+
+type sample struct {
+	id         string
+	start, e2e time.Duration
+	err        string
+}
+
+// Run drives d with cfg until done, then returns the report.
+func Run(ctx context.Context, cfg Config, d Driver) (Report, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return Report{}, err
+	}
+	if cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+	}
+	bar := newBar(cfg, d.Name())
+	var (
+		mu      sync.Mutex
+		samples []sample
+		wg      sync.WaitGroup
+	)
+	slots := make(chan struct{}, cfg.Concurrency)
+	one := func(n int, scheduled time.Time) {
+		defer wg.Done()
+		defer func() { <-slots }()
+		s := runOne(context.WithoutCancel(ctx), cfg.Timeout, d, n, scheduled)
+		mu.Lock()
+		samples = append(samples, s)
+		mu.Unlock()
+		if bar != nil {
+			_ = bar.Add(1)
+		}
+	}
+	begin := time.Now()
+	for n := 0; cfg.Orders == 0 || n < cfg.Orders; n++ {
+		scheduled := time.Now()
+		if cfg.Rate > 0 {
+			// Open loop: arrivals on schedule; latency counts from the
+			// scheduled time, so a stalled system cannot hide its queue.
+			scheduled = begin.Add(time.Duration(float64(n) / cfg.Rate * float64(time.Second)))
+			if !sleepUntil(ctx, scheduled) {
+				break
+			}
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go one(n, scheduled)
+	}
+	wg.Wait()
+	elapsed := time.Since(begin)
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Fprintln(cfg.Progress)
+	}
+	return summarize(d.Name(), samples, elapsed), nil
+}
+
+func runOne(ctx context.Context, timeout time.Duration, d Driver, n int, scheduled time.Time) sample {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	id, err := d.Start(ctx, n)
+	s := sample{id: id, start: time.Since(scheduled)}
+	if err != nil {
+		s.err = "start: " + kind(err)
+		return s
+	}
+	if err := d.Wait(ctx, id); err != nil {
+		s.err = kind(err)
+	}
+	s.e2e = time.Since(scheduled)
+	return s
+}
+
+func kind(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
+	}
+	var k interface{ Kind() string }
+	if errors.As(err, &k) {
+		return k.Kind()
+	}
+	// The innermost message, without Temporal's wrapping (IDs and all).
+	for next := errors.Unwrap(err); next != nil; next = errors.Unwrap(err) {
+		err = next
+	}
+	msg := err.Error()
+	if len(msg) > 60 {
+		msg = msg[:60]
+	}
+	return msg
+}
+
+func summarize(name string, samples []sample, elapsed time.Duration) Report {
+	r := Report{Name: name, Started: len(samples), Elapsed: elapsed, Errors: map[string]int{}}
+	var starts, e2es []time.Duration
+	for _, s := range samples {
+		starts = append(starts, s.start)
+		if s.err != "" {
+			r.Failed++
+			r.Errors[s.err]++
+			continue
+		}
+		r.Completed++
+		e2es = append(e2es, s.e2e)
+		r.ids = append(r.ids, s.id)
+	}
+	r.Start = percentiles(starts)
+	r.EndToEnd = percentiles(e2es)
+	if elapsed > 0 {
+		r.PerSecond = float64(r.Completed) / elapsed.Seconds()
+	}
+	return r
+}
+
+func percentiles(ds []time.Duration) Latencies {
+	if len(ds) == 0 {
+		return Latencies{}
+	}
+	slices.Sort(ds)
+	at := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))] }
+	return Latencies{P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: ds[len(ds)-1]}
+}
+
+// MeasureTransitions sets r.TransitionsPerSaga to the mean state transition
+// count of up to n of the run's completed sagas.
+func MeasureTransitions(ctx context.Context, c client.Client, r *Report, n int) error {
+	ids := r.ids
+	if len(ids) > n {
+		ids = ids[len(ids)-n:]
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var total int64
+	for _, id := range ids {
+		desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+		if err != nil {
+			return fmt.Errorf("describe %s: %w", id, err)
+		}
+		total += desc.GetWorkflowExecutionInfo().GetStateTransitionCount()
+	}
+	r.TransitionsPerSaga = float64(total) / float64(len(ids))
+	return nil
+}
+
+func newBar(cfg Config, name string) *progressbar.ProgressBar {
+	if cfg.Progress == nil {
+		return nil
+	}
+	total := int64(cfg.Orders)
+	if total == 0 {
+		total = -1 // unknown: a spinner with a count
+		if cfg.Rate > 0 {
+			total = int64(cfg.Rate * cfg.Duration.Seconds())
+		}
+	}
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(cfg.Progress),
+		progressbar.OptionSetDescription(name),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("sagas"),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}

@@ -1,0 +1,152 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/workflows"
+	"github.com/ordersaga/ordersaga/workflows/baseline"
+)
+
+// Order is what every benchmarked saga orders.
+type Order struct {
+	CustomerID string
+	Items      []ordersaga.Item
+	Token      string
+}
+
+// errKind is an error that names its kind for the report.
+type errKind struct{ kind, msg string }
+
+func (e errKind) Error() string { return e.msg }
+func (e errKind) Kind() string  { return e.kind }
+
+// waitSaga waits for an OrderFulfillment run and fails unless it COMPLETED.
+func waitSaga(ctx context.Context, c client.Client, id string) error {
+	var st workflows.State
+	if err := c.GetWorkflow(ctx, id, "").Get(ctx, &st); err != nil {
+		return err
+	}
+	if st.Status != workflows.StatusCompleted {
+		return errKind{"saga " + string(st.Status), st.FailureReason}
+	}
+	return nil
+}
+
+// APIDriver starts sagas through the HTTP API and waits for them through
+// Temporal.
+type APIDriver struct {
+	BaseURL string
+	HTTP    *http.Client
+	Client  client.Client
+	Order   Order
+}
+
+// Name implements Driver.
+func (d *APIDriver) Name() string { return "ordersaga (HTTP API)" }
+
+// Start implements Driver: POST /v1/orders.
+func (d *APIDriver) Start(ctx context.Context, _ int) (string, error) {
+	body, _ := json.Marshal(map[string]any{"customer_id": d.Order.CustomerID, "items": d.Order.Items, "payment_token": d.Order.Token})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(d.BaseURL, "/")+"/v1/orders", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := d.HTTP.Do(req)
+	if err != nil {
+		return "", errKind{"http: " + classify(err), err.Error()}
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		return "", errKind{fmt.Sprintf("http %d", resp.StatusCode), string(raw)}
+	}
+	var out struct {
+		WorkflowID string `json:"workflow_id"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return "", err
+	}
+	return out.WorkflowID, nil
+}
+
+// Wait implements Driver.
+func (d *APIDriver) Wait(ctx context.Context, id string) error { return waitSaga(ctx, d.Client, id) }
+
+// TemporalDriver starts OrderFulfillment directly with the Temporal client.
+type TemporalDriver struct {
+	Client  client.Client
+	Order   Order
+	Options workflows.Options
+	// Prefix makes order IDs unique per run.
+	Prefix string
+}
+
+// Name implements Driver.
+func (d *TemporalDriver) Name() string { return "ordersaga" }
+
+// Start implements Driver.
+func (d *TemporalDriver) Start(ctx context.Context, n int) (string, error) {
+	orderID := fmt.Sprintf("%s-%d", d.Prefix, n)
+	in := workflows.Input{OrderID: orderID, CustomerID: d.Order.CustomerID, Items: d.Order.Items, PaymentToken: d.Order.Token, Options: d.Options}
+	run, err := d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.WorkflowID(orderID), TaskQueue: workflows.TaskQueueOrchestrator,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.OrderIDKey.ValueSet(orderID),
+			workflows.CustomerIDKey.ValueSet(in.CustomerID), workflows.SagaStatusKey.ValueSet(string(workflows.StatusRunning))),
+	}, workflows.WorkflowName, in)
+	if err != nil {
+		return "", errKind{"temporal: " + classify(err), err.Error()}
+	}
+	return run.GetID(), nil
+}
+
+// Wait implements Driver.
+func (d *TemporalDriver) Wait(ctx context.Context, id string) error {
+	return waitSaga(ctx, d.Client, id)
+}
+
+// BaselineDriver starts the samples-style saga (workflows/baseline).
+type BaselineDriver struct {
+	Client client.Client
+	Order  Order
+	Prefix string
+}
+
+// Name implements Driver.
+func (d *BaselineDriver) Name() string { return "baseline (samples-style saga)" }
+
+// Start implements Driver.
+func (d *BaselineDriver) Start(ctx context.Context, n int) (string, error) {
+	orderID := fmt.Sprintf("%s-%d", d.Prefix, n)
+	in := workflows.Input{OrderID: orderID, CustomerID: d.Order.CustomerID, Items: d.Order.Items, PaymentToken: d.Order.Token}
+	run, err := d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: baseline.WorkflowID(orderID), TaskQueue: baseline.TaskQueue},
+		baseline.WorkflowName, in)
+	if err != nil {
+		return "", errKind{"temporal: " + classify(err), err.Error()}
+	}
+	return run.GetID(), nil
+}
+
+// Wait implements Driver.
+func (d *BaselineDriver) Wait(ctx context.Context, id string) error {
+	return d.Client.GetWorkflow(ctx, id, "").Get(ctx, nil)
+}
+
+func classify(err error) string {
+	if err == context.DeadlineExceeded || strings.Contains(err.Error(), "deadline exceeded") {
+		return "timeout"
+	}
+	return "error"
+}

@@ -1,0 +1,73 @@
+// Package baseline is the order saga written the way Temporal's samples write
+// a saga: one plain activity per step on one task queue, compensations
+// deferred on the workflow's own context, default worker options. `ordersaga
+// bench --baseline` runs it against the same services as OrderFulfillment to
+// compare the two in one run. It is not used in production.
+package baseline
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/ordersaga/ordersaga/activities"
+	"github.com/ordersaga/ordersaga/workflows"
+)
+
+// TaskQueue is the single queue the baseline's workflow and activities share.
+const TaskQueue = "ordersaga.baseline"
+
+// WorkflowName is the baseline's workflow type.
+const WorkflowName = "BaselineOrderSaga"
+
+// WorkflowID returns the baseline saga's workflow ID for orderID.
+func WorkflowID(orderID string) string { return "baseline-" + orderID }
+
+// OrderSaga creates the order, reserves stock, charges and confirms, undoing
+// the completed steps (deferred) when a later one fails.
+func OrderSaga(ctx workflow.Context, in workflows.Input) (err error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{NonRetryableErrorTypes: []string{
+			activities.ErrOutOfStock, activities.ErrUnknownSKU, activities.ErrPaymentDeclined,
+			activities.ErrAlreadyCompensated, activities.ErrInvalidInput}},
+	})
+	wf := workflow.GetInfo(ctx).WorkflowExecution.ID
+	key := func(step string) string { return wf + "/" + step }
+
+	if err = workflow.ExecuteActivity(ctx, activities.CreateOrderName, activities.CreateOrderInput{
+		Key: key("create_order"), OrderID: in.OrderID, CustomerID: in.CustomerID, Items: in.Items}).Get(ctx, nil); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = workflow.ExecuteActivity(ctx, activities.RejectOrderName, activities.RejectOrderInput{
+				Key: key("create_order"), OrderID: in.OrderID, Reason: err.Error()}).Get(ctx, nil)
+		}
+	}()
+
+	var res activities.Reservation
+	if err = workflow.ExecuteActivity(ctx, activities.ReserveInventoryName, activities.ReserveInput{
+		Key: key("reserve_inventory"), OrderID: in.OrderID, Items: in.Items}).Get(ctx, &res); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = workflow.ExecuteActivity(ctx, activities.ReleaseInventoryName, activities.ReservationRef{
+				Key: key("reserve_inventory"), OrderID: in.OrderID}).Get(ctx, nil)
+		}
+	}()
+
+	var charge activities.Charge
+	if err = workflow.ExecuteActivity(ctx, activities.ChargePaymentName, activities.ChargeInput{
+		Key: key("charge_payment"), OrderID: in.OrderID, Token: in.PaymentToken, AmountCents: res.TotalCents}).Get(ctx, &charge); err != nil {
+		return err
+	}
+	if err = workflow.ExecuteActivity(ctx, activities.ConfirmOrderName, activities.ConfirmOrderInput{
+		Key: key("confirm_order"), OrderID: in.OrderID, TotalCents: res.TotalCents, ChargeID: charge.ChargeID}).Get(ctx, nil); err != nil {
+		return err
+	}
+	return workflow.ExecuteActivity(ctx, activities.CommitInventoryName, activities.ReservationRef{
+		Key: key("reserve_inventory"), OrderID: in.OrderID}).Get(ctx, nil)
+}
