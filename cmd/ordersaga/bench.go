@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"text/tabwriter"
 	"time"
 
@@ -38,6 +39,7 @@ type BenchCmd struct {
 	Token       string        `default:"tok_ok" help:"Payment token of every order."`
 	Transitions int           `default:"20" help:"Completed sagas sampled for state transitions per saga."`
 	Quiet       bool          `help:"No progress bar."`
+	CPUProfile  string        `help:"Write a CPU profile of this process (with an embedded stack: everything) to this file."`
 
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233" help:"Temporal of the stack at --target."`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
@@ -108,6 +110,17 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		drivers = append(drivers, &bench.BaselineDriver{Client: c, Order: order, Prefix: runID})
 	}
 	report := BenchReport{Args: os.Args[1:]}
+	if b.CPUProfile != "" {
+		f, err := os.Create(b.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, d := range drivers {
 		r, err := bench.Run(ctx, cfg, d)
 		if err != nil {
@@ -132,6 +145,9 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		}
 	}
 	for _, r := range report.Runs {
+		for k, msg := range r.ErrorSamples {
+			log.Warn("saga failures", "run", r.Name, "kind", k, "count", r.Errors[k], "example", msg)
+		}
 		if r.Failed > 0 {
 			return fmt.Errorf("bench: %s: %d of %d sagas failed", r.Name, r.Failed, r.Started)
 		}

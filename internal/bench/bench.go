@@ -75,6 +75,8 @@ type Report struct {
 	Start     Latencies      `json:"start_latency_ns"`
 	EndToEnd  Latencies      `json:"end_to_end_latency_ns"`
 	Errors    map[string]int `json:"errors"`
+	// ErrorSamples holds one full message per error kind.
+	ErrorSamples map[string]string `json:"error_samples,omitempty"`
 	// TransitionsPerSaga is the mean StateTransitionCount of a sample of
 	// completed sagas (0 when not measured).
 	TransitionsPerSaga float64 `json:"state_transitions_per_saga"`
@@ -85,7 +87,7 @@ type Report struct {
 type sample struct {
 	id         string
 	start, e2e time.Duration
-	err        string
+	err, msg   string
 }
 
 // Run drives d with cfg until done, then returns the report.
@@ -152,11 +154,11 @@ func runOne(ctx context.Context, timeout time.Duration, d Driver, n int, schedul
 	id, err := d.Start(ctx, n)
 	s := sample{id: id, start: time.Since(scheduled)}
 	if err != nil {
-		s.err = "start: " + kind(err)
+		s.err, s.msg = "start: "+kind(err), err.Error()
 		return s
 	}
 	if err := d.Wait(ctx, id); err != nil {
-		s.err = kind(err)
+		s.err, s.msg = kind(err), err.Error()
 	}
 	s.e2e = time.Since(scheduled)
 	return s
@@ -182,13 +184,14 @@ func kind(err error) string {
 }
 
 func summarize(name string, samples []sample, elapsed time.Duration) Report {
-	r := Report{Name: name, Started: len(samples), Elapsed: elapsed, Errors: map[string]int{}}
+	r := Report{Name: name, Started: len(samples), Elapsed: elapsed, Errors: map[string]int{}, ErrorSamples: map[string]string{}}
 	var starts, e2es []time.Duration
 	for _, s := range samples {
 		starts = append(starts, s.start)
 		if s.err != "" {
 			r.Failed++
 			r.Errors[s.err]++
+			r.ErrorSamples[s.err] = s.msg
 			continue
 		}
 		r.Completed++

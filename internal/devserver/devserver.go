@@ -1,8 +1,9 @@
 // Package devserver runs a complete Temporal server in-process for `ordersaga
 // dev`: frontend, history, matching and worker services on SQLite (a file
-// under the data directory, so workflows survive a restart), the namespace
-// with the saga's search attributes, and the Temporal Web UI served from
-// ui-server's embedded assets.
+// under the data directory, so workflows survive a restart; or in memory) or
+// on PostgreSQL (schema set up automatically), the namespace with the saga's
+// search attributes, and the Temporal Web UI served from ui-server's embedded
+// assets.
 package devserver
 
 import (
@@ -31,6 +32,10 @@ import (
 )
 
 const clusterName = "active"
+
+// namespaceCacheRefresh is how soon the server sees namespace changes (such
+// as new search attributes); the default is 10s.
+const namespaceCacheRefresh = time.Second
 
 // Config configures the embedded server.
 type Config struct {
@@ -97,7 +102,14 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := createNamespace(cfg, conf); err != nil {
+	if isPostgres(cfg.Persistence) {
+		main, vis, err := setupPostgres(cfg.Persistence, newLogger(cfg.Logger))
+		if err != nil {
+			return nil, err
+		}
+		conf.Persistence.DataStores = map[string]config.DataStore{"default": {SQL: main}, "visibility": {SQL: vis}}
+		conf.Persistence.DefaultStore, conf.Persistence.VisibilityStore = "default", "visibility"
+	} else if err := createNamespace(cfg, conf); err != nil {
 		return nil, err
 	}
 	hosts := map[primitives.ServiceName]static.Hosts{}
@@ -118,6 +130,14 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("devserver: start: %w", err)
 	}
 	s := &Server{server: srv, frontend: net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.FrontendPort))}
+	if isPostgres(cfg.Persistence) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := registerNamespace(ctx, s.frontend, cfg.Namespace, cfg.SearchAttributes); err != nil {
+			_ = srv.Stop()
+			return nil, err
+		}
+	}
 	if cfg.UIPort > 0 {
 		s.uiAddr = net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.UIPort))
 		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
