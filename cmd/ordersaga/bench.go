@@ -47,6 +47,7 @@ type BenchCmd struct {
 
 	RedisFlags  `embed:""`
 	RabbitFlags `embed:""`
+	WorkerFlags `embed:""`
 }
 
 // BenchReport is what --json writes.
@@ -129,6 +130,9 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		if err := bench.MeasureTransitions(ctx, c, &r, b.Transitions); err != nil {
 			log.Warn("state transitions not measured", "error", err)
 		}
+		if err := bench.DiagnoseSlowest(ctx, c, &r); err != nil {
+			log.Warn("slowest saga not diagnosed", "error", err)
+		}
 		report.Runs = append(report.Runs, r)
 	}
 	if len(report.Runs) == 2 {
@@ -174,7 +178,7 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 		PaymentClientFlags: PaymentClientFlags{PaymentTimeout: 2 * time.Second, PaymentBreakerFailures: 5, PaymentBreakerOpen: 5 * time.Second},
 		ProviderFlags:      ProviderFlags{ProviderAddr: "127.0.0.1:0", ProviderSlowDelay: 3 * time.Second, ProviderFlakyFailures: 2},
 		APIFlags:           APIFlags{APIAddr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, RequestTimeout: 10 * time.Second},
-		WorkerFlags:        WorkerFlags{ShutdownTimeout: 10 * time.Second},
+		WorkerFlags:        b.WorkerFlags,
 	}
 	if b.Baseline {
 		d.ExtraServices = []string{workers.Baseline}
@@ -283,4 +287,10 @@ func printReport(w io.Writer, rep BenchReport) {
 		return s
 	}, "")
 	_ = tw.Flush()
+	for _, r := range rep.Runs {
+		if sl := r.Slowest; sl != nil {
+			fmt.Fprintf(w, "slowest %s: %s end to end; longest history gap %s, between %s and %s\n", sl.WorkflowID,
+				sl.EndToEnd.Round(time.Millisecond), sl.Gap.Round(time.Millisecond), sl.GapAfter, sl.GapBefore)
+		}
+	}
 }

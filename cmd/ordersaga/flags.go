@@ -99,6 +99,8 @@ type APIFlags struct {
 type WorkerFlags struct {
 	MetricsAddr     string        `env:"METRICS_ADDR" help:"Serve Prometheus metrics (outbox relays) at http://<addr>/metrics; empty: off."`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s" help:"How long running activities get to finish on shutdown; an activity cut short is retried."`
+	WorkflowPollers int           `env:"WORKER_WORKFLOW_POLLERS" default:"2" help:"Workflow task pollers per worker (the SDK's default is 2)."`
+	ActivityPollers int           `env:"WORKER_ACTIVITY_POLLERS" default:"2" help:"Activity task pollers per worker (the SDK's default is 2)."`
 }
 
 func or(s, fallback string) string {

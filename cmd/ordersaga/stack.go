@@ -141,7 +141,11 @@ func newPaymentClient(url string, f PaymentClientFlags, log *slog.Logger) (*paym
 func startWorkers(c client.Client, services []string, acts workers.Activities, wf WorkerFlags) (*workers.Group, error) {
 	var g workers.Group
 	for _, s := range services {
-		w, err := workers.New(c, s, acts, worker.Options{WorkerStopTimeout: wf.ShutdownTimeout})
+		w, err := workers.New(c, s, acts, worker.Options{
+			WorkerStopTimeout:                wf.ShutdownTimeout,
+			MaxConcurrentWorkflowTaskPollers: wf.WorkflowPollers,
+			MaxConcurrentActivityTaskPollers: wf.ActivityPollers,
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -81,7 +81,23 @@ type Report struct {
 	// completed sagas (0 when not measured).
 	TransitionsPerSaga float64 `json:"state_transitions_per_saga"`
 
-	ids []string // completed workflow IDs
+	// Slowest is the completed saga with the longest end-to-end latency,
+	// and where its history spent the most time.
+	Slowest *Slowest `json:"slowest,omitempty"`
+
+	ids     []string // completed workflow IDs
+	slowest string
+}
+
+// Slowest describes the slowest saga of a run.
+type Slowest struct {
+	WorkflowID string        `json:"workflow_id"`
+	EndToEnd   time.Duration `json:"end_to_end_ns"`
+	// Gap is the longest time between two consecutive history events, and
+	// the events around it.
+	Gap       time.Duration `json:"gap_ns"`
+	GapAfter  string        `json:"gap_after"`
+	GapBefore string        `json:"gap_before"`
 }
 
 type sample struct {
@@ -135,6 +151,9 @@ func Run(ctx context.Context, cfg Config, d Driver) (Report, error) {
 		}
 		if ctx.Err() != nil {
 			break
+		}
+		if cfg.Rate <= 0 {
+			scheduled = time.Now() // closed loop: a saga starts when a slot frees
 		}
 		wg.Add(1)
 		go one(n, scheduled)
@@ -197,6 +216,9 @@ func summarize(name string, samples []sample, elapsed time.Duration) Report {
 		r.Completed++
 		e2es = append(e2es, s.e2e)
 		r.ids = append(r.ids, s.id)
+		if r.Slowest == nil || s.e2e > r.Slowest.EndToEnd {
+			r.Slowest = &Slowest{WorkflowID: s.id, EndToEnd: s.e2e}
+		}
 	}
 	r.Start = percentiles(starts)
 	r.EndToEnd = percentiles(e2es)
@@ -234,6 +256,28 @@ func MeasureTransitions(ctx context.Context, c client.Client, r *Report, n int) 
 		total += desc.GetWorkflowExecutionInfo().GetStateTransitionCount()
 	}
 	r.TransitionsPerSaga = float64(total) / float64(len(ids))
+	return nil
+}
+
+// DiagnoseSlowest finds where the slowest saga's history spent its time.
+func DiagnoseSlowest(ctx context.Context, c client.Client, r *Report) error {
+	if r.Slowest == nil {
+		return nil
+	}
+	it := c.GetWorkflowHistory(ctx, r.Slowest.WorkflowID, "", false, 0)
+	var prev time.Time
+	var prevType string
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return err
+		}
+		t := e.GetEventTime().AsTime()
+		if !prev.IsZero() && t.Sub(prev) > r.Slowest.Gap {
+			r.Slowest.Gap, r.Slowest.GapAfter, r.Slowest.GapBefore = t.Sub(prev), prevType, e.GetEventType().String()
+		}
+		prev, prevType = t, e.GetEventType().String()
+	}
 	return nil
 }
 
