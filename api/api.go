@@ -56,6 +56,8 @@ type Config struct {
 	// RequestTimeout bounds each request's calls to dependencies
 	// (default 10s); past it the API answers 503.
 	RequestTimeout time.Duration
+	// Auth is the optional API-key access control.
+	Auth Auth
 }
 
 func (c *Config) setDefaults() {
@@ -72,7 +74,9 @@ type Deps struct {
 	Sagas    Sagas
 	Stock    Stock
 	Timeline Timeline
-	Checks   []Check
+	// Idempotency, if set, honours Idempotency-Key on the order writes.
+	Idempotency Idempotency
+	Checks      []Check
 	// Metrics, if set, is served at GET /metrics.
 	Metrics http.Handler
 	Log     *slog.Logger
@@ -103,12 +107,12 @@ func New(cfg Config, deps Deps) http.Handler {
 		r.GET("/metrics", gin.WrapH(deps.Metrics))
 	}
 
-	v1 := r.Group("/v1")
-	v1.POST("/orders", s.createOrder)
+	v1 := r.Group("/v1", s.authenticate)
+	v1.POST("/orders", s.idempotent, s.createOrder)
 	v1.GET("/orders/:id", s.getOrder)
 	v1.GET("/orders/:id/events", s.getOrderEvents)
-	v1.POST("/orders/:id/approve", s.approveOrder)
-	v1.POST("/orders/:id/cancel", s.cancelOrder)
+	v1.POST("/orders/:id/approve", s.idempotent, s.approveOrder)
+	v1.POST("/orders/:id/cancel", s.idempotent, s.cancelOrder)
 	v1.PUT("/inventory/:sku", s.putStock)
 	v1.GET("/inventory/:sku", s.getStock)
 	return r

@@ -60,19 +60,39 @@ func (s *server) createOrder(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	id, err := uuid.NewV7()
+	orderID, err := newOrderID(client(c), c.GetHeader(IdempotencyKeyHeader))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	orderID := id.String()
 	in := workflows.Input{OrderID: orderID, CustomerID: req.CustomerID, Items: req.Items, PaymentToken: req.PaymentToken}
 	if err := s.deps.Sagas.Start(c.Request.Context(), in); err != nil {
-		s.fail(c, err)
-		return
+		// With an Idempotency-Key the order ID derives from the key: a
+		// saga that exists already is this request's, started by a first
+		// attempt whose record was lost. One key never starts two sagas.
+		if !(ordersaga.ErrorCode(err) == ordersaga.ECONFLICT && c.GetHeader(IdempotencyKeyHeader) != "") {
+			s.fail(c, err)
+			return
+		}
 	}
 	c.Header("Location", "/v1/orders/"+orderID)
 	c.JSON(http.StatusAccepted, OrderAccepted{OrderID: orderID, WorkflowID: workflows.WorkflowID(orderID), Status: workflows.StatusRunning})
+}
+
+// orderNamespace seeds the order IDs derived from idempotency keys.
+var orderNamespace = uuid.MustParse("6f1b1f4e-8f0a-4c47-9a55-6b0e6a9b0c11")
+
+// newOrderID returns a time-ordered random order ID, or, with an
+// idempotency key, one derived from the client and the key.
+func newOrderID(client, idempotencyKey string) (string, error) {
+	if idempotencyKey != "" {
+		return uuid.NewSHA1(orderNamespace, []byte(client+"\x00"+idempotencyKey)).String(), nil
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", err
+	}
+	return id.String(), nil
 }
 
 func (s *server) getOrder(c *gin.Context) {

@@ -291,15 +291,16 @@ func (s *saga) setStatus(ctx workflow.Context, status Status) {
 	}
 }
 
-// ensureSearchAttributes sets the business keys when the starter did not
-// (the API always does; a saga started from the CLI may not).
+// ensureSearchAttributes sets the order ID and status when the starter did
+// not (the API always does; a saga started from the CLI may not). The
+// customer ID is left to the starter: search attributes are stored in clear,
+// and only the starter knows whether to store a reference instead.
 func (s *saga) ensureSearchAttributes(ctx workflow.Context) {
 	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(OrderIDKey); ok {
 		return
 	}
 	err := workflow.UpsertTypedSearchAttributes(ctx,
 		OrderIDKey.ValueSet(s.in.OrderID),
-		CustomerIDKey.ValueSet(s.in.CustomerID),
 		SagaStatusKey.ValueSet(string(s.state.Status)),
 	)
 	if err != nil {

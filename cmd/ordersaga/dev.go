@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"slices"
+	"strconv"
 
 	"errors"
 	"fmt"
@@ -31,6 +32,9 @@ type DevCmd struct {
 	TemporalDB        string `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded Temporal's persistence: sqlite (the file under --data-dir), sqlite-memory (nothing survives), or a postgres:// URL (schema set up automatically)."`
 	Seed              bool   `env:"SEED_CATALOG" default:"true" negatable:"" help:"Create the demo catalog's SKUs that do not exist yet."`
 
+	CodecAddr string `env:"CODEC_ADDR" default:"127.0.0.1:8234" help:"With --codec-keys: where the codec server the Web UI decodes payloads with listens."`
+
+	CodecFlags         `embed:""`
 	RedisFlags         `embed:""`
 	RabbitFlags        `embed:""`
 	TimelineFlags      `embed:""`
@@ -64,6 +68,9 @@ func (d *DevCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if st.UI != "" {
 		attrs = append(attrs, "web_ui", "http://"+st.UI, "data", filepath.Join(d.DataDir, "temporal.db"))
 	}
+	if st.Codec != "" {
+		attrs = append(attrs, "codec_server", st.Codec)
+	}
 	log.Info("ordersaga dev is ready", attrs...)
 	<-ctx.Done()
 	log.Info("shutting down")
@@ -73,10 +80,10 @@ func (d *DevCmd) Run(ctx context.Context, log *slog.Logger) error {
 
 // devStack is a running `dev`: every role in this process.
 type devStack struct {
-	API, Temporal, Provider, UI string
-	Client                      client.Client
-	Pool                        *redisPool
-	Relays                      []*outbox.Relay
+	API, Temporal, Provider, UI, Codec string
+	Client                             client.Client
+	Pool                               *redisPool
+	Relays                             []*outbox.Relay
 
 	stops []func()
 }
@@ -101,7 +108,11 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			st.Stop()
 		}
 	}()
-	pool, err := openRedis(ctx, d.orderURL(), d.inventoryURL(), d.paymentURL(), d.timelineURL())
+	keys, err := d.keyring()
+	if err != nil {
+		return nil, err
+	}
+	pool, err := openRedis(ctx, d.RedisURL, d.orderURL(), d.inventoryURL(), d.paymentURL(), d.timelineURL())
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +122,18 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 		return nil, err
 	}
 
-	tf := TemporalFlags{TemporalAddress: d.TemporalAddress, TemporalNamespace: d.TemporalNamespace}
+	tf := TemporalFlags{TemporalAddress: d.TemporalAddress, TemporalNamespace: d.TemporalNamespace, CodecFlags: d.CodecFlags}
+	codecEndpoint := ""
+	if keys != nil {
+		cs, err := listen("codec server", d.CodecAddr, codecHandler(keys, []string{"http://localhost:" + strconv.Itoa(d.UIPort),
+			"http://127.0.0.1:" + strconv.Itoa(d.UIPort)}), log)
+		if err != nil {
+			return nil, err
+		}
+		st.onStop(func() { _ = cs.Shutdown(time.Second) })
+		codecEndpoint = "http://" + cs.Addr()
+		st.Codec = codecEndpoint
+	}
 	if d.TemporalAddress == "" {
 		srv, err := devserver.Start(devserver.Config{
 			DataDir:          d.DataDir,
@@ -120,6 +142,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			UIPort:           d.UIPort,
 			Namespace:        d.TemporalNamespace,
 			SearchAttributes: temporalclient.SearchAttributes(),
+			UICodecEndpoint:  codecEndpoint,
 			Logger:           log,
 		})
 		if err != nil {
@@ -171,7 +194,11 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	}
 	st.onStop(group.Stop)
 
-	apiSrv, err := listen("api", d.APIAddr, newAPI(c, d.RedisFlags, pool, d.SagaFlags, d.APIFlags, metricsHandler(reg), log), log)
+	handler, err := newAPI(c, d.RedisFlags, pool, d.SagaFlags, d.APIFlags, d.CodecFlags, metricsHandler(reg), log)
+	if err != nil {
+		return nil, err
+	}
+	apiSrv, err := listen("api", d.APIAddr, handler, log)
 	if err != nil {
 		return nil, err
 	}

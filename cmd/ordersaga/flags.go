@@ -1,7 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"strings"
 	"time"
+
+	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/internal/codec"
 
 	"github.com/ordersaga/ordersaga/workflows"
 )
@@ -18,6 +23,7 @@ type CLI struct {
 	PaymentProvider PaymentProviderCmd `cmd:"" help:"Run the simulated payment provider."`
 	Projector       ProjectorCmd       `cmd:"" help:"Run the order timeline projector: consumes every domain event into each order's timeline."`
 	Bench           BenchCmd           `cmd:"" help:"Drive sagas at a fixed rate or concurrency and report throughput, latency percentiles, errors and state transitions."`
+	CodecServer     CodecServerCmd     `cmd:"" help:"Serve the payload codec for the Temporal Web UI and CLI to decode encrypted payloads."`
 	Tap             TapCmd             `cmd:"" help:"Print the domain events as they are published, one JSON line each."`
 	History         HistoryCmd         `cmd:"" help:"Export workflow histories."`
 	Replay          ReplayCmd          `cmd:"" help:"Replay recorded histories with the current workflow code; exits non-zero if any fails."`
@@ -27,6 +33,22 @@ type CLI struct {
 type TemporalFlags struct {
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233" help:"Temporal frontend host:port."`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
+	CodecFlags        `embed:""`
+}
+
+// CodecFlags configure payload encryption. Every process that talks to
+// Temporal (workers, API, replay) must use the same keys.
+type CodecFlags struct {
+	CodecKeys  string `env:"CODEC_KEYS" help:"Encrypt Temporal payloads with AES-256-GCM: comma-separated id:base64(32-byte key); empty: no encryption."`
+	CodecKeyID string `env:"CODEC_KEY_ID" help:"ID of the key that encrypts new payloads (default: the first of --codec-keys); the others still decrypt."`
+}
+
+// keyring parses the codec keys; nil when encryption is off.
+func (f CodecFlags) keyring() (*codec.Keyring, error) {
+	if f.CodecKeys == "" {
+		return nil, nil
+	}
+	return codec.ParseKeys(f.CodecKeys, f.CodecKeyID)
 }
 
 // RedisFlags say where each service keeps its data.
@@ -90,9 +112,43 @@ type ProviderFlags struct {
 
 // APIFlags configure the HTTP API.
 type APIFlags struct {
-	APIAddr        string        `name:"api-addr" env:"API_ADDR" default:":8080" help:"Address the HTTP API listens on."`
-	MaxBodyBytes   int64         `env:"API_MAX_BODY_BYTES" default:"65536" help:"Largest request body accepted."`
-	RequestTimeout time.Duration `env:"API_REQUEST_TIMEOUT" default:"10s" help:"Bound on each request's calls to Temporal and Redis; past it the API answers 503."`
+	APIAddr              string        `name:"api-addr" env:"API_ADDR" default:":8080" help:"Address the HTTP API listens on."`
+	MaxBodyBytes         int64         `env:"API_MAX_BODY_BYTES" default:"65536" help:"Largest request body accepted."`
+	RequestTimeout       time.Duration `env:"API_REQUEST_TIMEOUT" default:"5s" help:"Bound on each request's calls to Temporal and Redis; past it the API answers 503 with Retry-After."`
+	APIKeys              string        `name:"api-keys" env:"API_KEYS" help:"Require API keys for /v1 writes: comma-separated client:key. Empty (and no admin keys): no auth."`
+	AdminAPIKeys         string        `name:"admin-api-keys" env:"ADMIN_API_KEYS" help:"Admin keys (client:key,...): may also write the inventory."`
+	AuthReads            bool          `env:"AUTH_READS" help:"Require an API key for reads too."`
+	IdempotencyRetention time.Duration `env:"IDEMPOTENCY_RETENTION" default:"24h" help:"How long responses to requests with an Idempotency-Key are kept for replay."`
+}
+
+// auth parses the configured keys.
+func (f APIFlags) auth() (api.Auth, error) {
+	keys, err := parseKeys("--api-keys", f.APIKeys)
+	if err != nil {
+		return api.Auth{}, err
+	}
+	admin, err := parseKeys("--admin-api-keys", f.AdminAPIKeys)
+	if err != nil {
+		return api.Auth{}, err
+	}
+	return api.Auth{Keys: keys, AdminKeys: admin, Reads: f.AuthReads}, nil
+}
+
+// parseKeys parses "client:key,client:key" into key → client.
+func parseKeys(flag, spec string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, key, ok := strings.Cut(part, ":")
+		if !ok || name == "" || len(key) < 16 {
+			return nil, fmt.Errorf("%s: want client:key with a key of at least 16 characters, got %q", flag, name+":…")
+		}
+		out[key] = name
+	}
+	return out, nil
 }
 
 // WorkerFlags tune the workers.

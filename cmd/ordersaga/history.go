@@ -69,7 +69,11 @@ func (r *ReplayCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer)
 	if len(r.Files) == 0 && r.Query == "" {
 		return fmt.Errorf("replay: give history files or --query")
 	}
-	rep, err := replay.New(workflows.OrderFulfillment, temporalclient.DataConverter(), log)
+	keys, err := r.keyring()
+	if err != nil {
+		return err
+	}
+	rep, err := replay.New(workflows.OrderFulfillment, temporalclient.DataConverter(keys), log)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -82,7 +83,7 @@ type APICmd struct {
 
 // Run serves the API until ctx is cancelled.
 func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
-	pool, err := openRedis(ctx, a.inventoryURL(), a.timelineURL())
+	pool, err := openRedis(ctx, a.RedisURL, a.inventoryURL(), a.timelineURL())
 	if err != nil {
 		return err
 	}
@@ -92,7 +93,11 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
-	srv, err := listen("api", a.APIAddr, newAPI(c, a.RedisFlags, pool, a.SagaFlags, a.APIFlags, metricsHandler(newRegistry()), log), log)
+	handler, err := newAPI(c, a.RedisFlags, pool, a.SagaFlags, a.APIFlags, a.CodecFlags, metricsHandler(newRegistry()), log)
+	if err != nil {
+		return err
+	}
+	srv, err := listen("api", a.APIAddr, handler, log)
 	if err != nil {
 		return err
 	}
@@ -152,4 +157,30 @@ func (p *ProjectorCmd) Run(ctx context.Context, log *slog.Logger) error {
 	log.Info("timeline projector running", "queue", p.TimelineQueue)
 	<-ctx.Done()
 	return nil
+}
+
+// CodecServerCmd serves the payload codec over HTTP for the Temporal Web UI
+// and CLI (`temporal --codec-endpoint`).
+type CodecServerCmd struct {
+	CodecAddr   string   `env:"CODEC_ADDR" default:"127.0.0.1:8234" help:"Address the codec server listens on."`
+	CORSOrigins []string `name:"cors-origin" env:"CODEC_CORS_ORIGINS" default:"http://localhost:8233" help:"Origins (the Web UI's) allowed to call the codec server."`
+	CodecFlags  `embed:""`
+}
+
+// Run serves /encode and /decode until ctx is cancelled.
+func (c *CodecServerCmd) Run(ctx context.Context, log *slog.Logger) error {
+	keys, err := c.keyring()
+	if err != nil {
+		return err
+	}
+	if keys == nil {
+		return fmt.Errorf("codec-server: --codec-keys is required")
+	}
+	srv, err := listen("codec server", c.CodecAddr, codecHandler(keys, c.CORSOrigins), log)
+	if err != nil {
+		return err
+	}
+	log.Info("codec server listening", "addr", srv.Addr(), "current_key", keys.CurrentID())
+	<-ctx.Done()
+	return srv.Shutdown(5 * time.Second)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/internal/idempotency"
 	"github.com/ordersaga/ordersaga/internal/paymentclient"
 	"github.com/ordersaga/ordersaga/internal/redisstore"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
@@ -160,7 +161,11 @@ func startWorkers(c client.Client, services []string, acts workers.Activities, w
 // dialTemporal dials Temporal and makes sure the saga's search attributes
 // exist.
 func dialTemporal(ctx context.Context, tf TemporalFlags, log *slog.Logger) (client.Client, error) {
-	c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: tf.TemporalAddress, Namespace: tf.TemporalNamespace}, log, 10*time.Second)
+	keys, err := tf.keyring()
+	if err != nil {
+		return nil, err
+	}
+	c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: tf.TemporalAddress, Namespace: tf.TemporalNamespace, Keys: keys}, log, 10*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("%w; start it with `docker compose up -d temporal`, or run `ordersaga dev` for an embedded one", err)
 	}
@@ -174,19 +179,33 @@ func dialTemporal(ctx context.Context, tf TemporalFlags, log *slog.Logger) (clie
 }
 
 // newAPI builds the HTTP API on a Temporal client and the inventory store.
-func newAPI(c client.Client, rf RedisFlags, pool *redisPool, sf SagaFlags, af APIFlags, metrics http.Handler, log *slog.Logger) http.Handler {
+func newAPI(c client.Client, rf RedisFlags, pool *redisPool, sf SagaFlags, af APIFlags, cf CodecFlags, metrics http.Handler, log *slog.Logger) (http.Handler, error) {
+	auth, err := af.auth()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := cf.keyring()
+	if err != nil {
+		return nil, err
+	}
+	sagas := sagaclient.New(c, sf.options())
+	if keys != nil {
+		// Search attributes are not encrypted: keep customer IDs out of them.
+		sagas.CustomerRef = keys.Ref
+	}
 	checks := append([]api.Check{{Name: "temporal", Fn: func(ctx context.Context) error {
 		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err
 	}}}, pool.checks()...)
-	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout}, api.Deps{
-		Sagas:    sagaclient.New(c, sf.options()),
-		Stock:    redisstore.NewInventory(pool.get(rf.inventoryURL()), rf.keyspace("inventory")),
-		Timeline: newTimeline(rf, pool),
-		Checks:   checks,
-		Metrics:  metrics,
-		Log:      log,
-	})
+	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout, Auth: auth}, api.Deps{
+		Sagas:       sagas,
+		Idempotency: idempotency.NewStore(pool.get(rf.RedisURL), rf.RedisKeyPrefix+"api:idempotency:", af.IdempotencyRetention, time.Minute),
+		Stock:       redisstore.NewInventory(pool.get(rf.inventoryURL()), rf.keyspace("inventory")),
+		Timeline:    newTimeline(rf, pool),
+		Checks:      checks,
+		Metrics:     metrics,
+		Log:         log,
+	}), nil
 }
 
 // httpServer is a started HTTP server.

@@ -23,6 +23,9 @@ import (
 type Client struct {
 	c    client.Client
 	opts workflows.Options
+	// CustomerRef, if set, turns a customer ID into the value stored in the
+	// CustomerId search attribute (search attributes are not encrypted).
+	CustomerRef func(customerID string) string
 }
 
 // New returns a Client that starts sagas with opts.
@@ -32,6 +35,10 @@ func New(c client.Client, opts workflows.Options) *Client { return &Client{c: c,
 // finished, is an ECONFLICT error.
 func (s *Client) Start(ctx context.Context, in workflows.Input) error {
 	in.Options = s.opts
+	customer := in.CustomerID
+	if s.CustomerRef != nil {
+		customer = s.CustomerRef(customer)
+	}
 	_, err := s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       workflows.WorkflowID(in.OrderID),
 		TaskQueue:                workflows.TaskQueueOrchestrator,
@@ -39,7 +46,7 @@ func (s *Client) Start(ctx context.Context, in workflows.Input) error {
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.OrderIDKey.ValueSet(in.OrderID),
-			workflows.CustomerIDKey.ValueSet(in.CustomerID),
+			workflows.CustomerIDKey.ValueSet(customer),
 			workflows.SagaStatusKey.ValueSet(string(workflows.StatusRunning)),
 		),
 	}, workflows.WorkflowName, in)

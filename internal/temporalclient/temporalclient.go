@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/ordersaga/ordersaga/internal/codec"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -26,6 +27,8 @@ type Config struct {
 	Address string
 	// Namespace the sagas run in.
 	Namespace string
+	// Keys, if set, encrypt every payload (see DataConverter).
+	Keys *codec.Keyring
 }
 
 // Dial connects to Temporal and checks that it answers within timeout. The
@@ -37,7 +40,7 @@ func Dial(ctx context.Context, cfg Config, log *slog.Logger, timeout time.Durati
 		HostPort:      cfg.Address,
 		Namespace:     cfg.Namespace,
 		Logger:        tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-		DataConverter: DataConverter(),
+		DataConverter: DataConverter(cfg.Keys),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("temporal at %s is unreachable: %w", cfg.Address, err)
@@ -46,9 +49,13 @@ func Dial(ctx context.Context, cfg Config, log *slog.Logger, timeout time.Durati
 }
 
 // DataConverter is the converter every process uses for payloads: the
-// workers, the API and the replayer must agree on it.
-func DataConverter() converter.DataConverter {
-	return converter.GetDefaultDataConverter()
+// workers, the API and the replayer must agree on it. With keys, payloads
+// are encrypted (internal/codec); without, they are plain JSON.
+func DataConverter(keys *codec.Keyring) converter.DataConverter {
+	if keys == nil {
+		return converter.GetDefaultDataConverter()
+	}
+	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codec.New(keys))
 }
 
 // SearchAttributes are the saga's custom search attributes with their types.

@@ -1,0 +1,58 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/ordersaga/ordersaga/api"
+)
+
+// FuzzCreateOrder feeds arbitrary bodies to POST /v1/orders: no input may
+// make the API panic or answer 5xx, every rejection is a problem document
+// with a status, and an accepted order satisfies every limit.
+// Seeds: testdata/fuzz/FuzzCreateOrder. Run: go test -fuzz FuzzCreateOrder ./api
+func FuzzCreateOrder(f *testing.F) {
+	for _, seed := range []string{validOrder, ``, `{}`, `[]`, `null`, `{"customer_id":1}`,
+		`{"customer_id":"c","items":[{"sku":"a","quantity":1e9}],"payment_token":"t"}`,
+		`{"customer_id":"c","items":[{"sku":"a","quantity":-1}],"payment_token":"t"}`} {
+		f.Add([]byte(seed), "application/json")
+	}
+	h := newAPI(&fakeSagas{})
+	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
+		rec, p := send(h, "POST", "/v1/orders", string(body), "Content-Type", contentType)
+		if rec.Code >= 500 {
+			t.Fatalf("status %d for body %q: %s", rec.Code, body, rec.Body)
+		}
+		if rec.Code == http.StatusAccepted {
+			var req api.CreateOrderRequest
+			if err := json.Unmarshal(body, &req); err != nil {
+				t.Fatalf("accepted a body that does not decode: %q", body)
+			}
+			if err := req.Validate(); err != nil {
+				t.Fatalf("accepted an invalid order %q: %v", body, err)
+			}
+			return
+		}
+		if p.Status != rec.Code || p.Detail == "" || rec.Header().Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("status %d without a problem document: %s", rec.Code, rec.Body)
+		}
+	})
+}
+
+// FuzzPutStock does the same for PUT /v1/inventory/{sku}, path included.
+func FuzzPutStock(f *testing.F) {
+	f.Add("widget", []byte(`{"available":1,"price_cents":100}`))
+	f.Add("a b", []byte(`{"available":-1}`))
+	h := newAPI(&fakeSagas{})
+	f.Fuzz(func(t *testing.T, sku string, body []byte) {
+		rec, p := send(h, "PUT", "/v1/inventory/"+url.PathEscape(sku), string(body))
+		if rec.Code >= 500 {
+			t.Fatalf("status %d for sku %q body %q: %s", rec.Code, sku, body, rec.Body)
+		}
+		if rec.Code >= 400 && p.Status != rec.Code && rec.Code != 404 && rec.Code != 405 {
+			t.Fatalf("status %d without a problem document: %s", rec.Code, rec.Body)
+		}
+	})
+}

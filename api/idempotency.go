@@ -1,0 +1,119 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ordersaga/ordersaga/internal/idempotency"
+)
+
+// Idempotency is what the API needs of the idempotency store.
+type Idempotency interface {
+	// Begin claims key for a request with fingerprint fp: nil, nil to run
+	// it; the stored response to replay; or idempotency.ErrInFlight,
+	// ErrMismatch, ErrUnavailable.
+	Begin(ctx context.Context, scope, key, fp string) (*idempotency.Response, error)
+	// Complete stores the request's response.
+	Complete(ctx context.Context, scope, key, fp string, resp idempotency.Response) error
+	// Abort frees key after a failure the client may retry.
+	Abort(ctx context.Context, scope, key string) error
+}
+
+// IdempotencyKeyHeader is the request header of the IETF draft.
+const IdempotencyKeyHeader = "Idempotency-Key"
+
+// idempotent makes a write safe to retry with an Idempotency-Key: same key
+// and body → the first response, replayed; same key, other body → 422; same
+// key while the first is running → 409; store down → 503 (fail closed).
+// Keys are scoped per client. 5xx answers are not kept, so they can be
+// retried.
+func (s *server) idempotent(c *gin.Context) {
+	key := c.GetHeader(IdempotencyKeyHeader)
+	if key == "" || s.deps.Idempotency == nil {
+		c.Next()
+		return
+	}
+	if len(key) > 255 || !printable(key) {
+		p := statusProblem(http.StatusBadRequest, "Idempotency-Key must be 1 to 255 printable ASCII characters")
+		p.Field = IdempotencyKeyHeader
+		s.problem(c, p)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		s.fail(c, decodeProblem(err, s.cfg.MaxBodyBytes))
+		return
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	scope, fp := client(c), idempotency.Fingerprint(c.Request.Method, c.Request.URL.Path, body)
+	stored, err := s.deps.Idempotency.Begin(c.Request.Context(), scope, key, fp)
+	switch {
+	case errors.Is(err, idempotency.ErrMismatch):
+		s.problem(c, statusProblem(http.StatusUnprocessableEntity, err.Error()))
+		return
+	case errors.Is(err, idempotency.ErrInFlight):
+		s.problem(c, statusProblem(http.StatusConflict, err.Error()))
+		return
+	case err != nil:
+		s.deps.Log.Warn("idempotency store unavailable", "error", err)
+		s.problem(c, statusProblem(http.StatusServiceUnavailable, "cannot check the Idempotency-Key now; retry later"))
+		return
+	case stored != nil:
+		for k, v := range stored.Headers {
+			c.Header(k, v)
+		}
+		c.Header("Idempotent-Replayed", "true")
+		c.Data(stored.Status, stored.Headers["Content-Type"], stored.Body)
+		c.Abort()
+		return
+	}
+	rec := &recorder{ResponseWriter: c.Writer}
+	c.Writer = rec
+	c.Next()
+	// The request's context may be done by now; the record must still land.
+	ctx := context.WithoutCancel(c.Request.Context())
+	status := rec.Status()
+	if status >= 500 {
+		_ = s.deps.Idempotency.Abort(ctx, scope, key)
+		return
+	}
+	headers := map[string]string{}
+	for _, h := range []string{"Content-Type", "Location"} {
+		if v := rec.Header().Get(h); v != "" {
+			headers[h] = v
+		}
+	}
+	if err := s.deps.Idempotency.Complete(ctx, scope, key, fp, idempotency.Response{Status: status, Headers: headers, Body: rec.body.Bytes()}); err != nil {
+		s.deps.Log.Error("idempotency record not stored", "key", key, "error", err)
+	}
+}
+
+// recorder keeps a copy of the response body.
+type recorder struct {
+	gin.ResponseWriter
+	body bytes.Buffer
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) WriteString(s string) (int, error) {
+	r.body.WriteString(s)
+	return r.ResponseWriter.WriteString(s)
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

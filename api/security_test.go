@@ -1,0 +1,194 @@
+package api_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/internal/idempotency"
+	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/workflows"
+)
+
+// countingSagas counts starts, can be slowed down, and refuses a second
+// start of the same order like Temporal's REJECT_DUPLICATE policy does.
+type countingSagas struct {
+	fakeSagas
+	mu      sync.Mutex
+	orders  map[string]int
+	release chan struct{}
+}
+
+func (c *countingSagas) Start(ctx context.Context, in workflows.Input) error {
+	if c.release != nil {
+		<-c.release
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.orders[in.OrderID]++
+	if c.orders[in.OrderID] > 1 {
+		return ordersaga.Errorf(ordersaga.ECONFLICT, "a saga for this order already exists")
+	}
+	return nil
+}
+
+func (c *countingSagas) starts() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.orders {
+		if v > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func newSecureAPI(t *testing.T, sagas api.Sagas, rdb redis.Cmdable, auth api.Auth) http.Handler {
+	t.Helper()
+	var prefix string
+	if rdb == nil {
+		rdb, prefix = redistest.New(t)
+	}
+	return api.New(api.Config{MaxBodyBytes: 1024, RequestTimeout: 2 * time.Second, Auth: auth}, api.Deps{
+		Sagas: sagas, Stock: fakeStock{}, Timeline: fakeTimeline{},
+		Idempotency: idempotency.NewStore(rdb, prefix+"idem:", time.Hour, time.Minute),
+		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+}
+
+func TestIdempotencyKeyReplaysTheFirstResponse(t *testing.T) {
+	t.Parallel()
+	sagas := &countingSagas{orders: map[string]int{}}
+	h := newSecureAPI(t, sagas, nil, api.Auth{})
+	first, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k-1")
+	require.Equal(t, http.StatusAccepted, first.Code)
+	again, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k-1")
+	require.Equal(t, http.StatusAccepted, again.Code)
+	require.Equal(t, first.Body.String(), again.Body.String(), "the stored response is replayed")
+	require.Equal(t, first.Header().Get("Location"), again.Header().Get("Location"))
+	require.Equal(t, "true", again.Header().Get("Idempotent-Replayed"))
+	require.Equal(t, 1, sagas.starts())
+
+	other, p := send(h, "POST", "/v1/orders", strings.Replace(validOrder, `"quantity":2`, `"quantity":3`, 1), "Idempotency-Key", "k-1")
+	require.Equal(t, http.StatusUnprocessableEntity, other.Code, "same key, different body")
+	require.Contains(t, p.Detail, "different request")
+
+	fresh, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k-2")
+	require.Equal(t, http.StatusAccepted, fresh.Code)
+	require.NotEqual(t, first.Body.String(), fresh.Body.String())
+	require.Equal(t, 2, sagas.starts())
+}
+
+func TestIdempotencyKeyInFlightIs409(t *testing.T) {
+	t.Parallel()
+	sagas := &countingSagas{orders: map[string]int{}, release: make(chan struct{})}
+	h := newSecureAPI(t, sagas, nil, api.Auth{})
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		rec, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "slow")
+		done <- rec
+	}()
+	require.Eventually(t, func() bool {
+		rec, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "slow")
+		return rec.Code == http.StatusConflict
+	}, 5*time.Second, 10*time.Millisecond)
+	close(sagas.release)
+	require.Equal(t, http.StatusAccepted, (<-done).Code)
+}
+
+// TestKeyLostFromRedisStillStartsOneSaga: the order ID derives from the key,
+// so a retry after the record was lost finds the saga already started and
+// answers as the first did.
+func TestKeyLostFromRedisStillStartsOneSaga(t *testing.T) {
+	t.Parallel()
+	sagas := &countingSagas{orders: map[string]int{}}
+	rdb, prefix := redistest.New(t)
+	h := api.New(api.Config{}, api.Deps{Sagas: sagas, Stock: fakeStock{}, Timeline: fakeTimeline{},
+		Idempotency: idempotency.NewStore(rdb, prefix+"idem:", time.Hour, time.Minute), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	first, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k")
+	require.Equal(t, http.StatusAccepted, first.Code)
+	iter := rdb.Scan(context.Background(), 0, prefix+"idem:*", 100).Iterator()
+	for iter.Next(context.Background()) {
+		rdb.Del(context.Background(), iter.Val())
+	}
+	again, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k")
+	require.Equal(t, http.StatusAccepted, again.Code)
+	require.Equal(t, first.Body.String(), again.Body.String())
+	require.Equal(t, 1, sagas.starts())
+}
+
+func TestIdempotencyFailsClosedWhenRedisIsDown(t *testing.T) {
+	t.Parallel()
+	broken := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 50 * time.Millisecond, MaxRetries: -1})
+	t.Cleanup(func() { _ = broken.Close() })
+	sagas := &countingSagas{orders: map[string]int{}}
+	h := newSecureAPI(t, sagas, broken, api.Auth{})
+	rec, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k")
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	require.NotEmpty(t, rec.Header().Get("Retry-After"))
+	require.Zero(t, sagas.starts(), "no saga starts when the key cannot be checked")
+}
+
+func TestIdempotencyKeysAreScopedPerClient(t *testing.T) {
+	t.Parallel()
+	sagas := &countingSagas{orders: map[string]int{}}
+	auth := api.Auth{Keys: map[string]string{"key-of-alice-123456": "alice", "key-of-bob-1234567": "bob"}}
+	h := newSecureAPI(t, sagas, nil, auth)
+	a, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "same", "Authorization", "Bearer key-of-alice-123456")
+	b, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "same", "Authorization", "Bearer key-of-bob-1234567")
+	require.Equal(t, http.StatusAccepted, a.Code)
+	require.Equal(t, http.StatusAccepted, b.Code)
+	require.NotEqual(t, a.Body.String(), b.Body.String())
+	require.Equal(t, 2, sagas.starts())
+}
+
+func TestAuth(t *testing.T) {
+	t.Parallel()
+	auth := api.Auth{Keys: map[string]string{"client-key-0123456789": "shop"}, AdminKeys: map[string]string{"admin-key-0123456789": "ops"}}
+	h := newSecureAPI(t, &countingSagas{orders: map[string]int{}}, nil, auth)
+	tests := map[string]struct {
+		method, path, body, key string
+		want                    int
+	}{
+		"write without key":               {"POST", "/v1/orders", validOrder, "", 401},
+		"write with a wrong key":          {"POST", "/v1/orders", validOrder, "nope-nope-nope-nope", 401},
+		"write with a client key":         {"POST", "/v1/orders", validOrder, "client-key-0123456789", 202},
+		"inventory write, client key":     {"PUT", "/v1/inventory/a", `{"available":1,"price_cents":1}`, "client-key-0123456789", 403},
+		"inventory write, admin key":      {"PUT", "/v1/inventory/a", `{"available":1,"price_cents":1}`, "admin-key-0123456789", 200},
+		"reads are open by default":       {"GET", "/v1/inventory/a", ``, "", 404},
+		"health is open":                  {"GET", "/healthz", ``, "", 200},
+		"admin keys may write orders too": {"POST", "/v1/orders", validOrder, "admin-key-0123456789", 202},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var hdr []string
+			if tc.key != "" {
+				hdr = []string{"Authorization", "Bearer " + tc.key}
+			}
+			rec, p := send(h, tc.method, tc.path, tc.body, hdr...)
+			require.Equal(t, tc.want, rec.Code, rec.Body.String())
+			if tc.want >= 400 && tc.want != 404 {
+				require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+				require.Equal(t, tc.want, p.Status)
+			}
+			if tc.want == 401 {
+				require.Contains(t, rec.Header().Get("WWW-Authenticate"), "Bearer")
+			}
+		})
+	}
+	reads := newSecureAPI(t, &countingSagas{orders: map[string]int{}}, nil, api.Auth{Keys: auth.Keys, Reads: true})
+	rec, _ := send(reads, "GET", "/v1/inventory/a", ``)
+	require.Equal(t, 401, rec.Code, "reads need a key when configured")
+}
