@@ -85,8 +85,7 @@ type Report struct {
 	// and where its history spent the most time.
 	Slowest *Slowest `json:"slowest,omitempty"`
 
-	ids     []string // completed workflow IDs
-	slowest string
+	ids []string // completed workflow IDs
 }
 
 // Slowest describes the slowest saga of a run.
