@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,10 +20,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/ordersaga/ordersaga/internal/amqptest"
 	"github.com/ordersaga/ordersaga/internal/broker"
+	"github.com/ordersaga/ordersaga/internal/codec"
 	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/replay"
 )
 
 // stack is one `ordersaga dev` started in process by run(), as a user would
@@ -475,4 +481,96 @@ func TestBenchSmoke(t *testing.T) {
 		require.Greater(t, r.TransitionsPerSaga, 0.0)
 	}
 	require.Contains(t, stdout.String(), "ours/baseline")
+}
+
+// TestCodecKeepsSecretsOutOfHistory runs dev with payload encryption: the
+// payment token and customer ID never appear in Temporal's history, the
+// saga is still found by its customer reference, replay needs the keys, and
+// the codec server decodes for the Web UI.
+func TestCodecKeepsSecretsOutOfHistory(t *testing.T) {
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	keysSpec := "k1:" + base64.StdEncoding.EncodeToString(raw)
+	codecAddr := freeAddr(t)
+	s := startStack(t, "--codec-keys", keysSpec, "--codec-addr", codecAddr)
+
+	code, body, _ := s.do("POST", "/v1/orders", map[string]any{"customer_id": "cust-secret-42",
+		"items": []map[string]any{{"sku": "widget", "quantity": 1}}, "payment_token": "tok_ok"})
+	require.Equal(t, http.StatusAccepted, code)
+	id := body["order_id"].(string)
+	o := s.await(id, "COMPLETED")
+	require.Equal(t, "cust-secret-42", o["customer_id"], "the API decodes the saga's state")
+
+	plain, err := client.Dial(client.Options{HostPort: s.temporal})
+	require.NoError(t, err)
+	defer plain.Close()
+	h, err := replay.Fetch(context.Background(), plain, "order-"+id, "")
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, replay.WriteJSON(&buf, h))
+	history := buf.String()
+	for _, secret := range []string{"cust-secret-42", "tok_ok"} {
+		require.NotContains(t, history, secret)
+		for _, p := range payloadData(t, buf.Bytes()) {
+			require.NotContains(t, string(p), secret, "a payload holds %q in clear", secret)
+		}
+	}
+
+	keys, err := codec.ParseKeys(keysSpec, "")
+	require.NoError(t, err)
+	res, err := plain.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("CustomerId = %q", keys.Ref("cust-secret-42"))})
+	require.NoError(t, err)
+	require.Len(t, res.GetExecutions(), 1, "found by the customer reference")
+
+	file := filepath.Join(t.TempDir(), "h.json")
+	require.NoError(t, os.WriteFile(file, buf.Bytes(), 0o644))
+	require.NoError(t, run(context.Background(), []string{"replay", "--codec-keys", keysSpec, file}, io.Discard, io.Discard))
+	require.Error(t, run(context.Background(), []string{"replay", file}, io.Discard, io.Discard), "replay without the keys cannot decode")
+
+	// The codec server decodes the start event's input for the Web UI.
+	start := h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetInput()
+	in, err := protojson.Marshal(start)
+	require.NoError(t, err)
+	req, _ := http.NewRequest("POST", "http://"+codecAddr+"/decode", bytes.NewReader(in))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Namespace", "default")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	decoded, _ := io.ReadAll(resp.Body)
+	var found bool
+	for _, p := range payloadData(t, decoded) {
+		found = found || strings.Contains(string(p), "cust-secret-42")
+	}
+	require.True(t, found, "decoded: %s", decoded)
+}
+
+// payloadData returns every base64 "data" field of a JSON document, decoded.
+func payloadData(t *testing.T, doc []byte) [][]byte {
+	t.Helper()
+	var v any
+	require.NoError(t, json.Unmarshal(doc, &v))
+	var out [][]byte
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if s, ok := e.(string); ok && k == "data" {
+					if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+						out = append(out, b)
+					}
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return out
 }

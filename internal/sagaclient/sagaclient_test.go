@@ -1,0 +1,42 @@
+package sagaclient_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/internal/sagaclient"
+	"github.com/ordersaga/ordersaga/workflows"
+)
+
+// TestTemporalDownIs503WithinTheRequestTimeout: with Temporal unreachable the
+// API answers 503 with Retry-After, promptly, and never hangs.
+func TestTemporalDownIs503WithinTheRequestTimeout(t *testing.T) {
+	c, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	require.NoError(t, err)
+	defer c.Close()
+	h := api.New(api.Config{RequestTimeout: 2 * time.Second}, api.Deps{
+		Sagas: sagaclient.New(c, workflows.Options{}), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, req := range []*http.Request{
+		httptest.NewRequest("POST", "/v1/orders", strings.NewReader(`{"customer_id":"c","items":[{"sku":"a","quantity":1}],"payment_token":"tok_ok"}`)),
+		httptest.NewRequest("GET", "/v1/orders/o1", nil),
+		httptest.NewRequest("POST", "/v1/orders/o1/approve", nil),
+	} {
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(rec, req)
+		require.Less(t, time.Since(start), 4*time.Second, req.URL.Path)
+		require.Equal(t, http.StatusServiceUnavailable, rec.Code, "%s: %s", req.URL.Path, rec.Body)
+		require.Equal(t, "1", rec.Header().Get("Retry-After"))
+		require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+	}
+}
