@@ -41,9 +41,10 @@ type BenchCmd struct {
 	Quiet       bool          `help:"No progress bar."`
 	CPUProfile  string        `help:"Write a CPU profile of this process (with an embedded stack: everything) to this file."`
 
-	TemporalAddress   string `env:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233" help:"Temporal of the stack at --target."`
-	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
-	TemporalDB        string `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded stack's persistence: sqlite (a file in a temporary directory), sqlite-memory, or a postgres:// URL."`
+	TemporalAddress   string            `env:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233" help:"Temporal of the stack at --target."`
+	TemporalNamespace string            `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
+	TemporalDB        string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded stack's persistence: sqlite (a file in a temporary directory), sqlite-memory, or a postgres:// URL."`
+	TemporalConfig    map[string]string `help:"Embedded server dynamic config, key=value (repeatable)."`
 
 	RedisFlags  `embed:""`
 	RabbitFlags `embed:""`
@@ -171,7 +172,7 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 	rab := b.RabbitFlags
 	rab.RabbitMQExchange = runID + ".events"
 	d := &DevCmd{
-		DataDir: dir, TemporalNamespace: "default", UIPort: -1, TemporalDB: b.TemporalDB,
+		DataDir: dir, TemporalNamespace: "default", UIPort: -1, TemporalDB: b.TemporalDB, TemporalConfig: b.TemporalConfig,
 		RedisFlags: rf, RabbitFlags: rab,
 		TimelineFlags:      TimelineFlags{TimelineQueue: runID + ".timeline", TimelinePrefetch: 256, TimelineDeliveryLimit: 5},
 		SagaFlags:          SagaFlags{ApprovalThresholdCents: -1, ApprovalTimeout: time.Hour, CompensationAlertAttempts: 10, CompensationMaxInterval: time.Minute},

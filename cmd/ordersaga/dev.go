@@ -24,13 +24,14 @@ import (
 
 // DevCmd runs the whole product in one process.
 type DevCmd struct {
-	DataDir           string `env:"DATA_DIR" default:"./.data" help:"Directory of the embedded Temporal server's SQLite file; sagas survive a restart."`
-	TemporalAddress   string `env:"TEMPORAL_ADDRESS" help:"Use this existing Temporal cluster (host:port) instead of the embedded server."`
-	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
-	TemporalPort      int    `env:"TEMPORAL_PORT" default:"7233" help:"Port of the embedded Temporal frontend (gRPC)."`
-	UIPort            int    `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Port of the embedded Temporal Web UI (negative: no UI)."`
-	TemporalDB        string `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded Temporal's persistence: sqlite (the file under --data-dir), sqlite-memory (nothing survives), or a postgres:// URL (schema set up automatically)."`
-	Seed              bool   `env:"SEED_CATALOG" default:"true" negatable:"" help:"Create the demo catalog's SKUs that do not exist yet."`
+	DataDir           string            `env:"DATA_DIR" default:"./.data" help:"Directory of the embedded Temporal server's SQLite file; sagas survive a restart."`
+	TemporalAddress   string            `env:"TEMPORAL_ADDRESS" help:"Use this existing Temporal cluster (host:port) instead of the embedded server."`
+	TemporalNamespace string            `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
+	TemporalPort      int               `env:"TEMPORAL_PORT" default:"7233" help:"Port of the embedded Temporal frontend (gRPC)."`
+	UIPort            int               `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Port of the embedded Temporal Web UI (negative: no UI)."`
+	TemporalDB        string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded Temporal's persistence: sqlite (the file under --data-dir), sqlite-memory (nothing survives), or a postgres:// URL (schema set up automatically)."`
+	TemporalConfig    map[string]string `help:"Embedded server dynamic config, key=value (repeatable), e.g. --temporal-config matching.rps=5000."`
+	Seed              bool              `env:"SEED_CATALOG" default:"true" negatable:"" help:"Create the demo catalog's SKUs that do not exist yet."`
 
 	CodecAddr string `env:"CODEC_ADDR" default:"127.0.0.1:8234" help:"With --codec-keys: where the codec server the Web UI decodes payloads with listens."`
 
@@ -143,6 +144,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			Namespace:        d.TemporalNamespace,
 			SearchAttributes: temporalclient.SearchAttributes(),
 			UICodecEndpoint:  codecEndpoint,
+			DynamicConfig:    dynamicValues(d.TemporalConfig),
 			Logger:           log,
 		})
 		if err != nil {
@@ -223,4 +225,24 @@ func seed(ctx context.Context, inv *redisstore.Inventory, log *slog.Logger) erro
 		log.Info("seeded sku", "sku", s.SKU, "available", s.Available, "price_cents", s.PriceCents)
 	}
 	return nil
+}
+
+// dynamicValues types dynamic config values given as text: integers,
+// floats, booleans and durations become those; the rest stay strings.
+func dynamicValues(kv map[string]string) map[string]any {
+	out := map[string]any{}
+	for k, v := range kv {
+		if i, err := strconv.Atoi(v); err == nil {
+			out[k] = i
+		} else if f, err := strconv.ParseFloat(v, 64); err == nil {
+			out[k] = f
+		} else if b, err := strconv.ParseBool(v); err == nil {
+			out[k] = b
+		} else if d, err := time.ParseDuration(v); err == nil {
+			out[k] = d
+		} else {
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -21,6 +21,7 @@ type CLI struct {
 	Worker          WorkerCmd          `cmd:"" help:"Run the workers of some services, each on its own task queue (production role)."`
 	API             APICmd             `cmd:"" name:"api" help:"Run the HTTP API (production role)."`
 	PaymentProvider PaymentProviderCmd `cmd:"" help:"Run the simulated payment provider."`
+	TemporalServer  TemporalServerCmd  `cmd:"" help:"Run only the embedded Temporal server and its Web UI (the Temporal part of dev)."`
 	Projector       ProjectorCmd       `cmd:"" help:"Run the order timeline projector: consumes every domain event into each order's timeline."`
 	Bench           BenchCmd           `cmd:"" help:"Drive sagas at a fixed rate or concurrency and report throughput, latency percentiles, errors and state transitions."`
 	CodecServer     CodecServerCmd     `cmd:"" help:"Serve the payload codec for the Temporal Web UI and CLI to decode encrypted payloads."`
@@ -157,6 +158,7 @@ type WorkerFlags struct {
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s" help:"How long running activities get to finish on shutdown; an activity cut short is retried."`
 	WorkflowPollers int           `env:"WORKER_WORKFLOW_POLLERS" default:"2" help:"Workflow task pollers per worker (the SDK's default is 2)."`
 	ActivityPollers int           `env:"WORKER_ACTIVITY_POLLERS" default:"2" help:"Activity task pollers per worker (the SDK's default is 2)."`
+	StickyTimeout   time.Duration `env:"WORKER_STICKY_TIMEOUT" default:"5s" help:"How long a workflow task waits for this worker (which caches the workflow) before any worker may take it (the SDK's default is 5s)."`
 }
 
 func or(s, fallback string) string {

@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ordersaga/ordersaga/internal/devserver"
 	"github.com/ordersaga/ordersaga/internal/outbox"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
+	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/workers"
 )
 
@@ -183,4 +185,29 @@ func (c *CodecServerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	log.Info("codec server listening", "addr", srv.Addr(), "current_key", keys.CurrentID())
 	<-ctx.Done()
 	return srv.Shutdown(5 * time.Second)
+}
+
+// TemporalServerCmd runs only the embedded Temporal server and Web UI: the
+// Temporal part of `dev`, as its own process.
+type TemporalServerCmd struct {
+	DataDir           string `env:"DATA_DIR" default:"./.data" help:"Directory of the SQLite file."`
+	TemporalDB        string `env:"TEMPORAL_DB" default:"sqlite" help:"sqlite (the file under --data-dir), sqlite-memory, or a postgres:// URL."`
+	TemporalPort      int    `env:"TEMPORAL_PORT" default:"7233" help:"Frontend (gRPC) port."`
+	UIPort            int    `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Web UI port (negative: no UI)."`
+	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" default:"default" help:"Namespace to create."`
+}
+
+// Run serves until ctx is cancelled.
+func (t *TemporalServerCmd) Run(ctx context.Context, log *slog.Logger) error {
+	srv, err := devserver.Start(devserver.Config{
+		DataDir: t.DataDir, Persistence: t.TemporalDB, FrontendPort: t.TemporalPort, UIPort: t.UIPort,
+		Namespace: t.TemporalNamespace, SearchAttributes: temporalclient.SearchAttributes(), Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("temporal server running", "frontend", srv.FrontendAddress(), "web_ui", srv.UIAddress())
+	<-ctx.Done()
+	srv.Stop()
+	return nil
 }

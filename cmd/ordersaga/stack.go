@@ -146,6 +146,7 @@ func startWorkers(c client.Client, services []string, acts workers.Activities, w
 			WorkerStopTimeout:                wf.ShutdownTimeout,
 			MaxConcurrentWorkflowTaskPollers: wf.WorkflowPollers,
 			MaxConcurrentActivityTaskPollers: wf.ActivityPollers,
+			StickyScheduleToStartTimeout:     wf.StickyTimeout,
 		})
 		if err != nil {
 			return nil, err

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
@@ -74,7 +75,22 @@ type Server struct {
 }
 
 // Start starts the server and returns once its frontend accepts calls.
+// Ports left to it (0) are picked free; if one is taken between the pick
+// and the bind, it tries again with new ones.
 func Start(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	for attempt := 1; ; attempt++ {
+		s, err := start(cfg)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return s, err
+		}
+		cfg.Logger.Warn("a port was taken while the server started; retrying with new ports", "error", err)
+	}
+}
+
+func start(cfg Config) (*Server, error) {
 	if cfg.IP == "" {
 		cfg.IP = "127.0.0.1"
 	}

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ordersaga/ordersaga/internal/broker"
+	"github.com/ordersaga/ordersaga/internal/faultproxy"
+)
+
+// Config is the suite's configuration.
+type Config struct {
+	Orders    int           `default:"200" help:"Orders to place."`
+	Rate      float64       `default:"8" help:"Orders placed per second."`
+	Timeout   time.Duration `default:"5m" help:"How long sagas get to end after the last order."`
+	Binary    string        `help:"ordersaga binary to run (default: built from ./cmd/ordersaga into a temporary directory)."`
+	RedisURL  string        `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"The real Redis (reached through a cuttable proxy)."`
+	RabbitURL string        `name:"rabbitmq-url" env:"RABBITMQ_URL" default:"amqp://guest:guest@127.0.0.1:5672/" help:"The real RabbitMQ (reached through a cuttable proxy)."`
+	Keep      bool          `help:"Keep the temporary directory (process logs, SQLite file)."`
+}
+
+// suite is one run's processes and resources.
+type suite struct {
+	cfg    Config
+	log    *slog.Logger
+	dir    string
+	bin    string
+	prefix string
+	topo   broker.Topology
+	queue  string
+	rdb    *redis.Client
+	redisP *faultproxy.Proxy
+	rabbit *faultproxy.Proxy
+
+	temporal, api, provider string
+	mu                      sync.Mutex
+	procs                   map[string]*exec.Cmd
+	args                    map[string][]string
+	faults                  []string
+}
+
+// Run runs the suite and returns its result.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Result, error) {
+	s := &suite{cfg: cfg, log: log, procs: map[string]*exec.Cmd{}, args: map[string][]string{}}
+	var err error
+	if s.dir, err = os.MkdirTemp("", "ordersaga-faults-"); err != nil {
+		return nil, err
+	}
+	defer s.cleanup()
+	if err := s.setup(ctx); err != nil {
+		return nil, err
+	}
+	return s.drive(ctx)
+}
+
+func (s *suite) setup(ctx context.Context) error {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	id := "faults-" + hex.EncodeToString(b[:])
+	s.prefix, s.topo, s.queue = id+":", broker.Topology{Exchange: id + ".events"}, id+".timeline"
+
+	opts, err := redis.ParseURL(s.cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	s.rdb = redis.NewClient(opts)
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis at %s is unreachable: %w", s.cfg.RedisURL, err)
+	}
+	if s.redisP, err = faultproxy.New(opts.Addr); err != nil {
+		return err
+	}
+	rabbitURL, err := urlHost(s.cfg.RabbitURL)
+	if err != nil {
+		return err
+	}
+	if s.rabbit, err = faultproxy.New(rabbitURL); err != nil {
+		return err
+	}
+
+	s.bin = s.cfg.Binary
+	if s.bin == "" {
+		s.bin = filepath.Join(s.dir, "ordersaga")
+		s.log.Info("building ordersaga")
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", s.bin, "./cmd/ordersaga").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("build: %v: %s", err, out)
+		}
+	}
+	s.temporal, s.api, s.provider = freeAddr(), freeAddr(), freeAddr()
+	_, tport, _ := net.SplitHostPort(s.temporal)
+	proxiedRedis := s.redisP.URL(s.cfg.RedisURL)
+	proxiedRabbit := s.rabbit.URL(s.cfg.RabbitURL)
+	common := []string{"--log-level", "warn", "--redis-key-prefix", s.prefix}
+	s.args["temporal"] = []string{"temporal-server", "--data-dir", filepath.Join(s.dir, "temporal"), "--temporal-port", tport,
+		"--ui-port=-1", "--log-level", "warn"}
+	s.args["provider"] = append([]string{"payment-provider", "--provider-addr", s.provider, "--redis-url", s.cfg.RedisURL,
+		"--provider-slow-delay", "1s"}, common...)
+	services := append([]string{"--temporal-address", s.temporal, "--redis-url", proxiedRedis,
+		"--rabbitmq-url", proxiedRabbit, "--rabbitmq-exchange", s.topo.EventsExchange()}, common...)
+	s.args["worker"] = append([]string{"worker", "--payment-provider-url", "http://" + s.provider, "--payment-timeout", "500ms"},
+		services...)
+	s.args["projector"] = append([]string{"projector", "--redis-url", proxiedRedis, "--rabbitmq-url", proxiedRabbit,
+		"--rabbitmq-exchange", s.topo.EventsExchange(), "--timeline-queue", s.queue}, common...)
+	s.args["api"] = append([]string{"api", "--api-addr", s.api, "--approval-threshold-cents=-1",
+		"--compensation-max-interval", "5s", "--temporal-address", s.temporal, "--redis-url", proxiedRedis}, common...)
+	for _, name := range []string{"temporal", "provider"} {
+		if err := s.start(name); err != nil {
+			return err
+		}
+	}
+	if err := waitTCP(ctx, s.temporal, 60*time.Second); err != nil {
+		return fmt.Errorf("temporal server: %w (log: %s)", err, s.logFile("temporal"))
+	}
+	time.Sleep(time.Second) // namespace cache
+	for _, name := range []string{"projector", "worker", "api"} {
+		if err := s.start(name); err != nil {
+			return err
+		}
+	}
+	return waitReady(ctx, "http://"+s.api+"/readyz", 60*time.Second)
+}
+
+func (s *suite) logFile(name string) string { return filepath.Join(s.dir, name+".log") }
+
+// start starts (or restarts) a process.
+func (s *suite) start(name string) error {
+	f, err := os.OpenFile(s.logFile(name), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(s.bin, s.args[name]...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() { _ = cmd.Wait(); _ = f.Close() }()
+	s.mu.Lock()
+	s.procs[name] = cmd
+	s.mu.Unlock()
+	return nil
+}
+
+// kill SIGKILLs a process: no shutdown, no cleanup.
+func (s *suite) kill(name string) {
+	s.mu.Lock()
+	cmd := s.procs[name]
+	s.mu.Unlock()
+	if cmd != nil && cmd.Process != nil {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		for cmd.ProcessState == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// inject runs the fault schedule: each fault starts after the previous one
+// has healed.
+func (s *suite) inject(ctx context.Context) {
+	step := func(d time.Duration) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(d):
+			return true
+		}
+	}
+	if !step(3 * time.Second) {
+		return
+	}
+	s.log.Info("fault: SIGKILL the worker process; restart in 2s")
+	s.faults = append(s.faults, "worker-kill")
+	s.kill("worker")
+	step(2 * time.Second)
+	_ = s.start("worker")
+	if !step(4 * time.Second) {
+		return
+	}
+	s.log.Info("fault: SIGKILL the Temporal server process (SQLite file); restart in 2s")
+	s.faults = append(s.faults, "temporal-kill")
+	s.kill("temporal")
+	step(2 * time.Second)
+	_ = s.start("temporal")
+	if !step(5 * time.Second) {
+		return
+	}
+	s.log.Info("fault: Redis unreachable for 5s")
+	s.faults = append(s.faults, "redis-cut")
+	s.redisP.Cut()
+	step(5 * time.Second)
+	s.redisP.Restore()
+	if !step(3 * time.Second) {
+		return
+	}
+	s.log.Info("fault: RabbitMQ unreachable for 5s")
+	s.faults = append(s.faults, "rabbitmq-cut")
+	s.rabbit.Cut()
+	step(5 * time.Second)
+	s.rabbit.Restore()
+}
+
+func (s *suite) cleanup() {
+	s.mu.Lock()
+	for _, cmd := range s.procs {
+		if cmd.Process != nil {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+		}
+	}
+	s.mu.Unlock()
+	time.Sleep(2 * time.Second)
+	s.mu.Lock()
+	for _, cmd := range s.procs {
+		if cmd.Process != nil && cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	}
+	s.mu.Unlock()
+	if s.redisP != nil {
+		s.redisP.Close()
+	}
+	if s.rabbit != nil {
+		s.rabbit.Close()
+	}
+	if s.rdb != nil {
+		ctx := context.Background()
+		iter := s.rdb.Scan(ctx, 0, s.prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			s.rdb.Del(ctx, iter.Val())
+		}
+		_ = s.rdb.Close()
+	}
+	if conn, err := amqp.Dial(s.cfg.RabbitURL); err == nil {
+		if ch, err := conn.Channel(); err == nil {
+			_ = s.topo.Delete(ch, s.queue)
+		}
+		_ = conn.Close()
+	}
+	if s.cfg.Keep {
+		s.log.Info("kept", "dir", s.dir)
+		return
+	}
+	_ = os.RemoveAll(s.dir)
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitTCP(ctx context.Context, addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New(addr + " not listening")
+}
+
+func urlHost(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	if u.Port() == "" {
+		return u.Hostname() + ":" + strconv.Itoa(5672), nil
+	}
+	return u.Host, nil
+}
