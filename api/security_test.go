@@ -27,11 +27,13 @@ type countingSagas struct {
 	fakeSagas
 	mu      sync.Mutex
 	orders  map[string]int
+	entered chan struct{}
 	release chan struct{}
 }
 
 func (c *countingSagas) Start(ctx context.Context, in workflows.Input) error {
 	if c.release != nil {
+		c.entered <- struct{}{}
 		<-c.release
 	}
 	c.mu.Lock()
@@ -93,17 +95,17 @@ func TestIdempotencyKeyReplaysTheFirstResponse(t *testing.T) {
 
 func TestIdempotencyKeyInFlightIs409(t *testing.T) {
 	t.Parallel()
-	sagas := &countingSagas{orders: map[string]int{}, release: make(chan struct{})}
+	sagas := &countingSagas{orders: map[string]int{}, entered: make(chan struct{}, 1), release: make(chan struct{})}
 	h := newSecureAPI(t, sagas, nil, api.Auth{})
 	done := make(chan *httptest.ResponseRecorder)
 	go func() {
 		rec, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "slow")
 		done <- rec
 	}()
-	require.Eventually(t, func() bool {
-		rec, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "slow")
-		return rec.Code == http.StatusConflict
-	}, 5*time.Second, 10*time.Millisecond)
+	<-sagas.entered // the first request holds the key and is starting the saga
+	rec, p := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "slow")
+	require.Equal(t, http.StatusConflict, rec.Code)
+	require.Contains(t, p.Detail, "still in progress")
 	close(sagas.release)
 	require.Equal(t, http.StatusAccepted, (<-done).Code)
 }
