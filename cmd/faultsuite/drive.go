@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // Result is what the suite found.
@@ -161,7 +163,8 @@ type order struct {
 	} `json:"lines"`
 }
 
-func terminal(s string) bool { return s == "COMPLETED" || s == "COMPENSATED" || s == "CANCELLED" }
+// terminal reports whether a saga status (as the API spells it) is final.
+func terminal(status string) bool { return workflows.Status(status).Terminal() }
 
 // checkStock: for every SKU available + reserved + committed is what was
 // stocked, nothing stays reserved, and committed matches the completed

@@ -17,11 +17,11 @@ import (
 	"syscall"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/faultproxy"
+	"github.com/ordersaga/ordersaga/internal/redisstore"
 )
 
 // Config is the suite's configuration.
@@ -181,38 +181,28 @@ func (s *suite) inject(ctx context.Context) {
 			return true
 		}
 	}
-	if !step(3 * time.Second) {
-		return
+	faults := []struct {
+		name, what   string
+		after, lasts time.Duration
+		inject, heal func()
+	}{
+		{"worker-kill", "SIGKILL the worker process; restart in 2s", 3 * time.Second, 2 * time.Second,
+			func() { s.kill("worker") }, func() { _ = s.start("worker") }},
+		{"temporal-kill", "SIGKILL the Temporal server process (SQLite file); restart in 2s", 4 * time.Second, 2 * time.Second,
+			func() { s.kill("temporal") }, func() { _ = s.start("temporal") }},
+		{"redis-cut", "Redis unreachable for 5s", 5 * time.Second, 5 * time.Second, s.redisP.Cut, s.redisP.Restore},
+		{"rabbitmq-cut", "RabbitMQ unreachable for 5s", 3 * time.Second, 5 * time.Second, s.rabbit.Cut, s.rabbit.Restore},
 	}
-	s.log.Info("fault: SIGKILL the worker process; restart in 2s")
-	s.faults = append(s.faults, "worker-kill")
-	s.kill("worker")
-	step(2 * time.Second)
-	_ = s.start("worker")
-	if !step(4 * time.Second) {
-		return
+	for _, f := range faults {
+		if !step(f.after) {
+			return
+		}
+		s.log.Info("fault: " + f.what)
+		s.faults = append(s.faults, f.name)
+		f.inject()
+		step(f.lasts)
+		f.heal()
 	}
-	s.log.Info("fault: SIGKILL the Temporal server process (SQLite file); restart in 2s")
-	s.faults = append(s.faults, "temporal-kill")
-	s.kill("temporal")
-	step(2 * time.Second)
-	_ = s.start("temporal")
-	if !step(5 * time.Second) {
-		return
-	}
-	s.log.Info("fault: Redis unreachable for 5s")
-	s.faults = append(s.faults, "redis-cut")
-	s.redisP.Cut()
-	step(5 * time.Second)
-	s.redisP.Restore()
-	if !step(3 * time.Second) {
-		return
-	}
-	s.log.Info("fault: RabbitMQ unreachable for 5s")
-	s.faults = append(s.faults, "rabbitmq-cut")
-	s.rabbit.Cut()
-	step(5 * time.Second)
-	s.rabbit.Restore()
 }
 
 func (s *suite) cleanup() {
@@ -239,18 +229,10 @@ func (s *suite) cleanup() {
 	}
 	if s.rdb != nil {
 		ctx := context.Background()
-		iter := s.rdb.Scan(ctx, 0, s.prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			s.rdb.Del(ctx, iter.Val())
-		}
+		_ = redisstore.DeletePrefix(ctx, s.rdb, s.prefix)
 		_ = s.rdb.Close()
 	}
-	if conn, err := amqp.Dial(s.cfg.RabbitURL); err == nil {
-		if ch, err := conn.Channel(); err == nil {
-			_ = s.topo.Delete(ch, s.queue)
-		}
-		_ = conn.Close()
-	}
+	_ = s.topo.DeleteAt(context.Background(), s.cfg.RabbitURL, s.queue)
 	if s.cfg.Keep {
 		s.log.Info("kept", "dir", s.dir)
 		return

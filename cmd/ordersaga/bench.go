@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,12 +15,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/bench"
 	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
@@ -106,7 +107,8 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		drivers = append(drivers, &bench.APIDriver{BaseURL: apiURL, Client: c, Order: order,
 			HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: b.Concurrency}}})
 	default:
-		drivers = append(drivers, &bench.TemporalDriver{Client: c, Order: order, Prefix: runID, Options: workflows.Options{ApprovalThresholdCents: -1}})
+		drivers = append(drivers, &bench.TemporalDriver{Sagas: sagaclient.New(c, workflows.Options{ApprovalThresholdCents: -1}),
+			Client: c, Order: order, Prefix: runID})
 	}
 	if b.Baseline {
 		drivers = append(drivers, &bench.BaselineDriver{Client: c, Order: order, Prefix: runID})
@@ -192,19 +194,9 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 	cleanup := func() {
 		st.Stop()
 		_ = os.RemoveAll(dir)
-		if conn, err := amqp.Dial(rab.RabbitMQURL); err == nil {
-			if ch, err := conn.Channel(); err == nil {
-				_ = rab.topology().Delete(ch, d.TimelineQueue)
-			}
-			_ = conn.Close()
-		}
+		_ = rab.topology().DeleteAt(context.Background(), rab.RabbitMQURL, d.TimelineQueue)
 		if pool, err := openRedis(context.Background(), rf.RedisURL); err == nil {
-			cctx := context.Background()
-			rdb := pool.get(rf.RedisURL)
-			iter := rdb.Scan(cctx, 0, rf.RedisKeyPrefix+"*", 1000).Iterator()
-			for iter.Next(cctx) {
-				rdb.Del(cctx, iter.Val())
-			}
+			_ = redisstore.DeletePrefix(context.Background(), pool.get(rf.RedisURL), rf.RedisKeyPrefix)
 			pool.Close()
 		}
 	}
@@ -212,8 +204,8 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 }
 
 func putStock(ctx context.Context, apiURL, sku string) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, apiURL+"/v1/inventory/"+sku,
-		jsonBody(map[string]int64{"available": 1_000_000_000, "price_cents": 1000}))
+	body, _ := json.Marshal(map[string]int64{"available": 1_000_000_000, "price_cents": 1000})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, apiURL+"/v1/inventory/"+sku, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

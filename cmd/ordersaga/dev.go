@@ -84,7 +84,6 @@ type devStack struct {
 	API, Temporal, Provider, UI, Codec string
 	Client                             client.Client
 	Pool                               *redisPool
-	Relays                             []*outbox.Relay
 
 	stops []func()
 }
@@ -186,7 +185,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err := startProjector(ctx, bg, newTimeline(d.RedisFlags, pool), d.RabbitFlags, d.TimelineFlags, log); err != nil {
 		return nil, err
 	}
-	if st.Relays, err = startRelays(bg, workers.All, d.RedisFlags, pool, d.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
+	if err := startRelays(bg, workers.All, d.RedisFlags, pool, d.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
 		return nil, err
 	}
 	services := append(slices.Clone(workers.All), d.ExtraServices...)

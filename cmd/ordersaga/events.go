@@ -14,7 +14,6 @@ import (
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/outbox"
 	"github.com/ordersaga/ordersaga/internal/timeline"
-	"github.com/ordersaga/ordersaga/workers"
 )
 
 func (f RabbitFlags) topology() broker.Topology { return broker.Topology{Exchange: f.RabbitMQExchange} }
@@ -22,15 +21,11 @@ func (f RabbitFlags) topology() broker.Topology { return broker.Topology{Exchang
 // checkRabbit connects to RabbitMQ once and declares the topology, so an
 // unreachable broker stops the process at start with one line.
 func checkRabbit(ctx context.Context, f RabbitFlags) error {
-	conn, err := broker.Dial(ctx, f.RabbitMQURL, 5*time.Second)
+	conn, ch, err := broker.Open(ctx, f.RabbitMQURL, 5*time.Second)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
 	return f.topology().Declare(ch)
 }
 
@@ -77,40 +72,21 @@ func (b *background) Stop() {
 // startRelays starts the outbox relay of each given service that has an
 // outbox (order, inventory, payment).
 func startRelays(bg *background, services []string, rf RedisFlags, pool *redisPool, rab RabbitFlags,
-	metrics *outbox.Metrics, log *slog.Logger) ([]*outbox.Relay, error) {
-	var relays []*outbox.Relay
+	metrics *outbox.Metrics, log *slog.Logger) error {
 	for _, s := range services {
-		var url string
-		switch s {
-		case workers.Order:
-			url = rf.orderURL()
-		case workers.Inventory:
-			url = rf.inventoryURL()
-		case workers.Payment:
-			url = rf.paymentURL()
-		default:
+		url, ok := rf.serviceURL(s)
+		if !ok {
 			continue
 		}
 		r, err := outbox.New(pool.get(url), outbox.Config{
 			URL: rab.RabbitMQURL, Stream: rf.keyspace(s).Outbox(), Name: s, Topology: rab.topology(),
 		}, log, metrics)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		bg.Go(r.Run, log, "outbox relay "+s)
-		relays = append(relays, r)
 	}
-	return relays, nil
-}
-
-// hasOutbox reports whether any of services writes domain events.
-func hasOutbox(services []string) bool {
-	for _, s := range services {
-		if s == workers.Order || s == workers.Inventory || s == workers.Payment {
-			return true
-		}
-	}
-	return false
+	return nil
 }
 
 // newTimeline returns the timeline store of rf.

@@ -32,12 +32,13 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pool, err := openRedis(ctx, redisURLs(w.RedisFlags, services)...)
+	urls := redisURLs(w.RedisFlags, services)
+	pool, err := openRedis(ctx, urls...)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if hasOutbox(services) {
+	if len(urls) > 0 { // a service with an outbox: its relay needs RabbitMQ
 		if err := checkRabbit(ctx, w.RabbitFlags); err != nil {
 			return err
 		}
@@ -54,7 +55,7 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	reg := newRegistry()
 	bg := newBackground()
 	defer bg.Stop()
-	if _, err := startRelays(bg, services, w.RedisFlags, pool, w.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
+	if err := startRelays(bg, services, w.RedisFlags, pool, w.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
 		return err
 	}
 	if w.MetricsAddr != "" {

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -43,7 +40,6 @@ type redisPool struct {
 // openRedis connects to every URL and pings it. An unreachable Redis is a
 // one-line error naming the URL and how to start it.
 func openRedis(ctx context.Context, urls ...string) (*redisPool, error) {
-	redis.SetLogger(redisLog{log: slog.Default()})
 	p := &redisPool{clients: map[string]*redis.Client{}}
 	for _, u := range urls {
 		if _, ok := p.clients[u]; ok {
@@ -113,17 +109,26 @@ func newActivities(rf RedisFlags, pool *redisPool, services []string, pay activi
 	return acts
 }
 
+// serviceURL returns the Redis URL of a service that keeps data and an
+// outbox (order, inventory, payment); false for the others.
+func (f RedisFlags) serviceURL(service string) (string, bool) {
+	switch service {
+	case workers.Order:
+		return f.orderURL(), true
+	case workers.Inventory:
+		return f.inventoryURL(), true
+	case workers.Payment:
+		return f.paymentURL(), true
+	}
+	return "", false
+}
+
 // redisURLs returns the Redis URLs the given services need.
 func redisURLs(rf RedisFlags, services []string) []string {
 	var urls []string
 	for _, s := range services {
-		switch s {
-		case workers.Order:
-			urls = append(urls, rf.orderURL())
-		case workers.Inventory:
-			urls = append(urls, rf.inventoryURL())
-		case workers.Payment:
-			urls = append(urls, rf.paymentURL())
+		if u, ok := rf.serviceURL(s); ok {
+			urls = append(urls, u)
 		}
 	}
 	return urls
@@ -241,9 +246,4 @@ func (s *httpServer) Shutdown(timeout time.Duration) error {
 		return fmt.Errorf("%s: %w", s.name, serr)
 	}
 	return err
-}
-
-func jsonBody(v any) io.Reader {
-	b, _ := json.Marshal(v)
-	return bytes.NewReader(b)
 }

@@ -20,15 +20,11 @@ type TapCmd struct {
 // Run binds a throwaway queue to the events exchange and prints each event
 // as one JSON line until ctx is cancelled.
 func (c *TapCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
-	conn, err := broker.Dial(ctx, c.RabbitMQURL, 5*time.Second)
+	conn, ch, err := broker.Open(ctx, c.RabbitMQURL, 5*time.Second)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
 	topo := c.topology()
 	if err := topo.Declare(ch); err != nil {
 		return err

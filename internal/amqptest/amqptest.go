@@ -40,15 +40,8 @@ func Topology(t testing.TB, queues ...string) (broker.Topology, *amqp.Channel) {
 		t.Fatalf("amqptest: declare: %v", err)
 	}
 	t.Cleanup(func() {
-		c, err := amqp.Dial(URL())
-		if err != nil {
+		if err := topo.DeleteAt(context.Background(), URL(), queues...); err != nil {
 			t.Errorf("amqptest: cleanup: %v", err)
-			return
-		}
-		defer c.Close()
-		cch, err := c.Channel()
-		if err == nil {
-			_ = topo.Delete(cch, queues...)
 		}
 	})
 	return topo, ch

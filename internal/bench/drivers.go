@@ -10,11 +10,10 @@ import (
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/workflows"
 	"github.com/ordersaga/ordersaga/workflows/baseline"
 )
@@ -86,10 +85,12 @@ func (d *APIDriver) Start(ctx context.Context, _ int) (string, error) {
 func (d *APIDriver) Wait(ctx context.Context, id string) error { return waitSaga(ctx, d.Client, id) }
 
 // TemporalDriver starts OrderFulfillment directly with the Temporal client.
+// It starts them exactly as the API does (sagaclient), and waits through
+// Client.
 type TemporalDriver struct {
-	Client  client.Client
-	Order   Order
-	Options workflows.Options
+	Sagas  *sagaclient.Client
+	Client client.Client
+	Order  Order
 	// Prefix makes order IDs unique per run.
 	Prefix string
 }
@@ -100,17 +101,11 @@ func (d *TemporalDriver) Name() string { return "ordersaga" }
 // Start implements Driver.
 func (d *TemporalDriver) Start(ctx context.Context, n int) (string, error) {
 	orderID := fmt.Sprintf("%s-%d", d.Prefix, n)
-	in := workflows.Input{OrderID: orderID, CustomerID: d.Order.CustomerID, Items: d.Order.Items, PaymentToken: d.Order.Token, Options: d.Options}
-	run, err := d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.WorkflowID(orderID), TaskQueue: workflows.TaskQueueOrchestrator,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.OrderIDKey.ValueSet(orderID),
-			workflows.CustomerIDKey.ValueSet(in.CustomerID), workflows.SagaStatusKey.ValueSet(string(workflows.StatusRunning))),
-	}, workflows.WorkflowName, in)
-	if err != nil {
+	in := workflows.Input{OrderID: orderID, CustomerID: d.Order.CustomerID, Items: d.Order.Items, PaymentToken: d.Order.Token}
+	if err := d.Sagas.Start(ctx, in); err != nil {
 		return "", errKind{"temporal: " + classify(err), err.Error()}
 	}
-	return run.GetID(), nil
+	return workflows.WorkflowID(orderID), nil
 }
 
 // Wait implements Driver.

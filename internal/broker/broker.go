@@ -144,3 +144,14 @@ func (t Topology) Delete(ch *amqp.Channel, queues ...string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// DeleteAt connects to rawURL and deletes the topology and the given
+// consumer queues (see Delete).
+func (t Topology) DeleteAt(ctx context.Context, rawURL string, queues ...string) error {
+	conn, ch, err := Open(ctx, rawURL, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return t.Delete(ch, queues...)
+}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -20,6 +19,8 @@ import (
 	"go.temporal.io/server/common/persistence/sql/sqlplugin/postgresql"
 	"go.temporal.io/server/tools/common/schema"
 	sqltool "go.temporal.io/server/tools/sql"
+
+	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -110,22 +111,9 @@ func registerNamespace(ctx context.Context, frontend, namespace string, attrs ma
 	if err != nil && !errors.As(err, &exists) {
 		return fmt.Errorf("devserver: register namespace %s: %w", namespace, err)
 	}
-	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		return fmt.Errorf("devserver: list search attributes: %w", err)
-	}
-	missing := map[string]enumspb.IndexedValueType{}
-	for name, typ := range attrs {
-		if _, ok := have.GetCustomAttributes()[name]; !ok {
-			missing[name] = typ
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: namespace, SearchAttributes: missing}); err != nil {
-		return fmt.Errorf("devserver: add search attributes: %w", err)
+	added, err := temporalclient.AddSearchAttributes(ctx, c, namespace, attrs)
+	if err != nil || !added {
+		return err
 	}
 	// The frontend validates search attributes against its namespace cache,
 	// refreshed every namespaceCacheRefresh.

@@ -127,25 +127,25 @@ func (r *Relay) Stats() Stats {
 // Run relays until ctx is cancelled, reconnecting with backoff on any
 // failure. It returns nil after ctx is cancelled.
 func (r *Relay) Run(ctx context.Context) error {
-	backoff := 100 * time.Millisecond
+	backoff := broker.Backoff{Max: r.cfg.MaxBackoff}
 	for ctx.Err() == nil {
 		leader, err := r.acquire(ctx)
 		if err != nil || !leader {
 			if err != nil {
 				r.log.Warn("outbox lease", "error", err)
 			}
-			sleep(ctx, r.cfg.LeaseTTL/3)
+			broker.Sleep(ctx, r.cfg.LeaseTTL/3)
 			continue
 		}
 		err = r.session(ctx)
 		if ctx.Err() != nil {
 			break
 		}
-		r.log.Warn("outbox relay interrupted; reconnecting", "error", err, "backoff", backoff)
-		sleep(ctx, backoff)
-		backoff = min(2*backoff, r.cfg.MaxBackoff)
+		wait := backoff.Next()
+		r.log.Warn("outbox relay interrupted; reconnecting", "error", err, "backoff", wait)
+		broker.Sleep(ctx, wait)
 		if err == nil {
-			backoff = 100 * time.Millisecond
+			backoff.Reset()
 		}
 	}
 	r.release()
@@ -154,15 +154,11 @@ func (r *Relay) Run(ctx context.Context) error {
 
 // session publishes over one AMQP connection until an error or ctx ends.
 func (r *Relay) session(ctx context.Context) error {
-	conn, err := broker.Dial(ctx, r.cfg.URL, 5*time.Second)
+	conn, ch, err := broker.Open(ctx, r.cfg.URL, 5*time.Second)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return fmt.Errorf("open channel: %w", err)
-	}
 	if err := r.cfg.Topology.Declare(ch); err != nil {
 		return err
 	}
@@ -333,13 +329,4 @@ func (r *Relay) release() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = releaseScript.Run(ctx, r.rdb, []string{r.leaseKey()}, r.owner).Err()
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

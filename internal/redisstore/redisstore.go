@@ -7,6 +7,7 @@
 package redisstore
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -80,4 +81,26 @@ func newEvent(source, typ, stepKey, orderID string, data any) (string, error) {
 	}
 	b, err := json.Marshal(ev)
 	return string(b), err
+}
+
+// DeletePrefix deletes every key that starts with prefix (a whole run's or
+// test's keyspaces), scanning rather than blocking Redis with KEYS.
+func DeletePrefix(ctx context.Context, rdb redis.Cmdable, prefix string) error {
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == 1000 {
+			if err := rdb.Del(ctx, batch...).Err(); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		return rdb.Del(ctx, batch...).Err()
+	}
+	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ordersaga/ordersaga/internal/redisstore"
 )
 
 // URL is the Redis the tests use: $REDIS_URL, or the local default.
@@ -39,10 +41,8 @@ func New(t testing.TB) (*redis.Client, string) {
 	_, _ = rand.Read(b[:])
 	prefix := "test-" + hex.EncodeToString(b[:]) + ":"
 	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
+		if err := redisstore.DeletePrefix(context.Background(), rdb, prefix); err != nil {
+			t.Errorf("redistest: delete %s*: %v", prefix, err)
 		}
 		_ = rdb.Close()
 	})

@@ -91,44 +91,36 @@ func (p *Projector) Stats() Stats {
 // Declare declares the projector's queue and the topology, so events
 // published from now on reach it. Run declares it too.
 func (p *Projector) Declare(ctx context.Context) error {
-	conn, err := broker.Dial(ctx, p.cfg.URL, 5*time.Second)
+	conn, ch, err := broker.Open(ctx, p.cfg.URL, 5*time.Second)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
 	return p.cfg.Topology.DeclareConsumerQueue(ch, p.cfg.Queue, p.cfg.DeliveryLimit)
 }
 
 // Run consumes until ctx is cancelled, reconnecting with backoff. It returns
 // nil after ctx is cancelled.
 func (p *Projector) Run(ctx context.Context) error {
-	backoff := 100 * time.Millisecond
+	backoff := broker.Backoff{Max: p.cfg.MaxBackoff}
 	for ctx.Err() == nil {
 		err := p.session(ctx)
 		if ctx.Err() != nil {
 			break
 		}
-		p.log.Warn("timeline consumer interrupted; reconnecting", "error", err, "backoff", backoff)
-		sleep(ctx, backoff)
-		backoff = min(2*backoff, p.cfg.MaxBackoff)
+		wait := backoff.Next()
+		p.log.Warn("timeline consumer interrupted; reconnecting", "error", err, "backoff", wait)
+		broker.Sleep(ctx, wait)
 	}
 	return nil
 }
 
 func (p *Projector) session(ctx context.Context) error {
-	conn, err := broker.Dial(ctx, p.cfg.URL, 5*time.Second)
+	conn, ch, err := broker.Open(ctx, p.cfg.URL, 5*time.Second)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return fmt.Errorf("open channel: %w", err)
-	}
 	if err := p.cfg.Topology.DeclareConsumerQueue(ch, p.cfg.Queue, p.cfg.DeliveryLimit); err != nil {
 		return err
 	}
@@ -164,7 +156,7 @@ func (p *Projector) handle(ctx context.Context, d amqp.Delivery) error {
 		p.dead.Add(1)
 		return d.Reject(false)
 	}
-	backoff := 50 * time.Millisecond
+	backoff := broker.Backoff{Min: 50 * time.Millisecond, Max: p.cfg.MaxBackoff}
 	for attempt := 1; ; attempt++ {
 		applied, err := p.store.Apply(ctx, ev, d.Body)
 		if err == nil {
@@ -180,16 +172,6 @@ func (p *Projector) handle(ctx context.Context, d amqp.Delivery) error {
 			p.requeued.Add(1)
 			return d.Nack(false, true)
 		}
-		sleep(ctx, backoff)
-		backoff = min(2*backoff, p.cfg.MaxBackoff)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
+		broker.Sleep(ctx, backoff.Next())
 	}
 }
