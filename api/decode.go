@@ -131,10 +131,31 @@ func (v *validation) problem() error {
 	return p
 }
 
-// pathID validates a path parameter.
-func pathID(c *gin.Context, name string) (string, error) {
+// param returns the ID-shaped path parameter name; if it is not valid it
+// answers 400 and returns false.
+func (s *server) param(c *gin.Context, name string) (string, bool) {
 	var v validation
 	value := c.Param(name)
 	v.id(name, value)
-	return value, v.problem()
+	if err := v.problem(); err != nil {
+		s.fail(c, err)
+		return "", false
+	}
+	return value, true
 }
+
+// bind decodes the body into req and validates it; on any problem it
+// answers it and returns false.
+func (s *server) bind(c *gin.Context, req interface{ Validate() error }) bool {
+	err := s.decodeJSON(c, req)
+	if err == nil {
+		err = req.Validate()
+	}
+	if err != nil {
+		s.fail(c, err)
+		return false
+	}
+	return true
+}
+
+func fieldf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -31,18 +30,12 @@ func (r PutStockRequest) Validate() error {
 }
 
 func (s *server) putStock(c *gin.Context) {
-	sku, err := pathID(c, "sku")
-	if err != nil {
-		s.fail(c, err)
+	sku, ok := s.param(c, "sku")
+	if !ok {
 		return
 	}
 	var req PutStockRequest
-	if err := s.decodeJSON(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := req.Validate(); err != nil {
-		s.fail(c, err)
+	if !s.bind(c, &req) {
 		return
 	}
 	st, err := s.deps.Stock.Put(c.Request.Context(), sku, *req.Available, *req.PriceCents)
@@ -54,9 +47,8 @@ func (s *server) putStock(c *gin.Context) {
 }
 
 func (s *server) getStock(c *gin.Context) {
-	sku, err := pathID(c, "sku")
-	if err != nil {
-		s.fail(c, err)
+	sku, ok := s.param(c, "sku")
+	if !ok {
 		return
 	}
 	st, err := s.deps.Stock.Get(c.Request.Context(), sku)
@@ -66,5 +58,3 @@ func (s *server) getStock(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, st)
 }
-
-func fieldf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -52,12 +52,7 @@ type OrderView struct {
 
 func (s *server) createOrder(c *gin.Context) {
 	var req CreateOrderRequest
-	if err := s.decodeJSON(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := req.Validate(); err != nil {
-		s.fail(c, err)
+	if !s.bind(c, &req) {
 		return
 	}
 	orderID, err := newOrderID(client(c), c.GetHeader(IdempotencyKeyHeader))
@@ -96,9 +91,8 @@ func newOrderID(client, idempotencyKey string) (string, error) {
 }
 
 func (s *server) getOrder(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.param(c, "id")
+	if !ok {
 		return
 	}
 	st, err := s.deps.Sagas.State(c.Request.Context(), id)
@@ -110,9 +104,8 @@ func (s *server) getOrder(c *gin.Context) {
 }
 
 func (s *server) approveOrder(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.param(c, "id")
+	if !ok {
 		return
 	}
 	if err := s.deps.Sagas.Approve(c.Request.Context(), id); err != nil {
@@ -127,23 +120,22 @@ type CancelRequest struct {
 	Reason string `json:"reason"`
 }
 
+// Validate reports an over-long reason.
+func (r CancelRequest) Validate() error {
+	var v validation
+	if len(r.Reason) > 500 {
+		v.add("reason", "reason must be at most 500 characters")
+	}
+	return v.problem()
+}
+
 func (s *server) cancelOrder(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.param(c, "id")
+	if !ok {
 		return
 	}
 	var req CancelRequest
-	if c.Request.ContentLength != 0 {
-		if err := s.decodeJSON(c, &req); err != nil {
-			s.fail(c, err)
-			return
-		}
-	}
-	if len(req.Reason) > 500 {
-		p := statusProblem(http.StatusBadRequest, "reason must be at most 500 characters")
-		p.Field = "reason"
-		s.fail(c, p)
+	if c.Request.ContentLength != 0 && !s.bind(c, &req) {
 		return
 	}
 	if err := s.deps.Sagas.Cancel(c.Request.Context(), id, req.Reason); err != nil {
@@ -160,9 +152,8 @@ type OrderEvents struct {
 }
 
 func (s *server) getOrderEvents(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		s.fail(c, err)
+	id, ok := s.param(c, "id")
+	if !ok {
 		return
 	}
 	evs, err := s.deps.Timeline.Events(c.Request.Context(), id)
