@@ -19,6 +19,10 @@ type OrderStore interface {
 	// Confirm marks a PENDING order CONFIRMED with its total and charge.
 	// Idempotent.
 	Confirm(ctx context.Context, key, orderID string, totalCents int64, chargeID string) error
+	// RecordResolution records that an operator resolved the compensation
+	// of the step keyed key by hand, and emits saga.compensation_resolved.
+	// Idempotent.
+	RecordResolution(ctx context.Context, in ResolutionInput) error
 }
 
 // Order is the order service's activities.
@@ -50,6 +54,18 @@ func (a *Order) RejectOrder(ctx context.Context, in RejectOrderInput) (Outcome, 
 func (a *Order) ConfirmOrder(ctx context.Context, in ConfirmOrderInput) (Outcome, error) {
 	if err := a.Store.Confirm(ctx, in.Key, in.OrderID, in.TotalCents, in.ChargeID); err != nil {
 		return Outcome{}, fmt.Errorf("confirm order %s: %w", in.OrderID, err)
+	}
+	return outcome(ctx), nil
+}
+
+// RecordResolution records an operator's resolution of a stuck compensation
+// in the order's audit trail and emits saga.compensation_resolved.
+func (a *Order) RecordResolution(ctx context.Context, in ResolutionInput) (Outcome, error) {
+	if in.Key == "" || in.OrderID == "" || in.Step == "" || in.By == "" {
+		return Outcome{}, businessError(ordersaga.Invalid("key", "key, order_id, step and by are required"))
+	}
+	if err := a.Store.RecordResolution(ctx, in); err != nil {
+		return Outcome{}, fmt.Errorf("record resolution of %s for order %s: %w", in.Step, in.OrderID, err)
 	}
 	return outcome(ctx), nil
 }

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -33,6 +34,7 @@ const (
 	CommitInventoryName  = "CommitInventory"
 	ChargePaymentName    = "ChargePayment"
 	RefundPaymentName    = "RefundPayment"
+	RecordResolutionName = "RecordResolution"
 )
 
 // Application error types returned by activities. The business ones are
@@ -121,6 +123,17 @@ type RefundInput struct {
 	Key         string `json:"key"`
 	OrderID     string `json:"order_id"`
 	AmountCents int64  `json:"amount_cents"`
+}
+
+// ResolutionInput is the input of RecordResolution: an operator resolved the
+// compensation of the step keyed Key by hand.
+type ResolutionInput struct {
+	Key     string    `json:"key"`
+	OrderID string    `json:"order_id"`
+	Step    string    `json:"step"`
+	By      string    `json:"by"`
+	At      time.Time `json:"at"`
+	Reason  string    `json:"reason"`
 }
 
 // nonRetryable wraps err as a non-retryable application error of type typ.

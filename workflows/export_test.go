@@ -2,13 +2,12 @@ package workflows
 
 import "go.temporal.io/sdk/workflow"
 
-// OrderFulfillmentUnguarded is OrderFulfillment with its retriable steps run
-// concurrently but without the workflow.GetVersion guard: the change as a
-// careless developer would ship it. Replaying older histories with it must
-// fail.
+// OrderFulfillmentUnguarded is OrderFulfillment with every change applied
+// but without its workflow.GetVersion guard: the changes as a careless
+// developer would ship them. Replaying older histories with it must fail.
 func OrderFulfillmentUnguarded(ctx workflow.Context, in Input) (State, error) {
 	s := newSaga(ctx, in, Definition())
-	s.unguardedParallel = true
+	s.getVersion = func(_ workflow.Context, _ string, _, maxSupported workflow.Version) workflow.Version { return maxSupported }
 	if err := s.register(ctx); err != nil {
 		return s.state, err
 	}

@@ -21,12 +21,23 @@ const (
 const (
 	// QueryState returns the saga's live State.
 	QueryState = "state"
-	// UpdateApprove approves an order awaiting approval. Rejected (validator
-	// error) unless the saga is AWAITING_APPROVAL.
+	// UpdateApprove approves an order awaiting approval. Optional argument:
+	// ApproveRequest. Rejected (validator error) unless the saga is
+	// AWAITING_APPROVAL.
 	UpdateApprove = "approve"
 	// UpdateCancel cancels the saga and compensates it. Rejected once the
 	// pivot (payment) has started or the saga has ended.
 	UpdateCancel = "cancel"
+	// UpdateRetryCompensation retries a compensation in progress at once,
+	// skipping the wait before its next attempt. Argument:
+	// CompensationRequest. Rejected unless the step is being compensated.
+	UpdateRetryCompensation = "retry-compensation"
+	// UpdateResolveCompensation records that an operator fixed a
+	// compensation's effect by hand: the saga stops retrying it, records
+	// the Resolution, emits saga.compensation_resolved and goes on to its
+	// end state. Argument: CompensationRequest with By and Reason. Rejected
+	// unless the step is being compensated.
+	UpdateResolveCompensation = "resolve-compensation"
 	// SignalApprove is the fire-and-forget twin of UpdateApprove, for
 	// operators using the Web UI or `temporal workflow signal`.
 	SignalApprove = "approve"

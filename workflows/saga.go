@@ -51,12 +51,15 @@ type saga struct {
 	// exist: completed ones and ones that ended without a definite answer.
 	toCompensate []Step
 
+	// comps are the compensations started, by step name.
+	comps map[string]*compensation
+
 	reservation activities.Reservation
 	charge      activities.Charge
 
-	// unguardedParallel applies the parallel-retriables change without its
-	// GetVersion guard. Tests only: it proves the replay gate fails.
-	unguardedParallel bool
+	// getVersion is workflow.GetVersion: every workflow change is guarded
+	// through it.
+	getVersion func(ctx workflow.Context, changeID string, minSupported, maxSupported workflow.Version) workflow.Version
 }
 
 func newSaga(ctx workflow.Context, in Input, steps []Step) *saga {
@@ -65,6 +68,8 @@ func newSaga(ctx workflow.Context, in Input, steps []Step) *saga {
 		opts:       in.Options.withDefaults(),
 		steps:      steps,
 		workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		comps:      map[string]*compensation{},
+		getVersion: workflow.GetVersion,
 		state: State{
 			OrderID:    in.OrderID,
 			CustomerID: in.CustomerID,
@@ -84,7 +89,11 @@ func (s *saga) register(ctx workflow.Context) error {
 		return fmt.Errorf("register query: %w", err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove,
-		func(ctx workflow.Context) error { s.approved = true; return nil },
+		func(ctx workflow.Context, req ApproveRequest) error {
+			s.approved = true
+			s.state.ApprovedBy = req.By
+			return nil
+		},
 		workflow.UpdateHandlerOptions{Validator: s.validateApprove},
 	); err != nil {
 		return fmt.Errorf("register approve: %w", err)
@@ -102,6 +111,9 @@ func (s *saga) register(ctx workflow.Context) error {
 	); err != nil {
 		return fmt.Errorf("register cancel: %w", err)
 	}
+	if err := s.registerOperatorActions(ctx); err != nil {
+		return err
+	}
 	approvals := workflow.GetSignalChannel(ctx, SignalApprove)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for approvals.Receive(ctx, nil) {
@@ -113,7 +125,7 @@ func (s *saga) register(ctx workflow.Context) error {
 	return nil
 }
 
-func (s *saga) validateApprove(workflow.Context) error {
+func (s *saga) validateApprove(workflow.Context, ApproveRequest) error {
 	if s.state.Status != StatusAwaitingApproval {
 		return fmt.Errorf("order is %s, not awaiting approval", s.state.Status)
 	}
@@ -172,10 +184,7 @@ const (
 // parallelRetriables reports whether this saga runs its retriable steps
 // concurrently. Histories recorded before the change replay sequentially.
 func (s *saga) parallelRetriables(ctx workflow.Context) bool {
-	if s.unguardedParallel {
-		return true
-	}
-	return workflow.GetVersion(ctx, changeParallelRetriables, workflow.DefaultVersion, 1) == 1
+	return s.getVersion(ctx, changeParallelRetriables, workflow.DefaultVersion, 1) == 1
 }
 
 // retriableRun returns the leading run of retriable steps of steps.

@@ -43,6 +43,9 @@ const (
 	StepCompensating StepStatus = "compensating"
 	StepCompensated  StepStatus = "compensated"
 	StepSkipped      StepStatus = "skipped"
+	// StepResolved: the compensation was abandoned because an operator
+	// fixed its effect by hand (see Resolution).
+	StepResolved StepStatus = "resolved"
 )
 
 // StepState is one step's live state.
@@ -59,6 +62,17 @@ type StepState struct {
 	// CompensationError is the compensation's last error while it keeps
 	// failing; cleared when it succeeds.
 	CompensationError string `json:"compensation_error,omitempty"`
+	// Resolution records who resolved the compensation by hand, when and
+	// why; set only when Status is StepResolved.
+	Resolution *Resolution `json:"resolution,omitempty"`
+}
+
+// Resolution records that a person fixed a stuck compensation's effect by
+// hand, so the saga stopped retrying it.
+type Resolution struct {
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
 }
 
 // State is the saga's live state, answered by QueryState and returned as
@@ -71,7 +85,10 @@ type State struct {
 	TotalCents    int64            `json:"total_cents"`
 	Lines         []ordersaga.Line `json:"lines"`
 	ChargeID      string           `json:"charge_id,omitempty"`
-	Steps         []StepState      `json:"steps"`
+	// ApprovedBy names the client that approved the order, if one did
+	// through the approve update.
+	ApprovedBy string      `json:"approved_by,omitempty"`
+	Steps      []StepState `json:"steps"`
 }
 
 // Input starts a saga.

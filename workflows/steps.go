@@ -90,8 +90,13 @@ type Step struct {
 	// Compensation is the activity type that undoes Action; empty when there
 	// is nothing to undo.
 	Compensation string
-	Retry        RetryPolicy
-	Timeouts     Timeouts
+	// DependsOn names earlier steps whose effects this step's effects rest
+	// on. Its compensation ends before theirs starts; compensations of steps
+	// that do not depend on one another run concurrently, so one stuck
+	// compensation does not hold back an independent one.
+	DependsOn []string
+	Retry     RetryPolicy
+	Timeouts  Timeouts
 }
 
 var (
@@ -127,6 +132,7 @@ func Definition() []Step {
 		{
 			Name: StepReserveInventory, Kind: Compensatable, Runner: RunActivity,
 			TaskQueue: TaskQueueInventory, Action: activities.ReserveInventoryName, Compensation: activities.ReleaseInventoryName,
+			DependsOn: []string{StepCreateOrder},
 			Retry: withNonRetryable(quickRetry, activities.ErrOutOfStock, activities.ErrUnknownSKU,
 				activities.ErrInvalidInput, activities.ErrAlreadyCompensated),
 			Timeouts: quick,
@@ -135,6 +141,9 @@ func Definition() []Step {
 		{
 			Name: StepChargePayment, Kind: Pivot, Runner: RunActivity,
 			TaskQueue: TaskQueuePayment, Action: activities.ChargePaymentName, Compensation: activities.RefundPaymentName,
+			// The charge is for the order; it does not rest on the stock
+			// staying reserved, so a refund and a release run side by side.
+			DependsOn: []string{StepCreateOrder},
 			Retry: RetryPolicy{
 				InitialInterval: 500 * time.Millisecond, MaximumInterval: 10 * time.Second, BackoffCoefficient: 2,
 				MaximumAttempts: 8,
@@ -159,7 +168,8 @@ func Definition() []Step {
 // Validate reports every rule the definition breaks: unique names, exactly
 // one pivot, compensatable steps before it and retriable steps after it,
 // retriable steps retried without limit, activity steps with a queue, an
-// action and a timeout, and sane retry policies.
+// action and a timeout, dependencies on earlier steps only, and sane retry
+// policies.
 func Validate(steps []Step) error {
 	var errs []error
 	bad := func(step Step, format string, args ...any) {
@@ -176,6 +186,11 @@ func Validate(steps []Step) error {
 		}
 		if seen[step.Name] {
 			bad(step, "name used twice")
+		}
+		for _, dep := range step.DependsOn {
+			if !seen[dep] {
+				bad(step, "depends on %q, which is not an earlier step", dep)
+			}
 		}
 		seen[step.Name] = true
 		switch step.Kind {

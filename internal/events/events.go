@@ -20,6 +20,9 @@ const (
 	PaymentCharged     = "payment.charged"
 	PaymentRefunded    = "payment.refunded"
 	PaymentDeclined    = "payment.declined"
+	// CompensationResolved: an operator resolved a stuck compensation by
+	// hand (emitted by the order service, which keeps the order's audit).
+	CompensationResolved = "saga.compensation_resolved"
 )
 
 // Sources: the service that emitted the event.

@@ -17,10 +17,13 @@ var (
 	orderCreate  = script("order_create")
 	orderReject  = script("order_reject")
 	orderConfirm = script("order_confirm")
+	orderResolve = script("order_resolve")
 )
 
 // Orders is the order service's store. Keys: <ks>order:<id> (hash),
-// <ks>barrier:<saga step key> and the outbox stream <ks>outbox.
+// <ks>barrier:<saga step key>, <ks>resolution:<saga step key> (an
+// operator's resolution of that step's compensation) and the outbox stream
+// <ks>outbox.
 type Orders struct {
 	rdb redis.Cmdable
 	ks  Keyspace
@@ -76,6 +79,23 @@ func (s *Orders) Confirm(ctx context.Context, key, orderID string, totalCents in
 	err = orderConfirm.Run(ctx, s.rdb, []string{s.ks.key("order", orderID), s.ks.Outbox()}, totalCents, chargeID, ev).Err()
 	if err != nil {
 		return scriptError("confirm order", err)
+	}
+	return nil
+}
+
+// RecordResolution implements activities.OrderStore.
+func (s *Orders) RecordResolution(ctx context.Context, in activities.ResolutionInput) error {
+	rec, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("record resolution: %w", err)
+	}
+	ev, err := newEvent(events.SourceOrder, events.CompensationResolved, in.Key, in.OrderID, map[string]any{
+		"order_id": in.OrderID, "step": in.Step, "by": in.By, "at": in.At, "reason": in.Reason})
+	if err != nil {
+		return err
+	}
+	if err := orderResolve.Run(ctx, s.rdb, []string{s.ks.key("resolution", in.Key), s.ks.Outbox()}, rec, ev).Err(); err != nil {
+		return scriptError("record resolution", err)
 	}
 	return nil
 }
