@@ -19,14 +19,19 @@ import (
 
 // Sagas is what the API needs of the saga orchestrator.
 type Sagas interface {
-	// Start starts the saga of in.OrderID; ECONFLICT if it exists.
+	// Start starts the saga of in.OrderID, recording in.ClientID as the
+	// client that placed it; ECONFLICT if it exists.
 	Start(ctx context.Context, in workflows.Input) error
 	// State returns the saga's live state; ENOTFOUND if unknown.
 	State(ctx context.Context, orderID string) (workflows.State, error)
-	// Approve approves an order awaiting approval; ECONFLICT otherwise.
-	Approve(ctx context.Context, orderID string) error
-	// Cancel cancels a saga before its pivot; ECONFLICT after it.
-	Cancel(ctx context.Context, orderID, reason string) error
+	// Owner returns the name of the client that placed orderID ("" for a
+	// saga started without one); ENOTFOUND if unknown.
+	Owner(ctx context.Context, orderID string) (string, error)
+	// Update sends the saga's update name with args and waits until the
+	// saga has applied it. Updates with the same non-empty updateID are
+	// applied once. ECONFLICT when the saga refuses it (its reason is the
+	// message), ENOTFOUND for an unknown order.
+	Update(ctx context.Context, orderID, updateID, name string, args ...any) error
 }
 
 // Stock is what the API needs of the inventory service's catalog.
@@ -108,13 +113,15 @@ func New(cfg Config, deps Deps) http.Handler {
 	}
 
 	v1 := r.Group("/v1", s.authenticate)
-	v1.POST("/orders", s.idempotent, s.createOrder)
-	v1.GET("/orders/:id", s.getOrder)
-	v1.GET("/orders/:id/events", s.getOrderEvents)
-	v1.POST("/orders/:id/approve", s.idempotent, s.approveOrder)
-	v1.POST("/orders/:id/cancel", s.idempotent, s.cancelOrder)
-	v1.PUT("/inventory/:sku", s.putStock)
-	v1.GET("/inventory/:sku", s.getStock)
+	v1.POST("/orders", s.require(ScopeOrdersCreate), s.idempotent, s.createOrder)
+	v1.GET("/orders/:id", s.require(ScopeOrdersRead), s.getOrder)
+	v1.GET("/orders/:id/events", s.require(ScopeOrdersRead), s.getOrderEvents)
+	v1.POST("/orders/:id/approve", s.require(ScopeOrdersApprove), s.idempotent, s.approveOrder)
+	v1.POST("/orders/:id/cancel", s.require(ScopeOrdersCancel), s.idempotent, s.cancelOrder)
+	v1.POST("/orders/:id/compensations/:step/retry", s.require(ScopeOperator), s.idempotent, s.retryCompensation)
+	v1.POST("/orders/:id/compensations/:step/resolve", s.require(ScopeOperator), s.idempotent, s.resolveCompensation)
+	v1.PUT("/inventory/:sku", s.require(ScopeInventoryWrite), s.putStock)
+	v1.GET("/inventory/:sku", s.require(ScopeInventoryRead), s.getStock)
 	return r
 }
 

@@ -3,11 +3,13 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,24 +20,89 @@ import (
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
-// fakeSagas records started sagas; the real one is covered end to end in
-// cmd/ordersaga.
+// fakeSagas stands in for Temporal: it records started sagas and who owns
+// them, and applies updates once per update ID. The real one is covered
+// end to end in cmd/ordersaga.
 type fakeSagas struct {
+	mu      sync.Mutex
 	started []workflows.Input
+	// owners maps known order IDs to the client that placed them.
+	owners map[string]string
+	// updates records the updates applied, by update ID (or a sequence
+	// number when none was given).
+	updates map[string]sentUpdate
+	seq     int
 	err     error
 }
 
+type sentUpdate struct {
+	OrderID, Name string
+	Args          []any
+}
+
 func (f *fakeSagas) Start(_ context.Context, in workflows.Input) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.started = append(f.started, in)
+	if f.err == nil {
+		if f.owners == nil {
+			f.owners = map[string]string{}
+		}
+		f.owners[in.OrderID] = in.ClientID
+	}
 	return f.err
 }
 
-func (f *fakeSagas) State(context.Context, string) (workflows.State, error) {
-	return workflows.State{}, ordersaga.Errorf(ordersaga.ENOTFOUND, "order not found")
+func (f *fakeSagas) State(_ context.Context, id string) (workflows.State, error) {
+	owner, err := f.Owner(context.Background(), id)
+	if err != nil {
+		return workflows.State{}, err
+	}
+	return workflows.State{OrderID: id, ClientID: owner, Status: workflows.StatusRunning}, nil
 }
-func (f *fakeSagas) Approve(context.Context, string) error { return f.err }
-func (f *fakeSagas) Cancel(context.Context, string, string) error {
-	return ordersaga.Errorf(ordersaga.ECONFLICT, "payment has started: the order can no longer be cancelled")
+
+func (f *fakeSagas) Owner(_ context.Context, id string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	owner, ok := f.owners[id]
+	if !ok {
+		return "", ordersaga.Errorf(ordersaga.ENOTFOUND, "order not found")
+	}
+	return owner, nil
+}
+
+// Update refuses a cancel (as after the pivot) and applies anything else.
+func (f *fakeSagas) Update(_ context.Context, id, updateID, name string, args ...any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if name == workflows.UpdateCancel {
+		return ordersaga.Errorf(ordersaga.ECONFLICT, "payment has started: the order can no longer be cancelled")
+	}
+	if f.err != nil {
+		return f.err
+	}
+	if updateID == "" {
+		f.seq++
+		updateID = fmt.Sprint(f.seq)
+	}
+	if f.updates == nil {
+		f.updates = map[string]sentUpdate{}
+	}
+	if _, dup := f.updates[updateID]; !dup {
+		f.updates[updateID] = sentUpdate{OrderID: id, Name: name, Args: args}
+	}
+	return nil
+}
+
+// applied returns the updates applied.
+func (f *fakeSagas) applied() []sentUpdate {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []sentUpdate
+	for _, u := range f.updates {
+		out = append(out, u)
+	}
+	return out
 }
 
 type fakeTimeline struct{}
@@ -112,7 +179,7 @@ func TestBadRequestsAreProblemsNamingTheField(t *testing.T) {
 		"unknown sku":         {"GET", "/v1/inventory/nope", ``, 404, ""},
 		"cancel after pivot":  {"POST", "/v1/orders/o1/cancel", ``, 409, ""},
 	}
-	h := newAPI(&fakeSagas{})
+	h := newAPI(&fakeSagas{owners: map[string]string{"o1": "anonymous"}})
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			rec, p := send(h, tc.method, tc.path, tc.body)

@@ -3,48 +3,129 @@ package api
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 )
 
-// Auth is the API's optional key-based access control. With no keys it is
-// off: every request is allowed and comes from client "anonymous".
+// Role is what an API key may do; see Scope for the rights of each role.
+type Role string
+
+const (
+	// RoleClient places orders, and reads, lists and cancels its own.
+	RoleClient Role = "client"
+	// RoleApprover approves orders and reads any order.
+	RoleApprover Role = "approver"
+	// RoleAdmin may do everything, including inventory writes and the
+	// operator actions on stuck sagas.
+	RoleAdmin Role = "admin"
+)
+
+// Scope is one right a route requires.
+type Scope string
+
+const (
+	ScopeOrdersCreate   Scope = "orders:create"
+	ScopeOrdersRead     Scope = "orders:read"     // own orders; any with ScopeOrdersReadAll
+	ScopeOrdersReadAll  Scope = "orders:read:all" // every client's orders
+	ScopeOrdersCancel   Scope = "orders:cancel"   // own orders; any with ScopeOrdersReadAll
+	ScopeOrdersApprove  Scope = "orders:approve"
+	ScopeInventoryRead  Scope = "inventory:read"
+	ScopeInventoryWrite Scope = "inventory:write"
+	ScopeOperator       Scope = "sagas:operate" // retry or resolve a stuck compensation
+)
+
+// scopes lists each role's rights: the authorization table, in one place.
+var scopes = map[Role][]Scope{
+	RoleClient:   {ScopeOrdersCreate, ScopeOrdersRead, ScopeOrdersCancel, ScopeInventoryRead},
+	RoleApprover: {ScopeOrdersRead, ScopeOrdersReadAll, ScopeOrdersApprove, ScopeInventoryRead},
+	RoleAdmin: {ScopeOrdersCreate, ScopeOrdersRead, ScopeOrdersReadAll, ScopeOrdersCancel, ScopeOrdersApprove,
+		ScopeInventoryRead, ScopeInventoryWrite, ScopeOperator},
+}
+
+// Can reports whether role has scope.
+func (r Role) Can(scope Scope) bool {
+	for _, s := range scopes[r] {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// Auth is the API's key-based access control. With no keys it is off:
+// every request comes from client "anonymous" with the admin role (the
+// commands allow that only on a loopback address, or when told to).
 type Auth struct {
-	// Keys maps API keys to client names; they may write orders.
+	// Keys maps client keys to client names.
 	Keys map[string]string
-	// AdminKeys maps admin keys to client names; they may also write the
-	// inventory.
+	// ApproverKeys maps approver keys to names.
+	ApproverKeys map[string]string
+	// AdminKeys maps admin keys to names.
 	AdminKeys map[string]string
-	// Reads, when true, requires a key for reads too.
-	Reads bool
 }
 
 // Enabled reports whether any key is configured.
-func (a Auth) Enabled() bool { return len(a.Keys)+len(a.AdminKeys) > 0 }
+func (a Auth) Enabled() bool { return len(a.Keys)+len(a.ApproverKeys)+len(a.AdminKeys) > 0 }
 
-// clientKey is where the authenticated client's name is kept on the
-// request context.
-const clientKey = "ordersaga.client"
-
-// client returns the authenticated client's name, "anonymous" without auth.
-func client(c *gin.Context) string {
-	if v := c.GetString(clientKey); v != "" {
-		return v
+// Validate reports a key given to two roles, or a name given to two roles:
+// a name owns orders, so it must mean one principal.
+func (a Auth) Validate() error {
+	roles := map[string]Role{}
+	names := map[string]Role{}
+	for _, set := range a.roleKeys() {
+		for key, name := range set.keys {
+			if r, ok := roles[key]; ok {
+				return fmt.Errorf("the same key is given to the %s and %s roles", r, set.role)
+			}
+			roles[key] = set.role
+			if r, ok := names[name]; ok && r != set.role {
+				return fmt.Errorf("client name %q is given to the %s and %s roles", name, r, set.role)
+			}
+			names[name] = set.role
+		}
 	}
-	return "anonymous"
+	return nil
 }
 
-// authenticate enforces Auth on /v1: writes need a key, inventory writes an
-// admin key, reads a key if Auth.Reads. Keys are compared in constant time.
+type roleKeys struct {
+	role Role
+	keys map[string]string
+}
+
+func (a Auth) roleKeys() []roleKeys {
+	return []roleKeys{{RoleAdmin, a.AdminKeys}, {RoleApprover, a.ApproverKeys}, {RoleClient, a.Keys}}
+}
+
+// Principal is who sent a request.
+type Principal struct {
+	Name string
+	Role Role
+}
+
+// anonymous is the principal of every request when auth is off.
+var anonymous = Principal{Name: "anonymous", Role: RoleAdmin}
+
+// principalKey is where the authenticated principal is kept on the request
+// context.
+const principalKey = "ordersaga.principal"
+
+// principal returns who sent the request (anonymous without auth).
+func principal(c *gin.Context) Principal {
+	if v, ok := c.Get(principalKey); ok {
+		return v.(Principal)
+	}
+	return anonymous
+}
+
+// authenticate identifies the sender of every /v1 request: with any key
+// configured, every request (reads too) needs a valid one. Keys are
+// compared in constant time.
 func (s *server) authenticate(c *gin.Context) {
 	if !s.cfg.Auth.Enabled() {
-		c.Next()
-		return
-	}
-	write := c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead
-	if !write && !s.cfg.Auth.Reads {
+		c.Set(principalKey, anonymous)
 		c.Next()
 		return
 	}
@@ -54,21 +135,33 @@ func (s *server) authenticate(c *gin.Context) {
 		s.problem(c, statusProblem(http.StatusUnauthorized, "an API key is required: Authorization: Bearer <key>"))
 		return
 	}
-	name, admin := match(token, s.cfg.Auth.AdminKeys)
-	if !admin {
-		var ok bool
-		if name, ok = match(token, s.cfg.Auth.Keys); !ok {
-			c.Header("WWW-Authenticate", `Bearer realm="ordersaga", error="invalid_token"`)
-			s.problem(c, statusProblem(http.StatusUnauthorized, "the API key is not valid"))
-			return
+	// Every role's keys are compared, so the time taken does not tell
+	// which role a key nearly matched.
+	var who *Principal
+	for _, set := range s.cfg.Auth.roleKeys() {
+		if name, ok := match(token, set.keys); ok && who == nil {
+			who = &Principal{Name: name, Role: set.role}
 		}
 	}
-	if write && strings.HasPrefix(c.FullPath(), "/v1/inventory") && !admin {
-		s.problem(c, statusProblem(http.StatusForbidden, "inventory writes need an admin key"))
+	if who != nil {
+		c.Set(principalKey, *who)
+		c.Next()
 		return
 	}
-	c.Set(clientKey, name)
-	c.Next()
+	c.Header("WWW-Authenticate", `Bearer realm="ordersaga", error="invalid_token"`)
+	s.problem(c, statusProblem(http.StatusUnauthorized, "the API key is not valid"))
+}
+
+// require answers 403 unless the principal's role has scope.
+func (s *server) require(scope Scope) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		if !p.Role.Can(scope) {
+			s.problem(c, statusProblem(http.StatusForbidden, fmt.Sprintf("the %s role may not do this (needs %s)", p.Role, scope)))
+			return
+		}
+		c.Next()
+	}
 }
 
 // match looks token up among keys in constant time with respect to the

@@ -50,7 +50,7 @@ func (s *server) idempotent(c *gin.Context) {
 		return
 	}
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
-	scope, fp := client(c), idempotency.Fingerprint(c.Request.Method, c.Request.URL.Path, body)
+	scope, fp := principal(c).Name, idempotency.Fingerprint(c.Request.Method, c.Request.URL.Path, body)
 	stored, err := s.deps.Idempotency.Begin(c.Request.Context(), scope, key, fp)
 	switch {
 	case errors.Is(err, idempotency.ErrMismatch):

@@ -55,12 +55,13 @@ func (s *server) createOrder(c *gin.Context) {
 	if !s.bind(c, &req) {
 		return
 	}
-	orderID, err := newOrderID(client(c), c.GetHeader(IdempotencyKeyHeader))
+	who := principal(c)
+	orderID, err := newOrderID(who.Name, c.GetHeader(IdempotencyKeyHeader))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	in := workflows.Input{OrderID: orderID, CustomerID: req.CustomerID, Items: req.Items, PaymentToken: req.PaymentToken}
+	in := workflows.Input{OrderID: orderID, ClientID: who.Name, CustomerID: req.CustomerID, Items: req.Items, PaymentToken: req.PaymentToken}
 	if err := s.deps.Sagas.Start(c.Request.Context(), in); err != nil {
 		// With an Idempotency-Key the order ID derives from the key: a
 		// saga that exists already is this request's, started by a first
@@ -91,7 +92,7 @@ func newOrderID(client, idempotencyKey string) (string, error) {
 }
 
 func (s *server) getOrder(c *gin.Context) {
-	id, ok := s.param(c, "id")
+	id, ok := s.order(c)
 	if !ok {
 		return
 	}
@@ -104,15 +105,24 @@ func (s *server) getOrder(c *gin.Context) {
 }
 
 func (s *server) approveOrder(c *gin.Context) {
-	id, ok := s.param(c, "id")
+	id, ok := s.order(c)
 	if !ok {
 		return
 	}
-	if err := s.deps.Sagas.Approve(c.Request.Context(), id); err != nil {
-		s.fail(c, err)
+	req := workflows.ApproveRequest{By: principal(c).Name}
+	if !s.update(c, id, "approve", workflows.UpdateApprove, req) {
 		return
 	}
-	c.JSON(http.StatusAccepted, gin.H{"order_id": id, "workflow_id": workflows.WorkflowID(id), "accepted": "approve"})
+	c.JSON(http.StatusAccepted, UpdateAccepted{OrderID: id, WorkflowID: workflows.WorkflowID(id), Accepted: "approve"})
+}
+
+// UpdateAccepted answers the order actions (approve, cancel, retry,
+// resolve): the saga has applied the action.
+type UpdateAccepted struct {
+	OrderID    string `json:"order_id"`
+	WorkflowID string `json:"workflow_id"`
+	Accepted   string `json:"accepted"`
+	Step       string `json:"step,omitempty"`
 }
 
 // CancelRequest is the optional body of POST /v1/orders/{id}/cancel.
@@ -123,14 +133,14 @@ type CancelRequest struct {
 // Validate reports an over-long reason.
 func (r CancelRequest) Validate() error {
 	var v validation
-	if len(r.Reason) > 500 {
-		v.add("reason", "reason must be at most 500 characters")
+	if len(r.Reason) > workflows.MaxReasonLen {
+		v.add("reason", "reason must be at most %d characters", workflows.MaxReasonLen)
 	}
 	return v.problem()
 }
 
 func (s *server) cancelOrder(c *gin.Context) {
-	id, ok := s.param(c, "id")
+	id, ok := s.order(c)
 	if !ok {
 		return
 	}
@@ -138,11 +148,10 @@ func (s *server) cancelOrder(c *gin.Context) {
 	if c.Request.ContentLength != 0 && !s.bind(c, &req) {
 		return
 	}
-	if err := s.deps.Sagas.Cancel(c.Request.Context(), id, req.Reason); err != nil {
-		s.fail(c, err)
+	if !s.update(c, id, "cancel", workflows.UpdateCancel, req.Reason) {
 		return
 	}
-	c.JSON(http.StatusAccepted, gin.H{"order_id": id, "workflow_id": workflows.WorkflowID(id), "accepted": "cancel"})
+	c.JSON(http.StatusAccepted, UpdateAccepted{OrderID: id, WorkflowID: workflows.WorkflowID(id), Accepted: "cancel"})
 }
 
 // OrderEvents answers GET /v1/orders/{id}/events.
@@ -152,7 +161,7 @@ type OrderEvents struct {
 }
 
 func (s *server) getOrderEvents(c *gin.Context) {
-	id, ok := s.param(c, "id")
+	id, ok := s.order(c)
 	if !ok {
 		return
 	}
@@ -160,13 +169,6 @@ func (s *server) getOrderEvents(c *gin.Context) {
 	if err != nil {
 		s.fail(c, err)
 		return
-	}
-	if len(evs) == 0 {
-		// No events yet, or no such order: tell which.
-		if _, err := s.deps.Sagas.State(c.Request.Context(), id); err != nil {
-			s.fail(c, err)
-			return
-		}
 	}
 	c.JSON(http.StatusOK, OrderEvents{OrderID: id, Events: evs})
 }

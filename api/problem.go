@@ -46,11 +46,14 @@ var statusByCode = map[string]int{
 // codeByStatus names the problems the HTTP layer raises itself.
 var codeByStatus = map[int]string{
 	http.StatusBadRequest:            ordersaga.EINVALID,
+	http.StatusUnauthorized:          "unauthorized",
+	http.StatusForbidden:             "forbidden",
 	http.StatusNotFound:              ordersaga.ENOTFOUND,
 	http.StatusMethodNotAllowed:      "method_not_allowed",
 	http.StatusConflict:              ordersaga.ECONFLICT,
 	http.StatusRequestEntityTooLarge: "too_large",
 	http.StatusUnsupportedMediaType:  "unsupported_media_type",
+	http.StatusUnprocessableEntity:   "idempotency_key_mismatch",
 	http.StatusInternalServerError:   ordersaga.EINTERNAL,
 	http.StatusServiceUnavailable:    ordersaga.EUNAVAILABLE,
 }

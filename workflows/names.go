@@ -55,10 +55,13 @@ var (
 	OrderIDKey    = temporal.NewSearchAttributeKeyKeyword("OrderId")
 	CustomerIDKey = temporal.NewSearchAttributeKeyKeyword("CustomerId")
 	SagaStatusKey = temporal.NewSearchAttributeKeyKeyword("SagaStatus")
+	// ClientIDKey names the API client that placed the order (set by the
+	// starter), so a client's orders can be listed.
+	ClientIDKey = temporal.NewSearchAttributeKeyKeyword("ClientId")
 )
 
 // SearchAttributeKeys lists the custom search attributes that must be
 // registered in the namespace before sagas start.
 func SearchAttributeKeys() []temporal.SearchAttributeKeyKeyword {
-	return []temporal.SearchAttributeKeyKeyword{OrderIDKey, CustomerIDKey, SagaStatusKey}
+	return []temporal.SearchAttributeKeyKeyword{OrderIDKey, CustomerIDKey, SagaStatusKey, ClientIDKey}
 }

@@ -72,6 +72,7 @@ func newSaga(ctx workflow.Context, in Input, steps []Step) *saga {
 		getVersion: workflow.GetVersion,
 		state: State{
 			OrderID:    in.OrderID,
+			ClientID:   in.ClientID,
 			CustomerID: in.CustomerID,
 			Status:     StatusRunning,
 		},

@@ -78,7 +78,9 @@ type Resolution struct {
 // State is the saga's live state, answered by QueryState and returned as
 // the workflow's result.
 type State struct {
-	OrderID       string           `json:"order_id"`
+	OrderID string `json:"order_id"`
+	// ClientID names the API client that placed the order.
+	ClientID      string           `json:"client_id,omitempty"`
 	CustomerID    string           `json:"customer_id"`
 	Status        Status           `json:"status"`
 	FailureReason string           `json:"failure_reason,omitempty"`
@@ -93,7 +95,9 @@ type State struct {
 
 // Input starts a saga.
 type Input struct {
-	OrderID      string           `json:"order_id"`
+	OrderID string `json:"order_id"`
+	// ClientID names the API client that placed the order; it owns it.
+	ClientID     string           `json:"client_id,omitempty"`
 	CustomerID   string           `json:"customer_id"`
 	Items        []ordersaga.Item `json:"items"`
 	PaymentToken string           `json:"payment_token"`

@@ -112,6 +112,10 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
+	auth, err := d.auth()
+	if err != nil {
+		return nil, err
+	}
 	pool, err := openRedis(ctx, d.RedisURL, d.orderURL(), d.inventoryURL(), d.paymentURL(), d.timelineURL())
 	if err != nil {
 		return nil, err
@@ -195,7 +199,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	}
 	st.onStop(group.Stop)
 
-	handler, err := newAPI(c, d.RedisFlags, pool, d.SagaFlags, d.APIFlags, d.CodecFlags, metricsHandler(reg), log)
+	handler, err := newAPI(c, d.RedisFlags, pool, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, metricsHandler(reg), log)
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,8 @@ type stack struct {
 	logs     *syncBuffer
 	stop     func()
 	topo     broker.Topology
+	// key, if set, is the API key do sends.
+	key string
 }
 
 func freeAddr(t *testing.T) string {
@@ -113,8 +115,16 @@ func (s *stack) start() {
 	s.t.Fatalf("dev not ready within 90s\n%s", s.logs.String())
 }
 
-// do sends a JSON request and decodes the JSON answer.
+// do sends a JSON request with the stack's default key and decodes the
+// JSON answer.
 func (s *stack) do(method, path string, body any) (int, map[string]any, http.Header) {
+	s.t.Helper()
+	return s.doAs(s.key, method, path, body)
+}
+
+// doAs sends a JSON request with API key (none if empty) and extra headers
+// (name, value, ...) and decodes the JSON answer.
+func (s *stack) doAs(key, method, path string, body any, header ...string) (int, map[string]any, http.Header) {
 	s.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -125,6 +135,12 @@ func (s *stack) do(method, path string, body any) (int, map[string]any, http.Hea
 	req, err := http.NewRequest(method, "http://"+s.api+path, rd)
 	require.NoError(s.t, err)
 	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(s.t, err)
 	defer resp.Body.Close()

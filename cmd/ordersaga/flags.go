@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -113,26 +114,53 @@ type ProviderFlags struct {
 
 // APIFlags configure the HTTP API.
 type APIFlags struct {
-	APIAddr              string        `name:"api-addr" env:"API_ADDR" default:":8080" help:"Address the HTTP API listens on."`
+	APIAddr              string        `name:"api-addr" env:"API_ADDR" default:"127.0.0.1:8080" help:"Address the HTTP API listens on. A non-loopback address needs API keys (or --insecure-no-auth)."`
 	MaxBodyBytes         int64         `env:"API_MAX_BODY_BYTES" default:"65536" help:"Largest request body accepted."`
 	RequestTimeout       time.Duration `env:"API_REQUEST_TIMEOUT" default:"5s" help:"Bound on each request's calls to Temporal and Redis; past it the API answers 503 with Retry-After."`
-	APIKeys              string        `name:"api-keys" env:"API_KEYS" help:"Require API keys for /v1 writes: comma-separated client:key. Empty (and no admin keys): no auth."`
-	AdminAPIKeys         string        `name:"admin-api-keys" env:"ADMIN_API_KEYS" help:"Admin keys (client:key,...): may also write the inventory."`
-	AuthReads            bool          `env:"AUTH_READS" help:"Require an API key for reads too."`
+	APIKeys              string        `name:"api-keys" env:"API_KEYS" help:"Client keys (client:key,...): place orders, read, list and cancel their own. With any key configured every /v1 request needs one."`
+	ApproverAPIKeys      string        `name:"approver-api-keys" env:"APPROVER_API_KEYS" help:"Approver keys (name:key,...): approve orders, read any order."`
+	AdminAPIKeys         string        `name:"admin-api-keys" env:"ADMIN_API_KEYS" help:"Admin keys (name:key,...): everything, including inventory writes and operator actions."`
+	InsecureNoAuth       bool          `name:"insecure-no-auth" env:"INSECURE_NO_AUTH" help:"Allow the API to listen on a non-loopback address without any API key (everyone is admin)."`
 	IdempotencyRetention time.Duration `env:"IDEMPOTENCY_RETENTION" default:"24h" help:"How long responses to requests with an Idempotency-Key are kept for replay."`
 }
 
-// auth parses the configured keys.
+// auth parses the configured keys. Without any, it refuses a non-loopback
+// address unless --insecure-no-auth: a production role never listens
+// openly without credentials.
 func (f APIFlags) auth() (api.Auth, error) {
-	keys, err := parseKeys("--api-keys", f.APIKeys)
-	if err != nil {
+	var a api.Auth
+	var err error
+	if a.Keys, err = parseKeys("--api-keys", f.APIKeys); err != nil {
 		return api.Auth{}, err
 	}
-	admin, err := parseKeys("--admin-api-keys", f.AdminAPIKeys)
-	if err != nil {
+	if a.ApproverKeys, err = parseKeys("--approver-api-keys", f.ApproverAPIKeys); err != nil {
 		return api.Auth{}, err
 	}
-	return api.Auth{Keys: keys, AdminKeys: admin, Reads: f.AuthReads}, nil
+	if a.AdminKeys, err = parseKeys("--admin-api-keys", f.AdminAPIKeys); err != nil {
+		return api.Auth{}, err
+	}
+	if err := a.Validate(); err != nil {
+		return api.Auth{}, fmt.Errorf("api keys: %w", err)
+	}
+	if !a.Enabled() && !f.InsecureNoAuth && !loopback(f.APIAddr) {
+		return api.Auth{}, fmt.Errorf("api: refusing to listen on %s without API keys: give --api-keys/--approver-api-keys/--admin-api-keys, "+
+			"listen on a loopback address (--api-addr 127.0.0.1:8080), or pass --insecure-no-auth", f.APIAddr)
+	}
+	return a, nil
+}
+
+// loopback reports whether addr (host:port) binds only a loopback
+// interface. An empty host binds every interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // parseKeys parses "client:key,client:key" into key → client.

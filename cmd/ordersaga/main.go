@@ -35,14 +35,7 @@ type exit int
 // command ends. It returns nil after --help.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	var cli CLI
-	parser, err := kong.New(&cli,
-		kong.Name("ordersaga"),
-		kong.Description("A durable saga orchestrator for order fulfillment, on Temporal."),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { panic(exit(code)) }),
-		kong.UsageOnError(),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-	)
+	parser, err := newParser(&cli, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -67,6 +60,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	kctx.BindTo(stdout, (*io.Writer)(nil))
 	return kctx.Run(log)
+}
+
+// newParser returns the parser of the whole configuration into cli.
+func newParser(cli *CLI, stdout, stderr io.Writer) (*kong.Kong, error) {
+	return kong.New(cli,
+		kong.Name("ordersaga"),
+		kong.Description("A durable saga orchestrator for order fulfillment, on Temporal."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exit(code)) }),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
 }
 
 func newLogger(level, format string, w io.Writer) *slog.Logger {

@@ -82,6 +82,8 @@ func TestRecordHistories(t *testing.T) {
 	flaky := &failingReleases{InventoryStore: inv, failures: map[string]int{
 		workflows.WorkflowID("compensation-retried") + "/" + workflows.StepReserveInventory:          2,
 		workflows.WorkflowID("compensation-failed-recovered") + "/" + workflows.StepReserveInventory: 4,
+		workflows.WorkflowID("compensation-operator-retried") + "/" + workflows.StepReserveInventory: 3,
+		workflows.WorkflowID("compensation-resolved") + "/" + workflows.StepReserveInventory:         1 << 30,
 	}}
 	acts := workers.Activities{
 		Order:     &activities.Order{Store: redisstore.NewOrders(rdb, redisstore.Keyspace(prefix+"order:"))},
@@ -109,12 +111,13 @@ func TestRecordHistories(t *testing.T) {
 	}
 	widgets := []ordersaga.Item{{SKU: "widget", Quantity: 2}}
 	gizmos := []ordersaga.Item{{SKU: "gizmo", Quantity: 2}}
-	awaitApproval := func(t *testing.T, id string) {
+	awaitStatus := func(t *testing.T, id string, want workflows.Status) {
 		require.Eventually(t, func() bool {
 			st, err := sagas.State(ctx, id)
-			return err == nil && st.Status == workflows.StatusAwaitingApproval
-		}, 10*time.Second, 20*time.Millisecond)
+			return err == nil && st.Status == want
+		}, 20*time.Second, 20*time.Millisecond)
 	}
+	awaitApproval := func(t *testing.T, id string) { awaitStatus(t, id, workflows.StatusAwaitingApproval) }
 	paths := []path{
 		{name: "success", items: widgets, token: "tok_ok", want: workflows.StatusCompleted},
 		{name: "out-of-stock", items: []ordersaga.Item{{SKU: "last-one", Quantity: 2}}, token: "tok_ok", want: workflows.StatusCompensated},
@@ -123,12 +126,12 @@ func TestRecordHistories(t *testing.T) {
 		{name: "slow-payment", items: widgets, token: "tok_slow", want: workflows.StatusCompleted},
 		{name: "approval-granted", items: gizmos, token: "tok_ok", want: workflows.StatusCompleted, drive: func(t *testing.T, id string) {
 			awaitApproval(t, id)
-			require.NoError(t, sagas.Approve(ctx, id))
+			require.NoError(t, sagas.Update(ctx, id, "", workflows.UpdateApprove, workflows.ApproveRequest{By: "recorder"}))
 		}},
 		{name: "approval-timeout", items: gizmos, token: "tok_ok", want: workflows.StatusCancelled},
 		{name: "cancel-before-pivot", items: gizmos, token: "tok_ok", want: workflows.StatusCancelled, drive: func(t *testing.T, id string) {
 			awaitApproval(t, id)
-			require.NoError(t, sagas.Cancel(ctx, id, "changed my mind"))
+			require.NoError(t, sagas.Update(ctx, id, "", workflows.UpdateCancel, "changed my mind"))
 		}},
 		{name: "temporal-cancel", items: gizmos, token: "tok_ok", want: workflows.StatusCancelled, drive: func(t *testing.T, id string) {
 			awaitApproval(t, id)
@@ -136,6 +139,18 @@ func TestRecordHistories(t *testing.T) {
 		}},
 		{name: "compensation-retried", items: widgets, token: "tok_declined", want: workflows.StatusCompensated},
 		{name: "compensation-failed-recovered", items: widgets, token: "tok_declined", want: workflows.StatusCompensated},
+		{name: "compensation-operator-retried", items: widgets, token: "tok_declined", want: workflows.StatusCompensated,
+			drive: func(t *testing.T, id string) {
+				awaitStatus(t, id, workflows.StatusFailed)
+				require.NoError(t, sagas.Update(ctx, id, "retry-1", workflows.UpdateRetryCompensation,
+					workflows.CompensationRequest{Step: workflows.StepReserveInventory, By: "recorder"}))
+			}},
+		{name: "compensation-resolved", items: widgets, token: "tok_declined", want: workflows.StatusCompensated,
+			drive: func(t *testing.T, id string) {
+				awaitStatus(t, id, workflows.StatusFailed)
+				require.NoError(t, sagas.Update(ctx, id, "resolve-1", workflows.UpdateResolveCompensation,
+					workflows.CompensationRequest{Step: workflows.StepReserveInventory, By: "recorder", Reason: "released by hand"}))
+			}},
 	}
 	for _, p := range paths {
 		t.Run(p.name, func(t *testing.T) {

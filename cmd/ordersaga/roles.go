@@ -86,6 +86,10 @@ type APICmd struct {
 
 // Run serves the API until ctx is cancelled.
 func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
+	auth, err := a.auth()
+	if err != nil {
+		return err
+	}
 	pool, err := openRedis(ctx, a.RedisURL, a.inventoryURL(), a.timelineURL())
 	if err != nil {
 		return err
@@ -96,7 +100,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
-	handler, err := newAPI(c, a.RedisFlags, pool, a.SagaFlags, a.APIFlags, a.CodecFlags, metricsHandler(newRegistry()), log)
+	handler, err := newAPI(c, a.RedisFlags, pool, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, metricsHandler(newRegistry()), log)
 	if err != nil {
 		return err
 	}

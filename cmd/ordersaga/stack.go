@@ -185,11 +185,9 @@ func dialTemporal(ctx context.Context, tf TemporalFlags, log *slog.Logger) (clie
 }
 
 // newAPI builds the HTTP API on a Temporal client and the inventory store.
-func newAPI(c client.Client, rf RedisFlags, pool *redisPool, sf SagaFlags, af APIFlags, cf CodecFlags, metrics http.Handler, log *slog.Logger) (http.Handler, error) {
-	auth, err := af.auth()
-	if err != nil {
-		return nil, err
-	}
+// auth is the API's access control, checked by the caller before anything
+// starts (APIFlags.auth).
+func newAPI(c client.Client, rf RedisFlags, pool *redisPool, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, metrics http.Handler, log *slog.Logger) (http.Handler, error) {
 	keys, err := cf.keyring()
 	if err != nil {
 		return nil, err

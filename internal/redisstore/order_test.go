@@ -3,10 +3,13 @@ package redisstore_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/activities"
+	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/internal/redisstore"
 	"github.com/ordersaga/ordersaga/internal/redistest"
 )
@@ -58,4 +61,24 @@ func TestRejectBeforeCreateBlocksLateCreate(t *testing.T) {
 	require.ErrorIs(t, s.Create(ctx, "k", ordersaga.Order{ID: "o1"}), ordersaga.ErrCompensated)
 	_, err := s.Get(ctx, "o1")
 	require.Equal(t, ordersaga.ENOTFOUND, ordersaga.ErrorCode(err))
+}
+
+func TestRecordResolutionEmitsOneEvent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	s := redisstore.NewOrders(rdb, redisstore.Keyspace(prefix+"order:"))
+	in := activities.ResolutionInput{Key: "order-o1/charge_payment", OrderID: "o1", Step: "charge_payment", By: "ops",
+		At: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), Reason: "refunded by hand"}
+	require.NoError(t, s.RecordResolution(ctx, in))
+	require.NoError(t, s.RecordResolution(ctx, in), "a retry records nothing more")
+	entries, err := rdb.XRange(ctx, prefix+"order:outbox", "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	ev, err := events.Decode([]byte(entries[0].Values["event"].(string)))
+	require.NoError(t, err)
+	require.Equal(t, events.CompensationResolved, ev.Type)
+	require.Equal(t, "o1", ev.Subject)
+	require.Equal(t, "order-o1", ev.WorkflowID)
+	require.JSONEq(t, `{"order_id":"o1","step":"charge_payment","by":"ops","at":"2026-11-26T12:00:00Z","reason":"refunded by hand"}`, string(ev.Data))
 }

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ordersaga/ordersaga"
@@ -48,6 +49,7 @@ func (s *Client) Start(ctx context.Context, in workflows.Input) error {
 			workflows.OrderIDKey.ValueSet(in.OrderID),
 			workflows.CustomerIDKey.ValueSet(customer),
 			workflows.SagaStatusKey.ValueSet(string(workflows.StatusRunning)),
+			workflows.ClientIDKey.ValueSet(in.ClientID),
 		),
 	}, workflows.WorkflowName, in)
 	return domainError("start saga", err)
@@ -100,22 +102,35 @@ func mergePending(st *workflows.State, desc *workflowservice.DescribeWorkflowExe
 	}
 }
 
-// Approve approves orderID's saga. It is ECONFLICT unless the saga is
-// awaiting approval.
-func (s *Client) Approve(ctx context.Context, orderID string) error {
-	return s.update(ctx, orderID, workflows.UpdateApprove)
+// Owner returns the API client that placed orderID's saga, from its
+// ClientId search attribute ("" for a saga started without one). Unknown
+// orders are ENOTFOUND.
+func (s *Client) Owner(ctx context.Context, orderID string) (string, error) {
+	desc, err := s.c.DescribeWorkflowExecution(ctx, workflows.WorkflowID(orderID), "")
+	if err != nil {
+		return "", domainError("describe saga", err)
+	}
+	p := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[workflows.ClientIDKey.GetName()]
+	if p == nil {
+		return "", nil
+	}
+	var owner string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &owner); err != nil {
+		return "", fmt.Errorf("decode ClientId of order %s: %w", orderID, err)
+	}
+	return owner, nil
 }
 
-// Cancel cancels orderID's saga and compensates it. It is ECONFLICT once the
-// payment has started or the saga has ended.
-func (s *Client) Cancel(ctx context.Context, orderID, reason string) error {
-	return s.update(ctx, orderID, workflows.UpdateCancel, reason)
-}
-
-func (s *Client) update(ctx context.Context, orderID, name string, args ...any) error {
+// Update sends update name with args to orderID's saga and waits until the
+// saga has applied it. A non-empty updateID is the update's ID: Temporal
+// applies updates with the same ID once, so a retried request does not act
+// twice. The saga's refusal is ECONFLICT with its reason; an unknown order
+// is ENOTFOUND, an ended one ECONFLICT.
+func (s *Client) Update(ctx context.Context, orderID, updateID, name string, args ...any) error {
 	id := workflows.WorkflowID(orderID)
 	h, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
+		UpdateID:     updateID,
 		UpdateName:   name,
 		Args:         args,
 		WaitForStage: client.WorkflowUpdateStageCompleted,

@@ -1,0 +1,71 @@
+package api
+
+import (
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/ordersaga/ordersaga"
+)
+
+// errOrderNotFound answers both an unknown order and another client's
+// order, so a client cannot learn that an order it does not own exists.
+var errOrderNotFound = ordersaga.Errorf(ordersaga.ENOTFOUND, "order not found")
+
+// order returns the path's order ID once the principal may reach that
+// order: any order with ScopeOrdersReadAll, otherwise only the principal's
+// own. Otherwise it answers (400 for a bad ID, 404 for an unknown or
+// another client's order) and returns false.
+func (s *server) order(c *gin.Context) (string, bool) {
+	id, ok := s.param(c, "id")
+	if !ok {
+		return "", false
+	}
+	who := principal(c)
+	owner, err := s.deps.Sagas.Owner(c.Request.Context(), id)
+	switch {
+	case ordersaga.ErrorCode(err) == ordersaga.ENOTFOUND:
+		s.fail(c, errOrderNotFound)
+		return "", false
+	case err != nil:
+		s.fail(c, err)
+		return "", false
+	case owner != who.Name && !who.Role.Can(ScopeOrdersReadAll):
+		s.fail(c, errOrderNotFound)
+		return "", false
+	}
+	return id, true
+}
+
+// updateNamespace seeds the update IDs derived from idempotency keys.
+var updateNamespace = uuid.MustParse("0b5e6c3d-2f7a-4e8b-9c1d-5a6f7e8d9c0b")
+
+// updateID derives a Temporal update ID from the request's Idempotency-Key,
+// the client and the request path, so a retried request is applied once by
+// the saga even if the API's own record of it was lost; "" without a key.
+func updateID(c *gin.Context) string {
+	key := c.GetHeader(IdempotencyKeyHeader)
+	if key == "" {
+		return ""
+	}
+	return uuid.NewSHA1(updateNamespace, []byte(principal(c).Name+"\x00"+c.Request.Method+" "+c.Request.URL.Path+"\x00"+key)).String()
+}
+
+// update sends the saga update name for orderID on behalf of the request's
+// principal, audits it, and on failure answers the problem and returns
+// false.
+func (s *server) update(c *gin.Context, orderID, action, name string, args ...any) bool {
+	uid := updateID(c)
+	err := s.deps.Sagas.Update(c.Request.Context(), orderID, uid, name, args...)
+	who := principal(c)
+	outcome := "applied"
+	if err != nil {
+		outcome = ordersaga.ErrorCode(err)
+	}
+	s.deps.Log.InfoContext(c.Request.Context(), "audit", "action", action, "order_id", orderID, "client", who.Name,
+		"role", who.Role, "update_id", uid, "step", c.Param("step"), "outcome", outcome)
+	if err != nil {
+		s.fail(c, err)
+		return false
+	}
+	return true
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestAPIRefusesToListenOpenlyWithoutKeys(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		flags APIFlags
+		err   string
+	}{
+		"loopback without keys":           {APIFlags{APIAddr: "127.0.0.1:8080"}, ""},
+		"localhost without keys":          {APIFlags{APIAddr: "localhost:8080"}, ""},
+		"ipv6 loopback without keys":      {APIFlags{APIAddr: "[::1]:8080"}, ""},
+		"every interface without keys":    {APIFlags{APIAddr: ":8080"}, "refusing to listen on :8080 without API keys"},
+		"a public address without keys":   {APIFlags{APIAddr: "10.0.0.5:8080"}, "refusing to listen"},
+		"0.0.0.0 without keys":            {APIFlags{APIAddr: "0.0.0.0:8080"}, "refusing to listen"},
+		"every interface, explicitly":     {APIFlags{APIAddr: ":8080", InsecureNoAuth: true}, ""},
+		"every interface with a key":      {APIFlags{APIAddr: ":8080", APIKeys: "shop:0123456789abcdef"}, ""},
+		"every interface, approver only":  {APIFlags{APIAddr: ":8080", ApproverAPIKeys: "fin:0123456789abcdef"}, ""},
+		"a short key":                     {APIFlags{APIAddr: ":8080", APIKeys: "shop:short"}, "--api-keys: want client:key"},
+		"one key, two roles":              {APIFlags{APIAddr: ":8080", APIKeys: "a:0123456789abcdef", AdminAPIKeys: "b:0123456789abcdef"}, "same key"},
+		"one name, two roles":             {APIFlags{APIAddr: ":8080", APIKeys: "a:0123456789abcdef", AdminAPIKeys: "a:fedcba9876543210"}, `client name "a"`},
+		"approver key without a name":     {APIFlags{APIAddr: ":8080", ApproverAPIKeys: ":0123456789abcdef"}, "--approver-api-keys"},
+		"admin key, malformed (no colon)": {APIFlags{APIAddr: ":8080", AdminAPIKeys: "0123456789abcdef"}, "--admin-api-keys"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := tc.flags.auth()
+			if tc.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tc.err)
+		})
+	}
+}
+
+// The api role refuses an open listener before it connects to anything.
+func TestAPICommandRefusesOpenListenerAtOnce(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), []string{"api", "--api-addr", ":0", "--temporal-address", "127.0.0.1:1",
+		"--redis-url", "redis://127.0.0.1:1/0"}, io.Discard, io.Discard)
+	require.ErrorContains(t, err, "refusing to listen on :0 without API keys")
+}
+
+func TestDevListensOnLoopbackByDefault(t *testing.T) {
+	t.Parallel()
+	var cli CLI
+	parser, err := newParser(&cli, io.Discard, io.Discard)
+	require.NoError(t, err)
+	_, err = parser.Parse([]string{"dev"})
+	require.NoError(t, err)
+	require.True(t, loopback(cli.Dev.APIAddr), "dev's API listens on %s", cli.Dev.APIAddr)
+	_, err = parser.Parse([]string{"api"})
+	require.NoError(t, err)
+	require.True(t, loopback(cli.API.APIAddr), "api's default is loopback too: %s", cli.API.APIAddr)
+}
