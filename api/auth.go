@@ -1,12 +1,12 @@
 package api
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ordersaga/ordersaga/internal/apikey"
 )
 
 // Auth is the API's optional key-based access control. With no keys it is
@@ -54,10 +54,10 @@ func (s *server) authenticate(c *gin.Context) {
 		s.problem(c, statusProblem(http.StatusUnauthorized, "an API key is required: Authorization: Bearer <key>"))
 		return
 	}
-	name, admin := match(token, s.cfg.Auth.AdminKeys)
+	name, admin := apikey.Match(token, s.cfg.Auth.AdminKeys)
 	if !admin {
 		var ok bool
-		if name, ok = match(token, s.cfg.Auth.Keys); !ok {
+		if name, ok = apikey.Match(token, s.cfg.Auth.Keys); !ok {
 			c.Header("WWW-Authenticate", `Bearer realm="ordersaga", error="invalid_token"`)
 			s.problem(c, statusProblem(http.StatusUnauthorized, "the API key is not valid"))
 			return
@@ -69,18 +69,4 @@ func (s *server) authenticate(c *gin.Context) {
 	}
 	c.Set(clientKey, name)
 	c.Next()
-}
-
-// match looks token up among keys in constant time with respect to the
-// keys' contents: every key is compared, through fixed-length digests.
-func match(token string, keys map[string]string) (string, bool) {
-	want := sha256.Sum256([]byte(token))
-	found, name := 0, ""
-	for key, n := range keys {
-		have := sha256.Sum256([]byte(key))
-		if subtle.ConstantTimeCompare(want[:], have[:]) == 1 {
-			found, name = 1, n
-		}
-	}
-	return name, found == 1
 }
