@@ -11,6 +11,7 @@ package codec
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -33,17 +34,21 @@ const (
 	MetadataKeyID = "encryption-key-id"
 )
 
+// refInfo is the HKDF context of the keys that make customer references:
+// a key derived for this one use, never the data key itself.
+const refInfo = "ordersaga customer reference v1"
+
 // Keyring holds the encryption keys by ID and which one encrypts.
 type Keyring struct {
 	current string
 	aeads   map[string]cipher.AEAD
-	raw     map[string][]byte
+	refKeys map[string][]byte
 }
 
 // ParseKeys parses "id:base64key,id:base64key" (32-byte keys, AES-256) and
 // makes currentID the key that encrypts; empty currentID takes the first.
 func ParseKeys(spec, currentID string) (*Keyring, error) {
-	k := &Keyring{aeads: map[string]cipher.AEAD{}, raw: map[string][]byte{}}
+	k := &Keyring{aeads: map[string]cipher.AEAD{}, refKeys: map[string][]byte{}}
 	for _, part := range strings.Split(spec, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -71,7 +76,11 @@ func ParseKeys(spec, currentID string) (*Keyring, error) {
 		if _, dup := k.aeads[id]; dup {
 			return nil, fmt.Errorf("codec key %q given twice", id)
 		}
-		k.aeads[id], k.raw[id] = aead, key
+		refKey, err := hkdf.Key(sha256.New, key, nil, refInfo, sha256.Size)
+		if err != nil {
+			return nil, fmt.Errorf("codec key %q: %w", id, err)
+		}
+		k.aeads[id], k.refKeys[id] = aead, refKey
 		if k.current == "" {
 			k.current = id
 		}
@@ -155,11 +164,13 @@ func (c Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error)
 }
 
 // Ref returns a stable, keyed reference to a sensitive value (a customer
-// ID) for search attributes, which are not encrypted: HMAC-SHA256 with the
-// current key, truncated. Rotating the current key changes the references of
-// new sagas.
+// ID) for search attributes, which are not encrypted: HMAC-SHA256, truncated,
+// keyed with a key derived from the current data key by HKDF-SHA256 (info
+// "ordersaga customer reference v1"), so the data key is used for nothing
+// but encryption. Rotating the current key changes the references of new
+// sagas.
 func (k *Keyring) Ref(value string) string {
-	m := hmac.New(sha256.New, k.raw[k.current])
+	m := hmac.New(sha256.New, k.refKeys[k.current])
 	m.Write([]byte(value))
 	return "ref:" + hex.EncodeToString(m.Sum(nil)[:12])
 }

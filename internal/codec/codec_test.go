@@ -2,8 +2,12 @@ package codec_test
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -109,4 +113,30 @@ func TestRefIsStableAndKeyed(t *testing.T) {
 	require.NotEqual(t, a.Ref("cust-42"), a.Ref("cust-43"))
 	require.NotEqual(t, a.Ref("cust-42"), b.Ref("cust-42"), "another key, another reference")
 	require.NotContains(t, a.Ref("cust-42"), "cust-42")
+}
+
+// TestRefUsesADerivedKey pins the reference to HMAC-SHA256 under the key
+// HKDF-SHA256 derives from the data key, and checks that it is not an HMAC
+// under the data key itself.
+func TestRefUsesADerivedKey(t *testing.T) {
+	raw := make([]byte, 32)
+	for i := range raw {
+		raw[i] = byte(i)
+	}
+	keys, err := codec.ParseKeys("k1:"+base64.StdEncoding.EncodeToString(raw), "")
+	require.NoError(t, err)
+	hmacHex := func(key []byte) string {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte("cust-42"))
+		return "ref:" + hex.EncodeToString(m.Sum(nil)[:12])
+	}
+	derived, err := hkdf.Key(sha256.New, raw, nil, "ordersaga customer reference v1", 32)
+	require.NoError(t, err)
+
+	ref := keys.Ref("cust-42")
+	require.Equal(t, hmacHex(derived), ref)
+	require.NotEqual(t, hmacHex(raw), ref, "the data key is not the MAC key")
+	again, err := codec.ParseKeys("k1:"+base64.StdEncoding.EncodeToString(raw), "")
+	require.NoError(t, err)
+	require.Equal(t, ref, again.Ref("cust-42"), "stable across processes with the same key")
 }
