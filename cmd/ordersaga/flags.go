@@ -42,6 +42,9 @@ type TemporalFlags struct {
 type CodecFlags struct {
 	CodecKeys  string `env:"CODEC_KEYS" help:"Encrypt Temporal payloads with AES-256-GCM: comma-separated id:base64(32-byte key); empty: no encryption."`
 	CodecKeyID string `env:"CODEC_KEY_ID" help:"ID of the key that encrypts new payloads (default: the first of --codec-keys); the others still decrypt."`
+	// CodecAllowPlaintext is for the migration to encryption: histories
+	// written before it hold plaintext payloads that workers replay.
+	CodecAllowPlaintext bool `env:"CODEC_ALLOW_PLAINTEXT" help:"With --codec-keys: accept payloads that are not encrypted (histories from before encryption was turned on) instead of refusing them; only while those are migrated."`
 }
 
 // keyring parses the codec keys; nil when encryption is off.
@@ -49,7 +52,12 @@ func (f CodecFlags) keyring() (*codec.Keyring, error) {
 	if f.CodecKeys == "" {
 		return nil, nil
 	}
-	return codec.ParseKeys(f.CodecKeys, f.CodecKeyID)
+	k, err := codec.ParseKeys(f.CodecKeys, f.CodecKeyID)
+	if err != nil {
+		return nil, err
+	}
+	k.AllowPlaintext = f.CodecAllowPlaintext
+	return k, nil
 }
 
 // RedisFlags say where each service keeps its data.

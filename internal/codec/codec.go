@@ -4,8 +4,10 @@
 // Every payload is encrypted with the current key and tagged with its key
 // ID; decoding picks the key by that ID, so keys rotate by adding a new
 // current key and keeping the old ones for the payloads they wrote.
-// Payloads without the tag pass through unchanged (history written before
-// encryption was turned on stays readable).
+// Decoding refuses payloads without the tag (plaintext) unless the keyring
+// allows them, for histories written before encryption was turned on: AES-GCM
+// authenticates what it decrypts, so with plaintext refused, only holders of
+// a key can write a payload the workers accept.
 package codec
 
 import (
@@ -38,8 +40,19 @@ const (
 // a key derived for this one use, never the data key itself.
 const refInfo = "ordersaga customer reference v1"
 
-// Keyring holds the encryption keys by ID and which one encrypts.
+// ErrPlaintext is the error of decoding a payload that is not encrypted
+// when the keyring does not allow plaintext.
+var ErrPlaintext = errors.New("payload is not encrypted")
+
+// Keyring holds the encryption keys by ID, which one encrypts, and whether
+// unencrypted payloads are accepted.
 type Keyring struct {
+	// AllowPlaintext makes Decode pass payloads that are not encrypted
+	// through unchanged (histories written before encryption was turned
+	// on); without it Decode refuses them with ErrPlaintext. Set it before
+	// the keyring is used.
+	AllowPlaintext bool
+
 	current string
 	aeads   map[string]cipher.AEAD
 	refKeys map[string][]byte
@@ -132,12 +145,16 @@ func (c Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error)
 	return out, nil
 }
 
-// Decode implements converter.PayloadCodec. It fails on an unknown key ID
-// or a payload that does not authenticate.
+// Decode implements converter.PayloadCodec. It fails on an unknown key ID,
+// a payload that does not authenticate, and a payload that is not encrypted
+// (ErrPlaintext) unless the keyring allows plaintext.
 func (c Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
-		if string(p.GetMetadata()[converter.MetadataEncoding]) != Encoding {
+		if enc := string(p.GetMetadata()[converter.MetadataEncoding]); enc != Encoding {
+			if !c.keys.AllowPlaintext {
+				return nil, fmt.Errorf("codec: %w (encoding %q); plaintext is accepted only with --codec-allow-plaintext, while histories from before encryption are migrated", ErrPlaintext, enc)
+			}
 			out[i] = p
 			continue
 		}

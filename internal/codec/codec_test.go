@@ -80,13 +80,36 @@ func TestTamperedPayloadIsRejected(t *testing.T) {
 	require.ErrorContains(t, err, "decrypt")
 }
 
-func TestPlainPayloadsPassThrough(t *testing.T) {
+func TestPlaintextIsRefusedUnlessAllowed(t *testing.T) {
 	keys, err := codec.ParseKeys("k1:"+key(t), "")
 	require.NoError(t, err)
 	p := payload(t, "written before encryption was on")
-	dec, err := codec.New(keys).Decode([]*commonpb.Payload{p})
+	enc, err := codec.New(keys).Encode([]*commonpb.Payload{payload(t, "x")})
 	require.NoError(t, err)
-	require.Same(t, p, dec[0])
+
+	_, err = codec.New(keys).Decode([]*commonpb.Payload{enc[0], p})
+	require.ErrorIs(t, err, codec.ErrPlaintext)
+	require.ErrorContains(t, err, `encoding "json/plain"`)
+	require.ErrorContains(t, err, "--codec-allow-plaintext")
+
+	keys.AllowPlaintext = true
+	dec, err := codec.New(keys).Decode([]*commonpb.Payload{enc[0], p})
+	require.NoError(t, err)
+	require.Equal(t, `"x"`, string(dec[0].Data))
+	require.Same(t, p, dec[1], "plaintext passes through unchanged when allowed")
+}
+
+func TestDataConverterRefusesPlaintext(t *testing.T) {
+	keys, err := codec.ParseKeys("k1:"+key(t), "")
+	require.NoError(t, err)
+	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codec.New(keys))
+	var s string
+	err = dc.FromPayload(payload(t, "from an old history"), &s)
+	require.ErrorIs(t, err, codec.ErrPlaintext, "a worker refuses an old history's plaintext input")
+
+	keys.AllowPlaintext = true
+	require.NoError(t, dc.FromPayload(payload(t, "from an old history"), &s))
+	require.Equal(t, "from an old history", s)
 }
 
 func TestParseKeysErrors(t *testing.T) {
