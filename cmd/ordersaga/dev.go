@@ -44,6 +44,7 @@ type DevCmd struct {
 	ProviderFlags      `embed:""`
 	APIFlags           `embed:""`
 	WorkerFlags        `embed:""`
+	HTTPFlags          `embed:""`
 
 	// ExtraServices are more workers to run (the bench adds the baseline).
 	ExtraServices []string `kong:"-"`
@@ -108,6 +109,12 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			st.Stop()
 		}
 	}()
+	if err := d.allow("--api-request-timeout", d.RequestTimeout); err != nil {
+		return nil, err
+	}
+	if err := d.allow("--provider-slow-delay", d.ProviderSlowDelay); err != nil {
+		return nil, err
+	}
 	keys, err := d.keyring()
 	if err != nil {
 		return nil, err
@@ -126,7 +133,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	codecEndpoint := ""
 	if keys != nil {
 		cs, err := listen("codec server", d.CodecAddr, codecHandler(keys, []string{"http://localhost:" + strconv.Itoa(d.UIPort),
-			"http://127.0.0.1:" + strconv.Itoa(d.UIPort)}), log)
+			"http://127.0.0.1:" + strconv.Itoa(d.UIPort)}), d.HTTPFlags, log)
 		if err != nil {
 			return nil, err
 		}
@@ -163,7 +170,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 
 	provider, err := listen("payment provider", d.ProviderAddr, paymentsim.New(pool.get(d.paymentURL()), paymentsim.Config{
 		Keyspace: d.RedisKeyPrefix + "paymentsim:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
-	}, log).Handler(), log)
+	}, log).Handler(), d.HTTPFlags, log)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +206,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
-	apiSrv, err := listen("api", d.APIAddr, handler, log)
+	apiSrv, err := listen("api", d.APIAddr, handler, d.HTTPFlags, log)
 	if err != nil {
 		return nil, err
 	}

@@ -60,6 +60,15 @@ func (f CodecFlags) keyring() (*codec.Keyring, error) {
 	return k, nil
 }
 
+// HTTPFlags bound the connections of every HTTP listener of the process
+// (API, payment provider, codec server, metrics). Zero is the default.
+type HTTPFlags struct {
+	HTTPReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT" default:"5s" help:"Time a client has to send a request's headers."`
+	HTTPReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" default:"30s" help:"Time a client has to send a whole request, body included."`
+	HTTPWriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT" default:"15s" help:"Time from a request's headers to the end of its response: at least 1s above --api-request-timeout and --provider-slow-delay."`
+	HTTPIdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT" default:"2m" help:"How long an idle keep-alive connection stays open."`
+}
+
 // RedisFlags say where each service keeps its data.
 type RedisFlags struct {
 	RedisURL          string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"Redis of every service not given its own below."`

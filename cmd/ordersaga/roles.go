@@ -23,6 +23,7 @@ type WorkerCmd struct {
 	RabbitFlags        `embed:""`
 	PaymentClientFlags `embed:""`
 	WorkerFlags        `embed:""`
+	HTTPFlags          `embed:""`
 }
 
 // Run runs the workers, and the outbox relays of their services, until ctx
@@ -59,7 +60,7 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	if w.MetricsAddr != "" {
-		srv, err := listen("metrics", w.MetricsAddr, metricsHandler(reg), log)
+		srv, err := listen("metrics", w.MetricsAddr, metricsHandler(reg), w.HTTPFlags, log)
 		if err != nil {
 			return err
 		}
@@ -82,10 +83,14 @@ type APICmd struct {
 	RedisFlags    `embed:""`
 	SagaFlags     `embed:""`
 	APIFlags      `embed:""`
+	HTTPFlags     `embed:""`
 }
 
 // Run serves the API until ctx is cancelled.
 func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
+	if err := a.allow("--api-request-timeout", a.RequestTimeout); err != nil {
+		return err
+	}
 	pool, err := openRedis(ctx, a.RedisURL, a.inventoryURL(), a.timelineURL())
 	if err != nil {
 		return err
@@ -100,7 +105,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv, err := listen("api", a.APIAddr, handler, log)
+	srv, err := listen("api", a.APIAddr, handler, a.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
@@ -114,10 +119,14 @@ type PaymentProviderCmd struct {
 	RedisURL       string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"Redis the provider keeps its charges in."`
 	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace paymentsim:."`
 	ProviderFlags  `embed:""`
+	HTTPFlags      `embed:""`
 }
 
 // Run serves the provider until ctx is cancelled.
 func (p *PaymentProviderCmd) Run(ctx context.Context, log *slog.Logger) error {
+	if err := p.allow("--provider-slow-delay", p.ProviderSlowDelay); err != nil {
+		return err
+	}
 	pool, err := openRedis(ctx, p.RedisURL)
 	if err != nil {
 		return err
@@ -126,7 +135,7 @@ func (p *PaymentProviderCmd) Run(ctx context.Context, log *slog.Logger) error {
 	sim := paymentsim.New(pool.get(p.RedisURL), paymentsim.Config{
 		Keyspace: p.RedisKeyPrefix + "paymentsim:", SlowDelay: p.ProviderSlowDelay, FlakyFailures: p.ProviderFlakyFailures,
 	}, log)
-	srv, err := listen("payment provider", p.ProviderAddr, sim.Handler(), log)
+	srv, err := listen("payment provider", p.ProviderAddr, sim.Handler(), p.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
@@ -168,6 +177,7 @@ type CodecServerCmd struct {
 	CodecAddr   string   `env:"CODEC_ADDR" default:"127.0.0.1:8234" help:"Address the codec server listens on."`
 	CORSOrigins []string `name:"cors-origin" env:"CODEC_CORS_ORIGINS" default:"http://localhost:8233" help:"Origins (the Web UI's) allowed to call the codec server."`
 	CodecFlags  `embed:""`
+	HTTPFlags   `embed:""`
 }
 
 // Run serves /encode and /decode until ctx is cancelled.
@@ -179,7 +189,7 @@ func (c *CodecServerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if keys == nil {
 		return fmt.Errorf("codec-server: --codec-keys is required")
 	}
-	srv, err := listen("codec server", c.CodecAddr, codecHandler(keys, c.CORSOrigins), log)
+	srv, err := listen("codec server", c.CodecAddr, codecHandler(keys, c.CORSOrigins), c.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
