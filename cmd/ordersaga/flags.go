@@ -60,6 +60,13 @@ func (f CodecFlags) keyring() (*codec.Keyring, error) {
 	return k, nil
 }
 
+// CodecServerFlags configure the codec server the Web UI and the Temporal
+// CLI decode payloads with.
+type CodecServerFlags struct {
+	CodecAddr     string `env:"CODEC_ADDR" default:"127.0.0.1:8234" help:"Address the codec server listens on (dev: with --codec-keys)."`
+	CodecAuthKeys string `env:"CODEC_AUTH_KEYS" help:"Keys (client:key,...) that may call the codec server, besides the admin API keys; they grant nothing else."`
+}
+
 // HTTPFlags bound the connections of every HTTP listener of the process
 // (API, payment provider, codec server, metrics). Zero is the default.
 type HTTPFlags struct {
