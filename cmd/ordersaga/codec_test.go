@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -100,4 +101,22 @@ func TestCodecServerNeedsAKeyOrInsecureNoAuth(t *testing.T) {
 func TestCodecAuthKeysAreValidated(t *testing.T) {
 	err := run(context.Background(), []string{"codec-server", "--codec-keys", codecKeysSpec(t), "--codec-auth-keys", "ui:short"}, io.Discard, io.Discard)
 	require.ErrorContains(t, err, "--codec-auth-keys: want client:key with a key of at least 16 characters")
+}
+
+// TestReplayOfPlaintextHistoryNeedsAllowPlaintext replays a history recorded
+// before encryption was turned on: with the keys it fails (the input does not
+// decode, so the workflow ends at once and its history no longer matches:
+// the SDK reports a nondeterminism error) until --codec-allow-plaintext lets
+// it through. This is how a worker meets an older saga, and how to list
+// those still to migrate.
+func TestReplayOfPlaintextHistoryNeedsAllowPlaintext(t *testing.T) {
+	old := filepath.Join("..", "..", "testdata", "histories", "v1", "success.json")
+	keys := codecKeysSpec(t)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"replay", "--codec-keys", keys, old}, &out, io.Discard)
+	require.ErrorContains(t, err, "1 of 1 histories do not replay")
+
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"replay", "--codec-keys", keys, "--codec-allow-plaintext", old}, &out, io.Discard))
+	require.Contains(t, out.String(), "ok    "+old)
 }

@@ -22,11 +22,13 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/amqptest"
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/codec"
 	"github.com/ordersaga/ordersaga/internal/redistest"
 	"github.com/ordersaga/ordersaga/internal/replay"
+	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // stack is one `ordersaga dev` started in process by run(), as a user would
@@ -524,6 +526,16 @@ func TestCodecKeepsSecretsOutOfHistory(t *testing.T) {
 		Query: fmt.Sprintf("CustomerId = %q", keys.Ref("cust-secret-42"))})
 	require.NoError(t, err)
 	require.Len(t, res.GetExecutions(), 1, "found by the customer reference")
+
+	// A client without the keys cannot get a saga to run on plaintext.
+	wf, err := plain.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: "order-plaintext-" + id, TaskQueue: workflows.TaskQueueOrchestrator,
+	}, workflows.WorkflowName, workflows.Input{OrderID: "plaintext-" + id, CustomerID: "cust-1",
+		Items: []ordersaga.Item{{SKU: "widget", Quantity: 1}}, PaymentToken: "tok_ok"})
+	require.NoError(t, err)
+	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.ErrorContains(t, wf.Get(wctx, nil), "payload is not encrypted", "the worker refuses the plaintext input")
 
 	file := filepath.Join(t.TempDir(), "h.json")
 	require.NoError(t, os.WriteFile(file, buf.Bytes(), 0o644))
