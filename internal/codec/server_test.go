@@ -18,14 +18,29 @@ const (
 	callerKey = "codec-key-0123456789"
 )
 
+// body is the codec protocol's JSON of payloads.
+func body(t *testing.T, payloads ...*commonpb.Payload) []byte {
+	t.Helper()
+	b, err := protojson.Marshal(&commonpb.Payloads{Payloads: payloads})
+	require.NoError(t, err)
+	return b
+}
+
 // encrypted returns a /decode request body holding v encrypted with keys.
 func encrypted(t *testing.T, keys *codec.Keyring, v any) []byte {
 	t.Helper()
 	enc, err := codec.New(keys).Encode([]*commonpb.Payload{payload(t, v)})
 	require.NoError(t, err)
-	b, err := protojson.Marshal(&commonpb.Payloads{Payloads: enc})
-	require.NoError(t, err)
-	return b
+	return body(t, enc...)
+}
+
+// payloadsOf reads the payloads of a 200 answer.
+func payloadsOf(t *testing.T, rec *httptest.ResponseRecorder) []*commonpb.Payload {
+	t.Helper()
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var out commonpb.Payloads
+	require.NoError(t, protojson.Unmarshal(rec.Body.Bytes(), &out))
+	return out.GetPayloads()
 }
 
 func post(h http.Handler, path string, body []byte, header ...string) *httptest.ResponseRecorder {
@@ -147,8 +162,7 @@ func TestCodecServerBodyLimit(t *testing.T) {
 func TestCodecServerRefusesPlaintextUnlessAllowed(t *testing.T) {
 	t.Parallel()
 	h, keys := newServer(t, codec.ServerConfig{BearerKeys: map[string]string{callerKey: "ops"}})
-	plain, err := protojson.Marshal(&commonpb.Payloads{Payloads: []*commonpb.Payload{payload(t, "cust-42")}})
-	require.NoError(t, err)
+	plain := body(t, payload(t, "cust-42"))
 
 	rec := post(h, "/decode", plain, "Authorization", "Bearer "+callerKey)
 	require.Equal(t, http.StatusBadRequest, rec.Code)
@@ -156,22 +170,14 @@ func TestCodecServerRefusesPlaintextUnlessAllowed(t *testing.T) {
 
 	keys.AllowPlaintext = true
 	rec = post(h, "/decode", plain, "Authorization", "Bearer "+callerKey)
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	var out commonpb.Payloads
-	require.NoError(t, protojson.Unmarshal(rec.Body.Bytes(), &out))
-	require.Equal(t, `"cust-42"`, string(out.GetPayloads()[0].GetData()), "passed through")
+	require.Equal(t, `"cust-42"`, string(payloadsOf(t, rec)[0].GetData()), "passed through")
 }
 
 func TestCodecServerEncodes(t *testing.T) {
 	t.Parallel()
 	h, keys := newServer(t, codec.ServerConfig{BearerKeys: map[string]string{callerKey: "ops"}})
-	plain, err := protojson.Marshal(&commonpb.Payloads{Payloads: []*commonpb.Payload{payload(t, "cust-42")}})
-	require.NoError(t, err)
-	rec := post(h, "/encode", plain, "Authorization", "Bearer "+callerKey)
-	require.Equal(t, http.StatusOK, rec.Code)
-	var out commonpb.Payloads
-	require.NoError(t, protojson.Unmarshal(rec.Body.Bytes(), &out))
-	dec, err := codec.New(keys).Decode(out.GetPayloads())
+	rec := post(h, "/encode", body(t, payload(t, "cust-42")), "Authorization", "Bearer "+callerKey)
+	dec, err := codec.New(keys).Decode(payloadsOf(t, rec))
 	require.NoError(t, err)
 	require.Equal(t, `"cust-42"`, string(dec[0].GetData()))
 }
