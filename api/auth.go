@@ -1,13 +1,13 @@
 package api
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ordersaga/ordersaga/internal/apikey"
 )
 
 // Role is what an API key may do; see Scope for the rights of each role.
@@ -139,7 +139,7 @@ func (s *server) authenticate(c *gin.Context) {
 	// which role a key nearly matched.
 	var who *Principal
 	for _, set := range s.cfg.Auth.roleKeys() {
-		if name, ok := match(token, set.keys); ok && who == nil {
+		if name, ok := apikey.Match(token, set.keys); ok && who == nil {
 			who = &Principal{Name: name, Role: set.role}
 		}
 	}
@@ -162,18 +162,4 @@ func (s *server) require(scope Scope) gin.HandlerFunc {
 		}
 		c.Next()
 	}
-}
-
-// match looks token up among keys in constant time with respect to the
-// keys' contents: every key is compared, through fixed-length digests.
-func match(token string, keys map[string]string) (string, bool) {
-	want := sha256.Sum256([]byte(token))
-	found, name := 0, ""
-	for key, n := range keys {
-		have := sha256.Sum256([]byte(key))
-		if subtle.ConstantTimeCompare(want[:], have[:]) == 1 {
-			found, name = 1, n
-		}
-	}
-	return name, found == 1
 }

@@ -1,29 +1,20 @@
 package main
 
 import (
-	"net/http"
-	"slices"
-
-	"go.temporal.io/sdk/converter"
-
-	"github.com/ordersaga/ordersaga/internal/codec"
+	"maps"
 )
 
-// codecHandler serves the codec server protocol (POST /encode, /decode)
-// with CORS for the given origins, so the Web UI can decode payloads.
-func codecHandler(keys *codec.Keyring, origins []string) http.Handler {
-	h := converter.NewPayloadCodecHTTPHandler(codec.New(keys))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if origin := r.Header.Get("Origin"); origin != "" && slices.Contains(origins, origin) {
-			w.Header().Set("Access-Control-Allow-Origin", origin)
-			w.Header().Set("Access-Control-Allow-Credentials", "true")
-			w.Header().Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-			w.Header().Set("Access-Control-Allow-Headers", "Content-Type, X-Namespace, Authorization")
-		}
-		if r.Method == http.MethodOptions {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
+// codecCallers returns the bearer keys the codec server accepts (key →
+// client name): the admin API keys and the keys given for it alone.
+func codecCallers(adminKeys, codecKeys string) (map[string]string, error) {
+	admin, err := parseKeys("--admin-api-keys", adminKeys)
+	if err != nil {
+		return nil, err
+	}
+	own, err := parseKeys("--codec-auth-keys", codecKeys)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(admin, own)
+	return admin, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"slices"
 	"strconv"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/broker"
+	"github.com/ordersaga/ordersaga/internal/codec"
 	"github.com/ordersaga/ordersaga/internal/devserver"
 	"github.com/ordersaga/ordersaga/internal/outbox"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
@@ -33,9 +35,8 @@ type DevCmd struct {
 	TemporalConfig    map[string]string `help:"Embedded server dynamic config, key=value (repeatable), e.g. --temporal-config matching.rps=5000."`
 	Seed              bool              `env:"SEED_CATALOG" default:"true" negatable:"" help:"Create the demo catalog's SKUs that do not exist yet."`
 
-	CodecAddr string `env:"CODEC_ADDR" default:"127.0.0.1:8234" help:"With --codec-keys: where the codec server the Web UI decodes payloads with listens."`
-
 	CodecFlags         `embed:""`
+	CodecServerFlags   `embed:""`
 	RedisFlags         `embed:""`
 	RabbitFlags        `embed:""`
 	TimelineFlags      `embed:""`
@@ -44,6 +45,7 @@ type DevCmd struct {
 	ProviderFlags      `embed:""`
 	APIFlags           `embed:""`
 	WorkerFlags        `embed:""`
+	HTTPFlags          `embed:""`
 
 	// ExtraServices are more workers to run (the bench adds the baseline).
 	ExtraServices []string `kong:"-"`
@@ -108,6 +110,12 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			st.Stop()
 		}
 	}()
+	if err := d.allow("--api-request-timeout", d.RequestTimeout); err != nil {
+		return nil, err
+	}
+	if err := d.allow("--provider-slow-delay", d.ProviderSlowDelay); err != nil {
+		return nil, err
+	}
 	keys, err := d.keyring()
 	if err != nil {
 		return nil, err
@@ -127,16 +135,11 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	}
 
 	tf := TemporalFlags{TemporalAddress: d.TemporalAddress, TemporalNamespace: d.TemporalNamespace, CodecFlags: d.CodecFlags}
-	codecEndpoint := ""
+	var uiCodecEndpoint string
 	if keys != nil {
-		cs, err := listen("codec server", d.CodecAddr, codecHandler(keys, []string{"http://localhost:" + strconv.Itoa(d.UIPort),
-			"http://127.0.0.1:" + strconv.Itoa(d.UIPort)}), log)
-		if err != nil {
+		if uiCodecEndpoint, err = startDevCodec(d, keys, st, log); err != nil {
 			return nil, err
 		}
-		st.onStop(func() { _ = cs.Shutdown(time.Second) })
-		codecEndpoint = "http://" + cs.Addr()
-		st.Codec = codecEndpoint
 	}
 	if d.TemporalAddress == "" {
 		srv, err := devserver.Start(devserver.Config{
@@ -146,7 +149,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			UIPort:           d.UIPort,
 			Namespace:        d.TemporalNamespace,
 			SearchAttributes: temporalclient.SearchAttributes(),
-			UICodecEndpoint:  codecEndpoint,
+			UICodecEndpoint:  uiCodecEndpoint,
 			DynamicConfig:    dynamicValues(d.TemporalConfig),
 			Logger:           log,
 		})
@@ -167,7 +170,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 
 	provider, err := listen("payment provider", d.ProviderAddr, paymentsim.New(pool.get(d.paymentURL()), paymentsim.Config{
 		Keyspace: d.RedisKeyPrefix + "paymentsim:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
-	}, log).Handler(), log)
+	}, log).Handler(), d.HTTPFlags, log)
 	if err != nil {
 		return nil, err
 	}
@@ -203,13 +206,41 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
-	apiSrv, err := listen("api", d.APIAddr, handler, log)
+	apiSrv, err := listen("api", d.APIAddr, handler, d.HTTPFlags, log)
 	if err != nil {
 		return nil, err
 	}
 	st.API = apiSrv.Addr()
 	st.onStop(func() { _ = apiSrv.Shutdown(5 * time.Second) })
 	return st, nil
+}
+
+// startDevCodec starts dev's codec server. It accepts the admin API keys
+// and --codec-auth-keys as bearer keys and, when dev runs the Web UI (which
+// has no sign-in and cannot send a key), a secret made for this run as the
+// first segment of the path: it returns that capability URL for the UI, or
+// "" without an embedded UI.
+func startDevCodec(d *DevCmd, keys *codec.Keyring, st *devStack, log *slog.Logger) (string, error) {
+	callers, err := codecCallers(d.AdminAPIKeys, d.CodecAuthKeys)
+	if err != nil {
+		return "", err
+	}
+	cfg := codec.ServerConfig{Keys: keys, BearerKeys: callers, Origins: []string{
+		"http://localhost:" + strconv.Itoa(d.UIPort), "http://127.0.0.1:" + strconv.Itoa(d.UIPort)}}
+	embeddedUI := d.TemporalAddress == "" && d.UIPort >= 0
+	if embeddedUI {
+		cfg.PathSecret = rand.Text()
+	}
+	cs, err := listen("codec server", d.CodecAddr, codec.NewHandler(cfg), d.HTTPFlags, log)
+	if err != nil {
+		return "", err
+	}
+	st.onStop(func() { _ = cs.Shutdown(time.Second) })
+	st.Codec = "http://" + cs.Addr()
+	if !embeddedUI {
+		return "", nil
+	}
+	return st.Codec + "/" + cfg.PathSecret, nil
 }
 
 // seed creates the demo catalog's missing SKUs; existing stock is kept.

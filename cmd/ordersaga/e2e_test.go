@@ -22,11 +22,13 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/amqptest"
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/codec"
 	"github.com/ordersaga/ordersaga/internal/redistest"
 	"github.com/ordersaga/ordersaga/internal/replay"
+	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // stack is one `ordersaga dev` started in process by run(), as a user would
@@ -502,13 +504,15 @@ func TestBenchSmoke(t *testing.T) {
 // TestCodecKeepsSecretsOutOfHistory runs dev with payload encryption: the
 // payment token and customer ID never appear in Temporal's history, the
 // saga is still found by its customer reference, replay needs the keys, and
-// the codec server decodes for the Web UI.
+// the codec server decodes for the CLI (with a key) and the Web UI (through
+// the endpoint the UI is given).
 func TestCodecKeepsSecretsOutOfHistory(t *testing.T) {
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
 	keysSpec := "k1:" + base64.StdEncoding.EncodeToString(raw)
 	codecAddr := freeAddr(t)
-	s := startStack(t, "--codec-keys", keysSpec, "--codec-addr", codecAddr)
+	const codecKey = "cli-codec-key-0123456789"
+	s := startStack(t, "--codec-keys", keysSpec, "--codec-addr", codecAddr, "--codec-auth-keys", "cli:"+codecKey)
 
 	code, body, _ := s.do("POST", "/v1/orders", map[string]any{"customer_id": "cust-secret-42",
 		"items": []map[string]any{{"sku": "widget", "quantity": 1}}, "payment_token": "tok_ok"})
@@ -539,28 +543,62 @@ func TestCodecKeepsSecretsOutOfHistory(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res.GetExecutions(), 1, "found by the customer reference")
 
+	// A client without the keys cannot get a saga to run on plaintext.
+	wf, err := plain.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: "order-plaintext-" + id, TaskQueue: workflows.TaskQueueOrchestrator,
+	}, workflows.WorkflowName, workflows.Input{OrderID: "plaintext-" + id, CustomerID: "cust-1",
+		Items: []ordersaga.Item{{SKU: "widget", Quantity: 1}}, PaymentToken: "tok_ok"})
+	require.NoError(t, err)
+	wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.ErrorContains(t, wf.Get(wctx, nil), "payload is not encrypted", "the worker refuses the plaintext input")
+
 	file := filepath.Join(t.TempDir(), "h.json")
 	require.NoError(t, os.WriteFile(file, buf.Bytes(), 0o644))
 	require.NoError(t, run(context.Background(), []string{"replay", "--codec-keys", keysSpec, file}, io.Discard, io.Discard))
 	require.Error(t, run(context.Background(), []string{"replay", file}, io.Discard, io.Discard), "replay without the keys cannot decode")
 
-	// The codec server decodes the start event's input for the Web UI.
+	// The codec server decodes the start event's input for the CLI, with a
+	// key, and for the Web UI, through the endpoint the UI is configured with.
 	start := h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetInput()
 	in, err := protojson.Marshal(start)
 	require.NoError(t, err)
-	req, _ := http.NewRequest("POST", "http://"+codecAddr+"/decode", bytes.NewReader(in))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Namespace", "default")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, 200, resp.StatusCode)
-	decoded, _ := io.ReadAll(resp.Body)
-	var found bool
-	for _, p := range payloadData(t, decoded) {
-		found = found || strings.Contains(string(p), "cust-secret-42")
+	decode := func(endpoint string, header ...string) (int, []byte) {
+		req, _ := http.NewRequest("POST", endpoint+"/decode", bytes.NewReader(in))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Namespace", "default")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, body
 	}
-	require.True(t, found, "decoded: %s", decoded)
+	holdsCustomer := func(decoded []byte) bool {
+		for _, p := range payloadData(t, decoded) {
+			if strings.Contains(string(p), "cust-secret-42") {
+				return true
+			}
+		}
+		return false
+	}
+	code, _ = decode("http://" + codecAddr)
+	require.Equal(t, http.StatusUnauthorized, code, "no key, no decoding")
+	code, decoded := decode("http://"+codecAddr, "Authorization", "Bearer "+codecKey)
+	require.Equal(t, http.StatusOK, code)
+	require.True(t, holdsCustomer(decoded), "decoded: %s", decoded)
+
+	resp, err := http.Get("http://" + s.ui + "/api/v1/settings")
+	require.NoError(t, err)
+	var settings struct{ Codec struct{ Endpoint string } }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&settings))
+	resp.Body.Close()
+	require.True(t, strings.HasPrefix(settings.Codec.Endpoint, "http://"+codecAddr+"/"), settings.Codec.Endpoint)
+	code, decoded = decode(settings.Codec.Endpoint, "Origin", "http://localhost:"+port(s.ui))
+	require.Equal(t, http.StatusOK, code, "the Web UI decodes through its capability endpoint")
+	require.True(t, holdsCustomer(decoded), "decoded: %s", decoded)
 }
 
 // payloadData returns every base64 "data" field of a JSON document, decoded.

@@ -43,6 +43,9 @@ type TemporalFlags struct {
 type CodecFlags struct {
 	CodecKeys  string `env:"CODEC_KEYS" help:"Encrypt Temporal payloads with AES-256-GCM: comma-separated id:base64(32-byte key); empty: no encryption."`
 	CodecKeyID string `env:"CODEC_KEY_ID" help:"ID of the key that encrypts new payloads (default: the first of --codec-keys); the others still decrypt."`
+	// CodecAllowPlaintext is for the migration to encryption: histories
+	// written before it hold plaintext payloads that workers replay.
+	CodecAllowPlaintext bool `env:"CODEC_ALLOW_PLAINTEXT" help:"With --codec-keys: accept payloads that are not encrypted (histories from before encryption was turned on) instead of refusing them; only while those are migrated."`
 }
 
 // keyring parses the codec keys; nil when encryption is off.
@@ -50,7 +53,28 @@ func (f CodecFlags) keyring() (*codec.Keyring, error) {
 	if f.CodecKeys == "" {
 		return nil, nil
 	}
-	return codec.ParseKeys(f.CodecKeys, f.CodecKeyID)
+	k, err := codec.ParseKeys(f.CodecKeys, f.CodecKeyID)
+	if err != nil {
+		return nil, err
+	}
+	k.AllowPlaintext = f.CodecAllowPlaintext
+	return k, nil
+}
+
+// CodecServerFlags configure the codec server the Web UI and the Temporal
+// CLI decode payloads with.
+type CodecServerFlags struct {
+	CodecAddr     string `env:"CODEC_ADDR" default:"127.0.0.1:8234" help:"Address the codec server listens on (dev: with --codec-keys)."`
+	CodecAuthKeys string `env:"CODEC_AUTH_KEYS" help:"Keys (client:key,...) that may call the codec server, besides the admin API keys; they grant nothing else."`
+}
+
+// HTTPFlags bound the connections of every HTTP listener of the process
+// (API, payment provider, codec server, metrics). Zero is the default.
+type HTTPFlags struct {
+	HTTPReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT" default:"5s" help:"Time a client has to send a request's headers."`
+	HTTPReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" default:"30s" help:"Time a client has to send a whole request, body included."`
+	HTTPWriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT" default:"15s" help:"Time from a request's headers to the end of its response: at least 1s above --api-request-timeout and --provider-slow-delay."`
+	HTTPIdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT" default:"2m" help:"How long an idle keep-alive connection stays open."`
 }
 
 // RedisFlags say where each service keeps its data.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ordersaga/ordersaga/internal/codec"
 	"github.com/ordersaga/ordersaga/internal/devserver"
 	"github.com/ordersaga/ordersaga/internal/outbox"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
@@ -23,6 +24,7 @@ type WorkerCmd struct {
 	RabbitFlags        `embed:""`
 	PaymentClientFlags `embed:""`
 	WorkerFlags        `embed:""`
+	HTTPFlags          `embed:""`
 }
 
 // Run runs the workers, and the outbox relays of their services, until ctx
@@ -59,7 +61,7 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	if w.MetricsAddr != "" {
-		srv, err := listen("metrics", w.MetricsAddr, metricsHandler(reg), log)
+		srv, err := listen("metrics", w.MetricsAddr, metricsHandler(reg), w.HTTPFlags, log)
 		if err != nil {
 			return err
 		}
@@ -82,10 +84,14 @@ type APICmd struct {
 	RedisFlags    `embed:""`
 	SagaFlags     `embed:""`
 	APIFlags      `embed:""`
+	HTTPFlags     `embed:""`
 }
 
 // Run serves the API until ctx is cancelled.
 func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
+	if err := a.allow("--api-request-timeout", a.RequestTimeout); err != nil {
+		return err
+	}
 	auth, err := a.auth()
 	if err != nil {
 		return err
@@ -104,7 +110,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv, err := listen("api", a.APIAddr, handler, log)
+	srv, err := listen("api", a.APIAddr, handler, a.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
@@ -118,10 +124,14 @@ type PaymentProviderCmd struct {
 	RedisURL       string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"Redis the provider keeps its charges in."`
 	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace paymentsim:."`
 	ProviderFlags  `embed:""`
+	HTTPFlags      `embed:""`
 }
 
 // Run serves the provider until ctx is cancelled.
 func (p *PaymentProviderCmd) Run(ctx context.Context, log *slog.Logger) error {
+	if err := p.allow("--provider-slow-delay", p.ProviderSlowDelay); err != nil {
+		return err
+	}
 	pool, err := openRedis(ctx, p.RedisURL)
 	if err != nil {
 		return err
@@ -130,7 +140,7 @@ func (p *PaymentProviderCmd) Run(ctx context.Context, log *slog.Logger) error {
 	sim := paymentsim.New(pool.get(p.RedisURL), paymentsim.Config{
 		Keyspace: p.RedisKeyPrefix + "paymentsim:", SlowDelay: p.ProviderSlowDelay, FlakyFailures: p.ProviderFlakyFailures,
 	}, log)
-	srv, err := listen("payment provider", p.ProviderAddr, sim.Handler(), log)
+	srv, err := listen("payment provider", p.ProviderAddr, sim.Handler(), p.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
@@ -169,12 +179,17 @@ func (p *ProjectorCmd) Run(ctx context.Context, log *slog.Logger) error {
 // CodecServerCmd serves the payload codec over HTTP for the Temporal Web UI
 // and CLI (`temporal --codec-endpoint`).
 type CodecServerCmd struct {
-	CodecAddr   string   `env:"CODEC_ADDR" default:"127.0.0.1:8234" help:"Address the codec server listens on."`
-	CORSOrigins []string `name:"cors-origin" env:"CODEC_CORS_ORIGINS" default:"http://localhost:8233" help:"Origins (the Web UI's) allowed to call the codec server."`
-	CodecFlags  `embed:""`
+	CORSOrigins      []string `name:"cors-origin" env:"CODEC_CORS_ORIGINS" default:"http://localhost:8233" help:"Origins (the Web UI's) allowed to call the codec server."`
+	AdminAPIKeys     string   `name:"admin-api-keys" env:"ADMIN_API_KEYS" help:"Admin API keys (client:key,...): they may call the codec server."`
+	InsecureNoAuth   bool     `help:"Serve without authentication: anyone who reaches the codec server can decrypt every payload (flag only, no environment variable)."`
+	CodecServerFlags `embed:""`
+	CodecFlags       `embed:""`
+	HTTPFlags        `embed:""`
 }
 
-// Run serves /encode and /decode until ctx is cancelled.
+// Run serves /encode and /decode until ctx is cancelled. It refuses to start
+// without a key that may call it, unless told to serve without
+// authentication.
 func (c *CodecServerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	keys, err := c.keyring()
 	if err != nil {
@@ -183,11 +198,22 @@ func (c *CodecServerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if keys == nil {
 		return fmt.Errorf("codec-server: --codec-keys is required")
 	}
-	srv, err := listen("codec server", c.CodecAddr, codecHandler(keys, c.CORSOrigins), log)
+	callers, err := codecCallers(c.AdminAPIKeys, c.CodecAuthKeys)
 	if err != nil {
 		return err
 	}
-	log.Info("codec server listening", "addr", srv.Addr(), "current_key", keys.CurrentID())
+	if len(callers) == 0 && !c.InsecureNoAuth {
+		return fmt.Errorf("codec-server: no key may call it: give --codec-auth-keys or --admin-api-keys (or --insecure-no-auth to let anyone who reaches it decrypt)")
+	}
+	if c.InsecureNoAuth {
+		log.Warn("codec server without authentication: anyone who reaches it can decrypt every payload")
+	}
+	h := codec.NewHandler(codec.ServerConfig{Keys: keys, Origins: c.CORSOrigins, BearerKeys: callers, NoAuth: c.InsecureNoAuth})
+	srv, err := listen("codec server", c.CodecAddr, h, c.HTTPFlags, log)
+	if err != nil {
+		return err
+	}
+	log.Info("codec server listening", "addr", srv.Addr(), "current_key", keys.CurrentID(), "callers", len(callers), "allow_plaintext", keys.AllowPlaintext)
 	<-ctx.Done()
 	return srv.Shutdown(5 * time.Second)
 }

@@ -220,14 +220,55 @@ type httpServer struct {
 	done chan error
 }
 
-// listen binds addr (so a taken port fails at once) and serves h.
-func listen(name, addr string, h http.Handler, log *slog.Logger) (*httpServer, error) {
+// Defaults of HTTPFlags, for a zero field.
+const (
+	defaultReadHeaderTimeout = 5 * time.Second
+	defaultReadTimeout       = 30 * time.Second
+	defaultWriteTimeout      = 15 * time.Second
+	defaultIdleTimeout       = 2 * time.Minute
+)
+
+// withDefaults returns f with its zero fields set to the defaults.
+func (f HTTPFlags) withDefaults() HTTPFlags {
+	set := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	set(&f.HTTPReadHeaderTimeout, defaultReadHeaderTimeout)
+	set(&f.HTTPReadTimeout, defaultReadTimeout)
+	set(&f.HTTPWriteTimeout, defaultWriteTimeout)
+	set(&f.HTTPIdleTimeout, defaultIdleTimeout)
+	return f
+}
+
+// allow fails unless the write timeout leaves time to answer to a handler
+// that may take up to busy (what flag is set to): a response cut off by it
+// never reaches the client.
+func (f HTTPFlags) allow(flag string, busy time.Duration) error {
+	if w := f.withDefaults().HTTPWriteTimeout; w < busy+time.Second {
+		return fmt.Errorf("--http-write-timeout (%s) must exceed %s (%s) by at least 1s", w, flag, busy)
+	}
+	return nil
+}
+
+// listen binds addr (so a taken port fails at once) and serves h with the
+// timeouts of f: a client that is slow to send its headers or its request,
+// or idle, is disconnected.
+func listen(name, addr string, h http.Handler, f HTTPFlags, log *slog.Logger) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: listen on %s: %w", name, addr, err)
 	}
-	s := &httpServer{name: name, ln: ln, done: make(chan error, 1),
-		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}}
+	f = f.withDefaults()
+	s := &httpServer{name: name, ln: ln, done: make(chan error, 1), srv: &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: f.HTTPReadHeaderTimeout,
+		ReadTimeout:       f.HTTPReadTimeout,
+		WriteTimeout:      f.HTTPWriteTimeout,
+		IdleTimeout:       f.HTTPIdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}}
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil
 }

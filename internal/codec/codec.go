@@ -4,13 +4,16 @@
 // Every payload is encrypted with the current key and tagged with its key
 // ID; decoding picks the key by that ID, so keys rotate by adding a new
 // current key and keeping the old ones for the payloads they wrote.
-// Payloads without the tag pass through unchanged (history written before
-// encryption was turned on stays readable).
+// Decoding refuses payloads without the tag (plaintext) unless the keyring
+// allows them, for histories written before encryption was turned on: AES-GCM
+// authenticates what it decrypts, so with plaintext refused, only holders of
+// a key can write a payload the workers accept.
 package codec
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -33,17 +36,32 @@ const (
 	MetadataKeyID = "encryption-key-id"
 )
 
-// Keyring holds the encryption keys by ID and which one encrypts.
+// refInfo is the HKDF context of the keys that make customer references:
+// a key derived for this one use, never the data key itself.
+const refInfo = "ordersaga customer reference v1"
+
+// ErrPlaintext is the error of decoding a payload that is not encrypted
+// when the keyring does not allow plaintext.
+var ErrPlaintext = errors.New("payload is not encrypted")
+
+// Keyring holds the encryption keys by ID, which one encrypts, and whether
+// unencrypted payloads are accepted.
 type Keyring struct {
+	// AllowPlaintext makes Decode pass payloads that are not encrypted
+	// through unchanged (histories written before encryption was turned
+	// on); without it Decode refuses them with ErrPlaintext. Set it before
+	// the keyring is used.
+	AllowPlaintext bool
+
 	current string
 	aeads   map[string]cipher.AEAD
-	raw     map[string][]byte
+	refKeys map[string][]byte
 }
 
 // ParseKeys parses "id:base64key,id:base64key" (32-byte keys, AES-256) and
 // makes currentID the key that encrypts; empty currentID takes the first.
 func ParseKeys(spec, currentID string) (*Keyring, error) {
-	k := &Keyring{aeads: map[string]cipher.AEAD{}, raw: map[string][]byte{}}
+	k := &Keyring{aeads: map[string]cipher.AEAD{}, refKeys: map[string][]byte{}}
 	for _, part := range strings.Split(spec, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -71,7 +89,11 @@ func ParseKeys(spec, currentID string) (*Keyring, error) {
 		if _, dup := k.aeads[id]; dup {
 			return nil, fmt.Errorf("codec key %q given twice", id)
 		}
-		k.aeads[id], k.raw[id] = aead, key
+		refKey, err := hkdf.Key(sha256.New, key, nil, refInfo, sha256.Size)
+		if err != nil {
+			return nil, fmt.Errorf("codec key %q: %w", id, err)
+		}
+		k.aeads[id], k.refKeys[id] = aead, refKey
 		if k.current == "" {
 			k.current = id
 		}
@@ -123,12 +145,16 @@ func (c Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error)
 	return out, nil
 }
 
-// Decode implements converter.PayloadCodec. It fails on an unknown key ID
-// or a payload that does not authenticate.
+// Decode implements converter.PayloadCodec. It fails on an unknown key ID,
+// a payload that does not authenticate, and a payload that is not encrypted
+// (ErrPlaintext) unless the keyring allows plaintext.
 func (c Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
-		if string(p.GetMetadata()[converter.MetadataEncoding]) != Encoding {
+		if enc := string(p.GetMetadata()[converter.MetadataEncoding]); enc != Encoding {
+			if !c.keys.AllowPlaintext {
+				return nil, fmt.Errorf("codec: %w (encoding %q); plaintext is accepted only with --codec-allow-plaintext, while histories from before encryption are migrated", ErrPlaintext, enc)
+			}
 			out[i] = p
 			continue
 		}
@@ -155,11 +181,13 @@ func (c Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error)
 }
 
 // Ref returns a stable, keyed reference to a sensitive value (a customer
-// ID) for search attributes, which are not encrypted: HMAC-SHA256 with the
-// current key, truncated. Rotating the current key changes the references of
-// new sagas.
+// ID) for search attributes, which are not encrypted: HMAC-SHA256, truncated,
+// keyed with a key derived from the current data key by HKDF-SHA256 (info
+// "ordersaga customer reference v1"), so the data key is used for nothing
+// but encryption. Rotating the current key changes the references of new
+// sagas.
 func (k *Keyring) Ref(value string) string {
-	m := hmac.New(sha256.New, k.raw[k.current])
+	m := hmac.New(sha256.New, k.refKeys[k.current])
 	m.Write([]byte(value))
 	return "ref:" + hex.EncodeToString(m.Sum(nil)[:12])
 }

@@ -2,8 +2,12 @@ package codec_test
 
 import (
 	"bytes"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -76,13 +80,36 @@ func TestTamperedPayloadIsRejected(t *testing.T) {
 	require.ErrorContains(t, err, "decrypt")
 }
 
-func TestPlainPayloadsPassThrough(t *testing.T) {
+func TestPlaintextIsRefusedUnlessAllowed(t *testing.T) {
 	keys, err := codec.ParseKeys("k1:"+key(t), "")
 	require.NoError(t, err)
 	p := payload(t, "written before encryption was on")
-	dec, err := codec.New(keys).Decode([]*commonpb.Payload{p})
+	enc, err := codec.New(keys).Encode([]*commonpb.Payload{payload(t, "x")})
 	require.NoError(t, err)
-	require.Same(t, p, dec[0])
+
+	_, err = codec.New(keys).Decode([]*commonpb.Payload{enc[0], p})
+	require.ErrorIs(t, err, codec.ErrPlaintext)
+	require.ErrorContains(t, err, `encoding "json/plain"`)
+	require.ErrorContains(t, err, "--codec-allow-plaintext")
+
+	keys.AllowPlaintext = true
+	dec, err := codec.New(keys).Decode([]*commonpb.Payload{enc[0], p})
+	require.NoError(t, err)
+	require.Equal(t, `"x"`, string(dec[0].Data))
+	require.Same(t, p, dec[1], "plaintext passes through unchanged when allowed")
+}
+
+func TestDataConverterRefusesPlaintext(t *testing.T) {
+	keys, err := codec.ParseKeys("k1:"+key(t), "")
+	require.NoError(t, err)
+	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codec.New(keys))
+	var s string
+	err = dc.FromPayload(payload(t, "from an old history"), &s)
+	require.ErrorIs(t, err, codec.ErrPlaintext, "a worker refuses an old history's plaintext input")
+
+	keys.AllowPlaintext = true
+	require.NoError(t, dc.FromPayload(payload(t, "from an old history"), &s))
+	require.Equal(t, "from an old history", s)
 }
 
 func TestParseKeysErrors(t *testing.T) {
@@ -109,4 +136,30 @@ func TestRefIsStableAndKeyed(t *testing.T) {
 	require.NotEqual(t, a.Ref("cust-42"), a.Ref("cust-43"))
 	require.NotEqual(t, a.Ref("cust-42"), b.Ref("cust-42"), "another key, another reference")
 	require.NotContains(t, a.Ref("cust-42"), "cust-42")
+}
+
+// TestRefUsesADerivedKey pins the reference to HMAC-SHA256 under the key
+// HKDF-SHA256 derives from the data key, and checks that it is not an HMAC
+// under the data key itself.
+func TestRefUsesADerivedKey(t *testing.T) {
+	raw := make([]byte, 32)
+	for i := range raw {
+		raw[i] = byte(i)
+	}
+	keys, err := codec.ParseKeys("k1:"+base64.StdEncoding.EncodeToString(raw), "")
+	require.NoError(t, err)
+	hmacHex := func(key []byte) string {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte("cust-42"))
+		return "ref:" + hex.EncodeToString(m.Sum(nil)[:12])
+	}
+	derived, err := hkdf.Key(sha256.New, raw, nil, "ordersaga customer reference v1", 32)
+	require.NoError(t, err)
+
+	ref := keys.Ref("cust-42")
+	require.Equal(t, hmacHex(derived), ref)
+	require.NotEqual(t, hmacHex(raw), ref, "the data key is not the MAC key")
+	again, err := codec.ParseKeys("k1:"+base64.StdEncoding.EncodeToString(raw), "")
+	require.NoError(t, err)
+	require.Equal(t, ref, again.Ref("cust-42"), "stable across processes with the same key")
 }

@@ -54,7 +54,9 @@ type Config struct {
 	// UIPort serves the Web UI; negative disables it, 0 picks a free port.
 	UIPort int
 	// UICodecEndpoint, if set, is the codec server the Web UI decodes
-	// payloads with.
+	// payloads with. The UI sends no credential of its own to an http://
+	// endpoint (see uiConfig), so a codec server that requires one must take
+	// it from the URL itself (a capability path).
 	UICodecEndpoint string
 	// Namespace to create (default "default").
 	Namespace string
@@ -156,17 +158,7 @@ func start(cfg Config) (*Server, error) {
 	}
 	if cfg.UIPort > 0 {
 		s.uiAddr = net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.UIPort))
-		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
-			Host:                cfg.IP,
-			Port:                cfg.UIPort,
-			TemporalGRPCAddress: s.frontend,
-			EnableUI:            true,
-			DefaultNamespace:    cfg.Namespace,
-			Codec:               uiconfig.Codec{Endpoint: cfg.UICodecEndpoint},
-			CORS:                uiconfig.CORS{CookieInsecure: true},
-			HideLogs:            true,
-			DisableNewsFetch:    true,
-		}))
+		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(uiConfig(cfg, s.frontend)))
 		go func() {
 			if err := s.ui.Start(); err != nil && !errors.Is(err, context.Canceled) {
 				cfg.Logger.Error("temporal web ui stopped", "error", err)
@@ -174,6 +166,29 @@ func start(cfg Config) (*Server, error) {
 		}()
 	}
 	return s, nil
+}
+
+// uiConfig is the Web UI's configuration. The UI passes its signed-in user's
+// access token to the codec server (Authorization: Bearer, and the ID token in
+// Authorization-Extras) when PassAccessToken is on, but only to an https://
+// endpoint: with it on, an http:// endpoint is not called at all and payloads
+// stay encoded. So it is on for https:// endpoints only. This UI has no
+// sign-in, hence no token to pass in any case.
+func uiConfig(cfg Config, frontend string) *uiconfig.Config {
+	return &uiconfig.Config{
+		Host:                cfg.IP,
+		Port:                cfg.UIPort,
+		TemporalGRPCAddress: frontend,
+		EnableUI:            true,
+		DefaultNamespace:    cfg.Namespace,
+		Codec: uiconfig.Codec{
+			Endpoint:        cfg.UICodecEndpoint,
+			PassAccessToken: strings.HasPrefix(cfg.UICodecEndpoint, "https://"),
+		},
+		CORS:             uiconfig.CORS{CookieInsecure: true},
+		HideLogs:         true,
+		DisableNewsFetch: true,
+	}
 }
 
 // FrontendAddress is the host:port Temporal clients dial.

@@ -1,0 +1,25 @@
+package devserver
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestUIPassesItsTokenOnlyOverHTTPS: the Web UI does not call an http://
+// codec endpoint at all when told to pass its access token, so the token is
+// passed to https:// endpoints only.
+func TestUIPassesItsTokenOnlyOverHTTPS(t *testing.T) {
+	t.Parallel()
+	for endpoint, pass := range map[string]bool{
+		"":                                  false,
+		"http://127.0.0.1:8234/capability":  false,
+		"https://codec.example.com/decoder": true,
+	} {
+		c := uiConfig(Config{IP: "127.0.0.1", UIPort: 8233, Namespace: "default", UICodecEndpoint: endpoint}, "127.0.0.1:7233")
+		require.Equal(t, endpoint, c.Codec.Endpoint)
+		require.Equal(t, pass, c.Codec.PassAccessToken, endpoint)
+		require.False(t, c.Codec.IncludeCredentials, "no cookies are sent to the codec server")
+		require.Equal(t, "127.0.0.1:7233", c.TemporalGRPCAddress)
+	}
+}
