@@ -27,6 +27,10 @@
 // key still holds the relay's token, and otherwise deletes nothing, so a relay
 // whose lease has passed to another changes nothing in the outbox (it learns
 // it lost the lease and stops).
+//
+// Every relay, holder or standby, samples the outbox lag — the age of its
+// oldest entry, zero when it is empty — every LagInterval, so the lag keeps
+// growing while the broker is unreachable.
 package outbox
 
 import (
@@ -86,6 +90,8 @@ type Config struct {
 	// (default LeaseTTL/10). ConfirmTimeout plus LeaseMargin must not exceed
 	// two thirds of LeaseTTL, so that a batch fits between renewals.
 	LeaseMargin time.Duration
+	// LagInterval is how often the outbox lag is sampled (default 1s).
+	LagInterval time.Duration
 	// MaxBackoff caps the wait between reconnection attempts (default 5s).
 	MaxBackoff time.Duration
 }
@@ -105,6 +111,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.LeaseMargin <= 0 {
 		c.LeaseMargin = c.LeaseTTL / 10
+	}
+	if c.LagInterval <= 0 {
+		c.LagInterval = time.Second
 	}
 	if c.MaxBackoff <= 0 {
 		c.MaxBackoff = 5 * time.Second
@@ -131,8 +140,8 @@ func (c Config) Validate() error {
 type Stats struct {
 	Published int64 // entries confirmed by the broker and deleted
 	Failed    int64 // publish attempts not confirmed (to be republished)
-	// Lag is the age of the oldest entry not yet confirmed, as of the last
-	// look; zero when the outbox is empty.
+	// Lag is the age of the outbox's oldest entry (not yet confirmed), as of
+	// the last sample; zero when the outbox is empty.
 	Lag time.Duration
 }
 
@@ -166,9 +175,11 @@ func (r *Relay) Stats() Stats {
 
 // Run relays until ctx is cancelled: it takes the outbox's lease when it is
 // free and publishes while it holds it, reconnecting to the broker with
-// backoff on any failure. It returns nil after ctx is cancelled, having
-// released the lease.
+// backoff on any failure, and samples the lag throughout. It returns nil
+// after ctx is cancelled, having released the lease.
 func (r *Relay) Run(ctx context.Context) error {
+	sampled := make(chan struct{})
+	go func() { defer close(sampled); r.sampleLag(ctx) }()
 	for ctx.Err() == nil {
 		l, err := r.acquire(ctx)
 		if err != nil {
@@ -179,6 +190,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 		broker.Sleep(ctx, r.cfg.LeaseTTL/3)
 	}
+	<-sampled
 	return nil
 }
 
@@ -239,7 +251,6 @@ func (r *Relay) session(ctx context.Context, l *lease) error {
 		if err != nil {
 			return err
 		}
-		r.observeLag(entries)
 		if len(entries) == 0 {
 			continue
 		}
@@ -345,13 +356,4 @@ func message(e redis.XMessage, fence int64) (amqp.Publishing, string) {
 func entryTime(id string) time.Time {
 	ms, _ := strconv.ParseInt(strings.SplitN(id, "-", 2)[0], 10, 64)
 	return time.UnixMilli(ms)
-}
-
-func (r *Relay) observeLag(entries []redis.XMessage) {
-	var lag time.Duration
-	if len(entries) > 0 {
-		lag = max(time.Since(entryTime(entries[0].ID)), 0)
-	}
-	r.lagNanos.Store(int64(lag))
-	r.metrics.lag(r.cfg.Name, lag)
 }
