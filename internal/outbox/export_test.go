@@ -1,5 +1,8 @@
 package outbox
 
-// CrashAfterConfirm makes the relay end a session between a batch's confirm
-// and its delete whenever f returns true.
-func (r *Relay) CrashAfterConfirm(f func() bool) { r.crashAfterConfirm = f }
+// The relay's scripts, for tests to recognise their calls in a go-redis
+// hook.
+var (
+	RenewScript  = renewScript
+	DeleteScript = deleteScript
+)

@@ -5,8 +5,32 @@
 // confirmed it, so nothing is lost; entries are published in stream order and,
 // after a nack, a confirm timeout or a lost connection, republished from the
 // first unconfirmed one, so a consumer may see an event more than once
-// (events carry stable IDs: consumers dedupe). One relay per outbox is active
-// at a time (a Redis lease); others wait as standbys.
+// (events carry stable IDs: consumers dedupe).
+//
+// One relay per outbox publishes at a time, under an exclusive lease in Redis
+// (key <stream>:lease); the others wait as standbys and poll for it every
+// LeaseTTL/3. Each acquisition takes a fencing token from the counter
+// <stream>:fence, which only increases. The holder renews its lease every
+// LeaseTTL/3 on its own timer and counts it valid until the start of its last
+// confirmed renewal (or acquisition) plus LeaseTTL minus LeaseMargin. It
+// starts a batch only while the lease stays valid for the ConfirmTimeout the
+// batch may take, and stops publishing at once — no further publish starts —
+// when a renewal finds another token, or when no renewal is confirmed before
+// that validity runs out; it then closes its connection, releases the lease
+// if it is still its own, and stands by. So two relays never publish the same
+// outbox at once, provided the relay's clock and Redis's drift apart by less
+// than LeaseMargin over a LeaseTTL. Every message carries the token of the
+// lease it was published under in its outbox_fence header: in the order the
+// broker receives one outbox's messages, the tokens never decrease.
+//
+// Deletions are fenced: a script deletes confirmed entries only if the lease
+// key still holds the relay's token, and otherwise deletes nothing, so a relay
+// whose lease has passed to another changes nothing in the outbox (it learns
+// it lost the lease and stops).
+//
+// Every relay, holder or standby, samples the outbox lag — the age of its
+// oldest entry, zero when it is empty — every LagInterval, so the lag keeps
+// growing while the broker is unreachable.
 package outbox
 
 import (
@@ -28,6 +52,17 @@ import (
 	"github.com/ordersaga/ordersaga/internal/events"
 )
 
+// Redis is what a Relay uses of a Redis client; *redis.Client has it. The
+// relay's scripts touch the stream, its lease and its fence counter at once:
+// they must live on one Redis node.
+type Redis interface {
+	redis.Scripter
+	XRangeN(ctx context.Context, stream, start, stop string, count int64) *redis.XMessageSliceCmd
+	XRead(ctx context.Context, a *redis.XReadArgs) *redis.XStreamSliceCmd
+}
+
+var _ Redis = (*redis.Client)(nil)
+
 // Config configures a Relay.
 type Config struct {
 	// URL of RabbitMQ.
@@ -41,14 +76,22 @@ type Config struct {
 	// BatchSize is how many entries are published before waiting for their
 	// confirms (default 500).
 	BatchSize int
-	// ConfirmTimeout bounds the wait for a batch's confirms (default 5s).
+	// ConfirmTimeout bounds a batch: its publishes and the wait for their
+	// confirms (default 5s).
 	ConfirmTimeout time.Duration
 	// Block is how long to wait for new entries when the outbox is empty
 	// (default 1s); new entries are picked up at once.
 	Block time.Duration
-	// LeaseTTL is how long the relay's lease lasts without renewal
-	// (default 10s).
+	// LeaseTTL is how long the relay's lease lasts in Redis without renewal
+	// (default 10s). It is renewed every LeaseTTL/3.
 	LeaseTTL time.Duration
+	// LeaseMargin is how long before LeaseTTL runs out the holder counts its
+	// lease expired: room for clock drift and for publishing to stop
+	// (default LeaseTTL/10). ConfirmTimeout plus LeaseMargin must not exceed
+	// two thirds of LeaseTTL, so that a batch fits between renewals.
+	LeaseMargin time.Duration
+	// LagInterval is how often the outbox lag is sampled (default 1s).
+	LagInterval time.Duration
 	// MaxBackoff caps the wait between reconnection attempts (default 5s).
 	MaxBackoff time.Duration
 }
@@ -66,6 +109,12 @@ func (c *Config) setDefaults() {
 	if c.LeaseTTL <= 0 {
 		c.LeaseTTL = 10 * time.Second
 	}
+	if c.LeaseMargin <= 0 {
+		c.LeaseMargin = c.LeaseTTL / 10
+	}
+	if c.LagInterval <= 0 {
+		c.LagInterval = time.Second
+	}
 	if c.MaxBackoff <= 0 {
 		c.MaxBackoff = 5 * time.Second
 	}
@@ -74,10 +123,15 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Validate reports a missing URL or stream.
+// Validate reports a missing URL or stream, and a ConfirmTimeout and
+// LeaseMargin that leave no room for a batch between lease renewals.
 func (c Config) Validate() error {
 	if c.URL == "" || c.Stream == "" {
 		return errors.New("outbox: URL and Stream are required")
+	}
+	if c.ConfirmTimeout+c.LeaseMargin > c.LeaseTTL*2/3 {
+		return fmt.Errorf("outbox: ConfirmTimeout (%s) plus LeaseMargin (%s) exceed two thirds of LeaseTTL (%s)",
+			c.ConfirmTimeout, c.LeaseMargin, c.LeaseTTL)
 	}
 	return nil
 }
@@ -86,14 +140,14 @@ func (c Config) Validate() error {
 type Stats struct {
 	Published int64 // entries confirmed by the broker and deleted
 	Failed    int64 // publish attempts not confirmed (to be republished)
-	// Lag is the age of the oldest entry not yet confirmed, as of the last
-	// look; zero when the outbox is empty.
+	// Lag is the age of the outbox's oldest entry (not yet confirmed), as of
+	// the last sample; zero when the outbox is empty.
 	Lag time.Duration
 }
 
 // Relay publishes one outbox. Run it with Run; it is not safe to run twice.
 type Relay struct {
-	rdb     redis.Cmdable
+	rdb     Redis
 	cfg     Config
 	log     *slog.Logger
 	owner   string
@@ -101,15 +155,10 @@ type Relay struct {
 
 	published, failed atomic.Int64
 	lagNanos          atomic.Int64
-
-	// crashAfterConfirm, if set and true, ends a session after the broker
-	// confirmed a batch but before it is deleted: a crash at the worst
-	// moment. Tests only.
-	crashAfterConfirm func() bool
 }
 
 // New returns a relay of cfg.Stream in rdb. metrics may be nil.
-func New(rdb redis.Cmdable, cfg Config, log *slog.Logger, metrics *Metrics) (*Relay, error) {
+func New(rdb Redis, cfg Config, log *slog.Logger, metrics *Metrics) (*Relay, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -124,36 +173,58 @@ func (r *Relay) Stats() Stats {
 	return Stats{Published: r.published.Load(), Failed: r.failed.Load(), Lag: time.Duration(r.lagNanos.Load())}
 }
 
-// Run relays until ctx is cancelled, reconnecting with backoff on any
-// failure. It returns nil after ctx is cancelled.
+// Run relays until ctx is cancelled: it takes the outbox's lease when it is
+// free and publishes while it holds it, reconnecting to the broker with
+// backoff on any failure, and samples the lag throughout. It returns nil
+// after ctx is cancelled, having released the lease.
 func (r *Relay) Run(ctx context.Context) error {
-	backoff := broker.Backoff{Max: r.cfg.MaxBackoff}
+	sampled := make(chan struct{})
+	go func() { defer close(sampled); r.sampleLag(ctx) }()
 	for ctx.Err() == nil {
-		leader, err := r.acquire(ctx)
-		if err != nil || !leader {
-			if err != nil {
-				r.log.Warn("outbox lease", "error", err)
-			}
-			broker.Sleep(ctx, r.cfg.LeaseTTL/3)
-			continue
+		l, err := r.acquire(ctx)
+		if err != nil {
+			r.log.Warn("outbox lease", "error", err)
 		}
-		err = r.session(ctx)
-		if ctx.Err() != nil {
+		if l != nil {
+			r.lead(ctx, l)
+		}
+		broker.Sleep(ctx, r.cfg.LeaseTTL/3)
+	}
+	<-sampled
+	return nil
+}
+
+// lead publishes the outbox while l holds, reconnecting to the broker with
+// backoff; when l is lost or ctx ends, it stops publishing and releases l.
+func (r *Relay) lead(ctx context.Context, l *lease) {
+	lctx, lose := context.WithCancelCause(ctx)
+	kept := make(chan struct{})
+	go func() { defer close(kept); r.keep(lctx, l, lose) }()
+	r.log.Info("outbox lease acquired", "fence", l.fence)
+	backoff := broker.Backoff{Max: r.cfg.MaxBackoff}
+	for lctx.Err() == nil {
+		err := r.session(lctx, l)
+		if errors.Is(err, errLeaseLost) {
+			lose(err)
+		}
+		if lctx.Err() != nil {
 			break
 		}
 		wait := backoff.Next()
 		r.log.Warn("outbox relay interrupted; reconnecting", "error", err, "backoff", wait)
-		broker.Sleep(ctx, wait)
-		if err == nil {
-			backoff.Reset()
-		}
+		broker.Sleep(lctx, wait)
 	}
-	r.release()
-	return nil
+	lose(nil)
+	<-kept
+	if ctx.Err() == nil {
+		r.log.Warn("outbox lease lost; standing by", "fence", l.fence, "cause", context.Cause(lctx))
+	}
+	r.release(ctx, l)
 }
 
-// session publishes over one AMQP connection until an error or ctx ends.
-func (r *Relay) session(ctx context.Context) error {
+// session publishes over one AMQP connection until an error or ctx ends; it
+// returns errLeaseLost if a fenced delete found the lease gone.
+func (r *Relay) session(ctx context.Context, l *lease) error {
 	conn, ch, err := broker.Open(ctx, r.cfg.URL, 5*time.Second)
 	if err != nil {
 		return err
@@ -168,40 +239,31 @@ func (r *Relay) session(ctx context.Context) error {
 	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	r.log.Info("outbox relay connected", "broker", broker.Redacted(r.cfg.URL))
 	start := "-" // re-read everything not yet deleted
-	lastRenew := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return context.Cause(ctx)
 		case e := <-closed:
 			return fmt.Errorf("channel closed: %v", e)
 		default:
-		}
-		if time.Since(lastRenew) > r.cfg.LeaseTTL/3 {
-			if ok, err := r.renew(ctx); err != nil || !ok {
-				return fmt.Errorf("lost the outbox lease (%v)", err)
-			}
-			lastRenew = time.Now()
 		}
 		entries, err := r.read(ctx, start)
 		if err != nil {
 			return err
 		}
-		r.observeLag(entries)
 		if len(entries) == 0 {
 			continue
 		}
-		n, err := r.publish(ctx, ch, entries)
-		if r.crashAfterConfirm != nil && r.crashAfterConfirm() {
-			return errors.New("simulated crash between confirm and delete")
+		// The batch takes at most ConfirmTimeout: start it only if the
+		// lease is known to last that long.
+		if err := l.await(ctx, r.cfg.ConfirmTimeout); err != nil {
+			return err
 		}
+		n, err := r.publish(ctx, ch, l.fence, entries)
 		if n > 0 {
-			ids := make([]string, n)
-			for i := range n {
-				ids[i] = entries[i].ID
-			}
-			if derr := r.rdb.XDel(ctx, r.cfg.Stream, ids...).Err(); derr != nil {
-				return fmt.Errorf("delete published entries: %w", derr)
+			// Fenced, so safe to finish even after ctx ended: fewer duplicates.
+			if derr := r.deleteFenced(context.WithoutCancel(ctx), l, entries[:n]); derr != nil {
+				return derr
 			}
 			r.published.Add(int64(n))
 			r.metrics.published(r.cfg.Name, n)
@@ -243,15 +305,17 @@ func (r *Relay) read(ctx context.Context, start string) ([]redis.XMessage, error
 	return streams[0].Messages, nil
 }
 
-// publish sends entries with deferred confirms and returns how many leading
-// entries the broker confirmed; err is set if any was not.
-func (r *Relay) publish(ctx context.Context, ch *amqp.Channel, entries []redis.XMessage) (int, error) {
+// publish sends entries with deferred confirms, within ConfirmTimeout and
+// until ctx ends, and returns how many leading entries the broker confirmed;
+// err is set if any was not.
+func (r *Relay) publish(ctx context.Context, ch *amqp.Channel, fence int64, entries []redis.XMessage) (int, error) {
 	pctx, cancel := context.WithTimeout(ctx, r.cfg.ConfirmTimeout)
 	defer cancel()
 	confirms := make([]*amqp.DeferredConfirmation, 0, len(entries))
 	var perr error
 	for _, e := range entries {
-		msg, key := message(e)
+		msg, key := message(e, fence)
+		// Returns at once, publishing nothing, once pctx has ended.
 		dc, err := ch.PublishWithDeferredConfirmWithContext(pctx, r.cfg.Topology.EventsExchange(), key, false, false, msg)
 		if err != nil {
 			perr = fmt.Errorf("publish: %w", err)
@@ -271,8 +335,9 @@ func (r *Relay) publish(ctx context.Context, ch *amqp.Channel, entries []redis.X
 	return len(confirms), perr
 }
 
-// message builds the AMQP message of an outbox entry and its routing key.
-func message(e redis.XMessage) (amqp.Publishing, string) {
+// message builds the AMQP message of an outbox entry, published under the
+// lease of the given fencing token, and its routing key.
+func message(e redis.XMessage, fence int64) (amqp.Publishing, string) {
 	str := func(k string) string { s, _ := e.Values[k].(string); return s }
 	typ, wf := str("type"), str("wf")
 	return amqp.Publishing{
@@ -282,7 +347,7 @@ func message(e redis.XMessage) (amqp.Publishing, string) {
 		Type:          typ,
 		CorrelationId: wf,
 		Timestamp:     entryTime(e.ID),
-		Headers:       amqp.Table{"workflow_id": wf, "subject": str("subject")},
+		Headers:       amqp.Table{"workflow_id": wf, "subject": str("subject"), "outbox_fence": fence},
 		Body:          []byte(str("event")),
 	}, typ
 }
@@ -291,42 +356,4 @@ func message(e redis.XMessage) (amqp.Publishing, string) {
 func entryTime(id string) time.Time {
 	ms, _ := strconv.ParseInt(strings.SplitN(id, "-", 2)[0], 10, 64)
 	return time.UnixMilli(ms)
-}
-
-func (r *Relay) observeLag(entries []redis.XMessage) {
-	var lag time.Duration
-	if len(entries) > 0 {
-		lag = max(time.Since(entryTime(entries[0].ID)), 0)
-	}
-	r.lagNanos.Store(int64(lag))
-	r.metrics.lag(r.cfg.Name, lag)
-}
-
-var renewScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`)
-
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
-
-func (r *Relay) leaseKey() string { return r.cfg.Stream + ":lease" }
-
-func (r *Relay) acquire(ctx context.Context) (bool, error) {
-	ok, err := r.rdb.SetNX(ctx, r.leaseKey(), r.owner, r.cfg.LeaseTTL).Result()
-	if err != nil || ok {
-		return ok, err
-	}
-	return r.renew(ctx) // we may hold it already
-}
-
-func (r *Relay) renew(ctx context.Context) (bool, error) {
-	n, err := renewScript.Run(ctx, r.rdb, []string{r.leaseKey()}, r.owner, r.cfg.LeaseTTL.Milliseconds()).Int()
-	return n == 1, err
-}
-
-func (r *Relay) release() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = releaseScript.Run(ctx, r.rdb, []string{r.leaseKey()}, r.owner).Err()
 }

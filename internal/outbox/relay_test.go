@@ -3,9 +3,11 @@ package outbox_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -95,6 +97,18 @@ func collect(t *testing.T, tap <-chan amqp.Delivery, want []string, timeout time
 	return seen, order
 }
 
+// brokerProxy returns a fault proxy to the test broker, closed when the
+// test ends.
+func brokerProxy(t *testing.T) *faultproxy.Proxy {
+	t.Helper()
+	u, err := url.Parse(amqptest.URL())
+	require.NoError(t, err)
+	proxy, err := faultproxy.New(u.Host)
+	require.NoError(t, err)
+	t.Cleanup(proxy.Close)
+	return proxy
+}
+
 func requireDrained(t *testing.T, rdb *redis.Client, stream string) {
 	t.Helper()
 	require.Eventually(t, func() bool { return rdb.XLen(context.Background(), stream).Val() == 0 }, 10*time.Second, 20*time.Millisecond,
@@ -145,9 +159,7 @@ func TestRelaySurvivesCutConnection(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	topo, _ := amqptest.Topology(t)
 	tap := amqptest.Tap(t, topo)
-	proxy, err := faultproxy.New("127.0.0.1:5672")
-	require.NoError(t, err)
-	t.Cleanup(proxy.Close)
+	proxy := brokerProxy(t)
 	stream := prefix + "order:outbox"
 	r := startRelay(t, rdb, outbox.Config{URL: proxy.URL(amqptest.URL()), Stream: stream, Topology: topo, BatchSize: 50,
 		MaxBackoff: 200 * time.Millisecond})
@@ -168,6 +180,21 @@ func TestRelaySurvivesCutConnection(t *testing.T) {
 	require.GreaterOrEqual(t, r.Stats().Published, int64(len(ids)))
 }
 
+// crashBeforeFirstDelete returns a client to rdb's Redis on which the
+// relay's first delete of confirmed entries fails without reaching Redis:
+// the relay crashed between the broker's confirm and the delete.
+func crashBeforeFirstDelete(t *testing.T, rdb *redis.Client) *redis.Client {
+	t.Helper()
+	var deletes atomic.Int32
+	return hookedClient(t, rdb, scriptHook{script: outbox.DeleteScript,
+		around: func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+			if deletes.Add(1) == 1 {
+				return errors.New("simulated crash between confirm and delete")
+			}
+			return next(ctx, cmd)
+		}})
+}
+
 // TestRelayCrashBetweenConfirmAndDeleteRepublishes: the entries survive
 // the crash and are published again — a duplicate consumers must drop.
 func TestRelayCrashBetweenConfirmAndDeleteRepublishes(t *testing.T) {
@@ -177,11 +204,7 @@ func TestRelayCrashBetweenConfirmAndDeleteRepublishes(t *testing.T) {
 	tap := amqptest.Tap(t, topo)
 	stream := prefix + "order:outbox"
 	ids := fill(t, rdb, stream, "o1", 0, 10)
-	r, err := outbox.New(rdb, outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo, MaxBackoff: 100 * time.Millisecond}, quiet, nil)
-	require.NoError(t, err)
-	var crashes atomic.Int32
-	r.CrashAfterConfirm(func() bool { return crashes.Add(1) == 1 })
-	runRelay(t, r)
+	startRelay(t, crashBeforeFirstDelete(t, rdb), outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo, MaxBackoff: 100 * time.Millisecond})
 
 	seen, _ := collect(t, tap, ids, 10*time.Second)
 	requireDrained(t, rdb, stream)
@@ -217,11 +240,7 @@ func TestCrashDuplicateIsDroppedByTheTimelineInbox(t *testing.T) {
 
 	stream := prefix + "order:outbox"
 	ids := fill(t, rdb, stream, "o9", 0, 20)
-	r, err := outbox.New(rdb, outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo, MaxBackoff: 100 * time.Millisecond}, quiet, nil)
-	require.NoError(t, err)
-	var crashes atomic.Int32
-	r.CrashAfterConfirm(func() bool { return crashes.Add(1) == 1 })
-	runRelay(t, r)
+	startRelay(t, crashBeforeFirstDelete(t, rdb), outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo, MaxBackoff: 100 * time.Millisecond})
 
 	require.Eventually(t, func() bool { return proj.Stats().Duplicates == int64(len(ids)) }, 10*time.Second, 20*time.Millisecond,
 		"every event of the republished batch arrives twice")
