@@ -17,44 +17,6 @@ import (
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
-// Result is what the suite found.
-type Result struct {
-	Orders, Completed, Compensated, Cancelled int
-	Faults                                    []string
-	Stuck                                     []string
-	StockViolations, MoneyViolations          []string
-	EventsMissing, EventsExtra                []string
-	Elapsed                                   time.Duration
-}
-
-// Summary is the one line the suite prints.
-func (r *Result) Summary() string {
-	lost := len(r.Stuck) + len(r.EventsMissing) + len(r.StockViolations)
-	double := len(r.EventsExtra) + len(r.MoneyViolations)
-	return fmt.Sprintf("faultsuite: orders=%d completed=%d compensated=%d cancelled=%d faults=%d (%s) stuck=%d lost=%d double_effects=%d elapsed=%s",
-		r.Orders, r.Completed, r.Compensated, r.Cancelled, len(r.Faults), strings.Join(r.Faults, ","), len(r.Stuck), lost, double,
-		r.Elapsed.Round(time.Second))
-}
-
-// Err reports every violation, or nil.
-func (r *Result) Err() error {
-	var errs []error
-	add := func(what string, list []string) {
-		if len(list) > 0 {
-			if len(list) > 5 {
-				list = append(list[:5], fmt.Sprintf("… %d more", len(list)-5))
-			}
-			errs = append(errs, fmt.Errorf("%s: %s", what, strings.Join(list, "; ")))
-		}
-	}
-	add("sagas not ended", r.Stuck)
-	add("stock not conserved", r.StockViolations)
-	add("money not conserved", r.MoneyViolations)
-	add("events missing", r.EventsMissing)
-	add("events duplicated or unexpected", r.EventsExtra)
-	return errors.Join(errs...)
-}
-
 var skus = map[string][2]int64{"fs-widget": {100000, 1000}, "fs-gadget": {100000, 2500}, "fs-scarce": {25, 700}}
 
 // token picks order i's payment token: mostly ok, some declined, flaky, slow.
