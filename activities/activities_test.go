@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
@@ -26,6 +28,7 @@ type services struct {
 	env       *testsuite.TestActivityEnvironment
 	sim       *paymentsim.Provider
 	inventory *redisstore.Inventory
+	payments  *redisstore.Payments
 }
 
 func newServices(t *testing.T) *services {
@@ -37,10 +40,11 @@ func newServices(t *testing.T) *services {
 	t.Cleanup(srv.Close)
 	pay, err := paymentclient.New(paymentclient.Config{BaseURL: srv.URL}, quiet)
 	require.NoError(t, err)
-	s := &services{sim: sim, inventory: redisstore.NewInventory(rdb, redisstore.Keyspace(prefix+"inventory:"))}
+	s := &services{sim: sim, inventory: redisstore.NewInventory(rdb, redisstore.Keyspace(prefix+"inventory:")),
+		payments: redisstore.NewPayments(rdb, redisstore.Keyspace(prefix+"payment:"))}
 	var suite testsuite.WorkflowTestSuite
 	s.env = suite.NewTestActivityEnvironment()
-	s.env.RegisterActivity(&activities.Payment{Provider: pay, Store: redisstore.NewPayments(rdb, redisstore.Keyspace(prefix+"payment:"))})
+	s.env.RegisterActivity(&activities.Payment{Provider: pay, Store: s.payments})
 	s.env.RegisterActivity(&activities.Inventory{Store: s.inventory})
 	s.env.RegisterActivity(&activities.Order{Store: redisstore.NewOrders(rdb, redisstore.Keyspace(prefix+"order:"))})
 	return s
@@ -85,6 +89,28 @@ func TestTransientPaymentFailureIsRetryable(t *testing.T) {
 	_, nonRetryable := appErrorType(t, err)
 	require.False(t, nonRetryable)
 	require.ErrorContains(t, err, "503")
+}
+
+// TestProviderOutageIsRetryable: with the provider unreachable the charge
+// fails retryably, also once the circuit breaker is open, so the saga keeps
+// retrying it within its retry budget.
+func TestProviderOutageIsRetryable(t *testing.T) {
+	s := newServices(t)
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	pay, err := paymentclient.New(paymentclient.Config{BaseURL: down.URL, BreakerFailures: 1, BreakerOpen: time.Minute},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(&activities.Payment{Provider: pay, Store: s.payments})
+	for _, want := range []string{"connection refused", "circuit open"} {
+		_, err := env.ExecuteActivity(activities.ChargePaymentName, activities.ChargeInput{Key: "wf/charge", OrderID: "o1",
+			Token: "tok_ok", AmountCents: 500})
+		_, nonRetryable := appErrorType(t, err)
+		require.False(t, nonRetryable, want)
+		require.ErrorContains(t, err, want)
+	}
 }
 
 func TestChargeThenRefund(t *testing.T) {

@@ -66,7 +66,7 @@ func newSaga(ctx workflow.Context, in Input, steps []Step) *saga {
 	s := &saga{
 		in:         in,
 		opts:       in.Options.withDefaults(),
-		steps:      steps,
+		steps:      in.Options.withDefaults().applyTo(steps),
 		workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		comps:      map[string]*compensation{},
 		getVersion: workflow.GetVersion,
@@ -247,6 +247,7 @@ func (s *saga) runStep(ctx workflow.Context, step Step) error {
 	})
 	err = workflow.ExecuteActivity(actx, step.Action, args).Get(ctx, result)
 	if err != nil {
+		err = budgetError(step, err)
 		st.Status = StepFailed
 		st.LastError = errorMessage(err)
 		st.Attempts = attemptsOnFailure(step, err)

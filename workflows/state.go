@@ -121,6 +121,11 @@ type Options struct {
 	// CompensationMaxInterval caps the backoff between compensation
 	// attempts. Zero takes DefaultCompensationMaxInterval.
 	CompensationMaxInterval time.Duration `json:"compensation_max_interval"`
+	// PaymentRetryBudget bounds the charge (the pivot) from its first
+	// attempt to its last: transient provider failures are retried until it
+	// runs out, then the saga compensates. Zero takes
+	// DefaultPaymentRetryBudget.
+	PaymentRetryBudget time.Duration `json:"payment_retry_budget"`
 }
 
 // Defaults of Options.
@@ -129,6 +134,7 @@ const (
 	DefaultApprovalTimeout           = 24 * time.Hour
 	DefaultCompensationAlertAttempts = 10
 	DefaultCompensationMaxInterval   = time.Minute
+	DefaultPaymentRetryBudget        = 15 * time.Minute
 )
 
 func (o Options) withDefaults() Options {
@@ -143,6 +149,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CompensationMaxInterval <= 0 {
 		o.CompensationMaxInterval = DefaultCompensationMaxInterval
+	}
+	if o.PaymentRetryBudget <= 0 {
+		o.PaymentRetryBudget = DefaultPaymentRetryBudget
 	}
 	return o
 }

@@ -73,7 +73,9 @@ func (p RetryPolicy) Temporal() *temporal.RetryPolicy {
 type Timeouts struct {
 	// StartToClose bounds one attempt.
 	StartToClose time.Duration
-	// ScheduleToClose bounds all attempts together; 0 means unbounded.
+	// ScheduleToClose bounds all attempts together (a retry budget); 0
+	// means unbounded. When it runs out the step ends without a definite
+	// answer, so it is compensated.
 	ScheduleToClose time.Duration
 }
 
@@ -139,18 +141,22 @@ func Definition() []Step {
 		},
 		{Name: StepApproval, Kind: Compensatable, Runner: RunApproval},
 		{
+			// The charge rides out a provider outage: transient failures
+			// (5xx, timeouts, an open circuit) are retried without an
+			// attempt limit, at most 30s apart, until its retry budget
+			// (ScheduleToClose, set from Options.PaymentRetryBudget when the
+			// saga starts) runs out. A decline ends it at once.
 			Name: StepChargePayment, Kind: Pivot, Runner: RunActivity,
 			TaskQueue: TaskQueuePayment, Action: activities.ChargePaymentName, Compensation: activities.RefundPaymentName,
 			// The charge is for the order; it does not rest on the stock
 			// staying reserved, so a refund and a release run side by side.
 			DependsOn: []string{StepCreateOrder},
 			Retry: RetryPolicy{
-				InitialInterval: 500 * time.Millisecond, MaximumInterval: 10 * time.Second, BackoffCoefficient: 2,
-				MaximumAttempts: 8,
+				InitialInterval: 500 * time.Millisecond, MaximumInterval: 30 * time.Second, BackoffCoefficient: 2,
 				NonRetryableErrorTypes: []string{activities.ErrPaymentDeclined, activities.ErrInvalidInput,
 					activities.ErrAlreadyCompensated},
 			},
-			Timeouts: Timeouts{StartToClose: 30 * time.Second},
+			Timeouts: Timeouts{StartToClose: 30 * time.Second, ScheduleToClose: DefaultPaymentRetryBudget},
 		},
 		{
 			Name: StepConfirmOrder, Kind: Retriable, Runner: RunActivity,
@@ -167,7 +173,9 @@ func Definition() []Step {
 
 // Validate reports every rule the definition breaks: unique names, exactly
 // one pivot, compensatable steps before it and retriable steps after it,
-// retriable steps retried without limit, activity steps with a queue, an
+// retriable steps retried without limit, a pivot bounded in total (by a
+// ScheduleToClose or MaximumAttempts: the saga must learn its answer, or give
+// up and compensate, in bounded time), activity steps with a queue, an
 // action and a timeout, dependencies on earlier steps only, and sane retry
 // policies.
 func Validate(steps []Step) error {
@@ -196,6 +204,9 @@ func Validate(steps []Step) error {
 		switch step.Kind {
 		case Pivot:
 			pivots++
+			if step.Runner == RunActivity && step.Timeouts.ScheduleToClose <= 0 && step.Retry.MaximumAttempts == 0 {
+				bad(step, "pivot needs a bounded total: a ScheduleToClose (its retry budget) or MaximumAttempts")
+			}
 		case Compensatable:
 			if pivots > 0 {
 				bad(step, "compensatable step after the pivot")

@@ -78,6 +78,14 @@ func TestValidateRejectsBrokenDefinitions(t *testing.T) {
 			},
 			want: "must retry without limit",
 		},
+		"pivot without a bounded total": {
+			edit: func(s []workflows.Step) []workflows.Step {
+				s[3].Timeouts.ScheduleToClose = 0
+				s[3].Retry.MaximumAttempts = 0
+				return s
+			},
+			want: "pivot needs a bounded total",
+		},
 		"duplicate name": {
 			edit: func(s []workflows.Step) []workflows.Step {
 				s[1].Name = s[0].Name

@@ -10,50 +10,13 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ordersaga/ordersaga/workflows"
 )
-
-// Result is what the suite found.
-type Result struct {
-	Orders, Completed, Compensated, Cancelled int
-	Faults                                    []string
-	Stuck                                     []string
-	StockViolations, MoneyViolations          []string
-	EventsMissing, EventsExtra                []string
-	Elapsed                                   time.Duration
-}
-
-// Summary is the one line the suite prints.
-func (r *Result) Summary() string {
-	lost := len(r.Stuck) + len(r.EventsMissing) + len(r.StockViolations)
-	double := len(r.EventsExtra) + len(r.MoneyViolations)
-	return fmt.Sprintf("faultsuite: orders=%d completed=%d compensated=%d cancelled=%d faults=%d (%s) stuck=%d lost=%d double_effects=%d elapsed=%s",
-		r.Orders, r.Completed, r.Compensated, r.Cancelled, len(r.Faults), strings.Join(r.Faults, ","), len(r.Stuck), lost, double,
-		r.Elapsed.Round(time.Second))
-}
-
-// Err reports every violation, or nil.
-func (r *Result) Err() error {
-	var errs []error
-	add := func(what string, list []string) {
-		if len(list) > 0 {
-			if len(list) > 5 {
-				list = append(list[:5], fmt.Sprintf("… %d more", len(list)-5))
-			}
-			errs = append(errs, fmt.Errorf("%s: %s", what, strings.Join(list, "; ")))
-		}
-	}
-	add("sagas not ended", r.Stuck)
-	add("stock not conserved", r.StockViolations)
-	add("money not conserved", r.MoneyViolations)
-	add("events missing", r.EventsMissing)
-	add("events duplicated or unexpected", r.EventsExtra)
-	return errors.Join(errs...)
-}
 
 var skus = map[string][2]int64{"fs-widget": {100000, 1000}, "fs-gadget": {100000, 2500}, "fs-scarce": {25, 700}}
 
@@ -69,6 +32,10 @@ func token(i int) string {
 	}
 	return "tok_ok"
 }
+
+// cancelled reports whether the suite asks to cancel order i (it succeeds
+// before the payment starts; after, the API refuses).
+func cancelled(i int) bool { return i%10 == 4 }
 
 func (s *suite) drive(ctx context.Context) (*Result, error) {
 	begin := time.Now()
@@ -99,7 +66,8 @@ func (s *suite) drive(ctx context.Context) (*Result, error) {
 				return
 			}
 			ids[i] = out.OrderID
-			if i%10 == 4 { // cancel some; after the pivot the API refuses (409)
+			s.place(i, out.OrderID)
+			if cancelled(i) {
 				_ = s.call(ctx, "POST", "/v1/orders/"+out.OrderID+"/cancel", fmt.Sprintf("faults-cancel-%d", i), nil, nil)
 			}
 		}()
@@ -150,17 +118,37 @@ func (s *suite) drive(ctx context.Context) (*Result, error) {
 	s.checkStock(ctx, res, statuses)
 	s.checkMoney(ctx, res, statuses)
 	s.checkEvents(ctx, res, ids)
+	s.checkOutage(res, statuses)
 	res.Elapsed = time.Since(begin)
 	return res, nil
 }
 
 type order struct {
-	Status     string `json:"status"`
-	TotalCents int64  `json:"total_cents"`
-	Lines      []struct {
+	Status        string `json:"status"`
+	FailureReason string `json:"failure_reason"`
+	TotalCents    int64  `json:"total_cents"`
+	Lines         []struct {
 		SKU      string `json:"sku"`
 		Quantity int64  `json:"quantity"`
 	} `json:"lines"`
+	Steps []orderStep `json:"steps"`
+}
+
+type orderStep struct {
+	Name      string `json:"name"`
+	Status    string `json:"status"`
+	Attempts  int32  `json:"attempts"`
+	LastError string `json:"last_error"`
+}
+
+// step returns the order's step called name (zero if absent).
+func (o order) step(name string) orderStep {
+	for _, st := range o.Steps {
+		if st.Name == name {
+			return st
+		}
+	}
+	return orderStep{}
 }
 
 // terminal reports whether a saga status (as the API spells it) is final.
@@ -192,7 +180,8 @@ func (s *suite) checkStock(ctx context.Context, res *Result, statuses map[string
 }
 
 // checkMoney: the provider kept exactly the totals of the completed orders,
-// and charged each order at most once.
+// charged each order at most once, and kept a charge of each completed order
+// (for its total) and of no other.
 func (s *suite) checkMoney(ctx context.Context, res *Result, statuses map[string]order) {
 	var kept int64
 	for _, o := range statuses {
@@ -227,6 +216,23 @@ func (s *suite) checkMoney(ctx context.Context, res *Result, statuses map[string
 	}
 	if int64(charged) != l.Charges {
 		res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("%d charges for %d charged orders", l.Charges, charged))
+	}
+	for id, o := range statuses {
+		key := s.prefix + "paymentsim:charge:" + workflows.WorkflowID(id) + "/" + workflows.StepChargePayment
+		ch, err := s.rdb.HMGet(ctx, key, "status", "amount_cents").Result()
+		if err != nil {
+			res.MoneyViolations = append(res.MoneyViolations, "provider charge of order "+id+": "+err.Error())
+			continue
+		}
+		status, _ := ch[0].(string)
+		amount, _ := ch[1].(string)
+		switch {
+		case o.Status == "COMPLETED" && (status != "succeeded" || amount != strconv.FormatInt(o.TotalCents, 10)):
+			res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("order %s completed (total %d) but its charge is %q of %q cents",
+				id, o.TotalCents, status, amount))
+		case o.Status != "COMPLETED" && status == "succeeded":
+			res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("order %s %s but the provider kept its charge", id, o.Status))
+		}
 	}
 }
 

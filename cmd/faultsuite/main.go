@@ -1,10 +1,12 @@
 // Command faultsuite runs ordersaga as real processes — Temporal server,
 // workers, API, projector, payment provider — drives orders through the API
-// while it kills the worker and the Temporal server and cuts Redis and
-// RabbitMQ, then checks that nothing was lost or applied twice: every saga
-// ended, stock and money are conserved, and every state change's event is
-// in the timeline exactly once. It prints one summary line and exits 1 on
-// any violation.
+// while it stops the payment provider for a minute (--outage) and meanwhile
+// kills the worker and the Temporal server and cuts Redis and RabbitMQ,
+// then checks that nothing was lost or applied twice: every saga ended,
+// stock and money are conserved (each completed order charged once), every
+// state change's event is in the timeline exactly once, and every tok_ok
+// order placed during the provider outage completed. It prints one summary
+// line and exits 1 on any violation.
 //
 //	go run ./cmd/faultsuite            # 200 orders (task faults)
 //	go run ./cmd/faultsuite --orders 60 # the CI variant (task faults-short)
@@ -35,7 +37,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg Config
 	parser, err := kong.New(&cfg, kong.Name("faultsuite"), kong.Writers(stdout, stderr),
-		kong.Description("Fault-injection suite: real ordersaga processes under worker and server kills, Redis and RabbitMQ cuts."))
+		kong.Description("Fault-injection suite: real ordersaga processes under a payment provider outage, worker and server kills, Redis and RabbitMQ cuts."))
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ type Config struct {
 	Orders    int           `default:"200" help:"Orders to place."`
 	Rate      float64       `default:"8" help:"Orders placed per second."`
 	Timeout   time.Duration `default:"5m" help:"How long sagas get to end after the last order."`
+	Outage    time.Duration `default:"60s" help:"How long the payment provider is down, starting 1s after the first order (orders keep arriving)."`
 	Binary    string        `help:"ordersaga binary to run (default: built from ./cmd/ordersaga into a temporary directory)."`
 	RedisURL  string        `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"The real Redis (reached through a cuttable proxy)."`
 	RabbitURL string        `name:"rabbitmq-url" env:"RABBITMQ_URL" default:"amqp://guest:guest@127.0.0.1:5672/" help:"The real RabbitMQ (reached through a cuttable proxy)."`
@@ -53,6 +54,12 @@ type suite struct {
 	procs                   map[string]*exec.Cmd
 	args                    map[string][]string
 	faults                  []string
+	// The provider outage (outage.go): when it was, which orders were
+	// placed when, and what an order's state showed while its charge was
+	// retrying.
+	outage   window
+	placed   []placement
+	retrying string
 }
 
 // Run runs the suite and returns its result.
@@ -170,9 +177,37 @@ func (s *suite) kill(name string) {
 	}
 }
 
-// inject runs the fault schedule: each fault starts after the previous one
-// has healed.
+// fault is one injected fault: after a pause it is injected, lasts a while
+// and is healed.
+type fault struct {
+	name, what   string
+	after, lasts time.Duration
+	inject, heal func()
+}
+
+// inject runs the fault schedules concurrently: the provider outage, and the
+// short faults one after another, each after the previous one has healed.
 func (s *suite) inject(ctx context.Context) {
+	schedules := [][]fault{
+		{s.providerOutage(ctx)},
+		{
+			{"worker-kill", "SIGKILL the worker process; restart in 2s", 3 * time.Second, 2 * time.Second,
+				func() { s.kill("worker") }, func() { _ = s.start("worker") }},
+			{"temporal-kill", "SIGKILL the Temporal server process (SQLite file); restart in 2s", 4 * time.Second, 2 * time.Second,
+				func() { s.kill("temporal") }, func() { _ = s.start("temporal") }},
+			{"redis-cut", "Redis unreachable for 5s", 5 * time.Second, 5 * time.Second, s.redisP.Cut, s.redisP.Restore},
+			{"rabbitmq-cut", "RabbitMQ unreachable for 5s", 3 * time.Second, 5 * time.Second, s.rabbit.Cut, s.rabbit.Restore},
+		},
+	}
+	var wg sync.WaitGroup
+	for _, faults := range schedules {
+		wg.Go(func() { s.run(ctx, faults) })
+	}
+	wg.Wait()
+}
+
+// run injects faults one after another.
+func (s *suite) run(ctx context.Context, faults []fault) {
 	step := func(d time.Duration) bool {
 		select {
 		case <-ctx.Done():
@@ -181,24 +216,14 @@ func (s *suite) inject(ctx context.Context) {
 			return true
 		}
 	}
-	faults := []struct {
-		name, what   string
-		after, lasts time.Duration
-		inject, heal func()
-	}{
-		{"worker-kill", "SIGKILL the worker process; restart in 2s", 3 * time.Second, 2 * time.Second,
-			func() { s.kill("worker") }, func() { _ = s.start("worker") }},
-		{"temporal-kill", "SIGKILL the Temporal server process (SQLite file); restart in 2s", 4 * time.Second, 2 * time.Second,
-			func() { s.kill("temporal") }, func() { _ = s.start("temporal") }},
-		{"redis-cut", "Redis unreachable for 5s", 5 * time.Second, 5 * time.Second, s.redisP.Cut, s.redisP.Restore},
-		{"rabbitmq-cut", "RabbitMQ unreachable for 5s", 3 * time.Second, 5 * time.Second, s.rabbit.Cut, s.rabbit.Restore},
-	}
 	for _, f := range faults {
 		if !step(f.after) {
 			return
 		}
 		s.log.Info("fault: " + f.what)
+		s.mu.Lock()
 		s.faults = append(s.faults, f.name)
+		s.mu.Unlock()
 		f.inject()
 		step(f.lasts)
 		f.heal()

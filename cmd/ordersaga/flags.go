@@ -111,6 +111,7 @@ type SagaFlags struct {
 	ApprovalTimeout           time.Duration `env:"APPROVAL_TIMEOUT" default:"24h" help:"An order not approved within this is cancelled."`
 	CompensationAlertAttempts int32         `env:"COMPENSATION_ALERT_ATTEMPTS" default:"10" help:"Failed attempts of one compensation after which the saga shows FAILED (it keeps retrying)."`
 	CompensationMaxInterval   time.Duration `env:"COMPENSATION_MAX_INTERVAL" default:"1m" help:"Longest wait between compensation attempts."`
+	PaymentRetryBudget        time.Duration `env:"PAYMENT_RETRY_BUDGET" default:"15m" help:"How long the charge retries transient provider failures (5xx, timeouts, an open circuit; backoff capped at 30s) before the saga compensates. A decline compensates at once."`
 }
 
 func (f SagaFlags) options() workflows.Options {
@@ -119,6 +120,7 @@ func (f SagaFlags) options() workflows.Options {
 		ApprovalTimeout:           f.ApprovalTimeout,
 		CompensationAlertAttempts: f.CompensationAlertAttempts,
 		CompensationMaxInterval:   f.CompensationMaxInterval,
+		PaymentRetryBudget:        f.PaymentRetryBudget,
 	}
 }
 
