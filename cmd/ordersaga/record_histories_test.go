@@ -108,7 +108,14 @@ func TestRecordHistories(t *testing.T) {
 		token string
 		drive func(t *testing.T, id string) // after start
 		want  workflows.Status
+		// sagas starts the saga if set (other options), else the default.
+		sagas *sagaclient.Client
 	}
+	// A budget shorter than tok_slow's first answer plus the backoff: the
+	// charge ends without a definite answer, so the refund and the stock
+	// release run side by side.
+	tightBudget := sagaclient.New(c, workflows.Options{PaymentRetryBudget: 600 * time.Millisecond, CompensationAlertAttempts: 2,
+		CompensationMaxInterval: time.Second})
 	widgets := []ordersaga.Item{{SKU: "widget", Quantity: 2}}
 	gizmos := []ordersaga.Item{{SKU: "gizmo", Quantity: 2}}
 	awaitStatus := func(t *testing.T, id string, want workflows.Status) {
@@ -139,6 +146,7 @@ func TestRecordHistories(t *testing.T) {
 		}},
 		{name: "compensation-retried", items: widgets, token: "tok_declined", want: workflows.StatusCompensated},
 		{name: "compensation-failed-recovered", items: widgets, token: "tok_declined", want: workflows.StatusCompensated},
+		{name: "payment-budget-exhausted", items: widgets, token: "tok_slow", want: workflows.StatusCompensated, sagas: tightBudget},
 		{name: "compensation-operator-retried", items: widgets, token: "tok_declined", want: workflows.StatusCompensated,
 			drive: func(t *testing.T, id string) {
 				awaitStatus(t, id, workflows.StatusFailed)
@@ -155,7 +163,11 @@ func TestRecordHistories(t *testing.T) {
 	for _, p := range paths {
 		t.Run(p.name, func(t *testing.T) {
 			id := p.name
-			require.NoError(t, sagas.Start(ctx, workflows.Input{OrderID: id, CustomerID: "cust-1", Items: p.items, PaymentToken: p.token}))
+			starter := sagas
+			if p.sagas != nil {
+				starter = p.sagas
+			}
+			require.NoError(t, starter.Start(ctx, workflows.Input{OrderID: id, ClientID: "recorder", CustomerID: "cust-1", Items: p.items, PaymentToken: p.token}))
 			if p.drive != nil {
 				p.drive(t, id)
 			}
