@@ -16,10 +16,12 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
-	"github.com/ordersaga/ordersaga/internal/paymentclient"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
-	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/services/inventory"
+	"github.com/ordersaga/ordersaga/services/order"
+	"github.com/ordersaga/ordersaga/services/payment"
 )
 
 // services wires the real activities to real Redis and the simulated
@@ -27,8 +29,8 @@ import (
 type services struct {
 	env       *testsuite.TestActivityEnvironment
 	sim       *paymentsim.Provider
-	inventory *redisstore.Inventory
-	payments  *redisstore.Payments
+	inventory *inventory.Store
+	payments  *payment.Store
 }
 
 func newServices(t *testing.T) *services {
@@ -38,15 +40,15 @@ func newServices(t *testing.T) *services {
 	sim := paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:"}, quiet)
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
-	pay, err := paymentclient.New(paymentclient.Config{BaseURL: srv.URL}, quiet)
+	pay, err := payment.NewProvider(payment.ProviderConfig{BaseURL: srv.URL}, quiet)
 	require.NoError(t, err)
-	s := &services{sim: sim, inventory: redisstore.NewInventory(rdb, redisstore.Keyspace(prefix+"inventory:")),
-		payments: redisstore.NewPayments(rdb, redisstore.Keyspace(prefix+"payment:"))}
+	s := &services{sim: sim, inventory: inventory.NewStore(rdb, redislua.Keyspace(prefix+"inventory:")),
+		payments: payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))}
 	var suite testsuite.WorkflowTestSuite
 	s.env = suite.NewTestActivityEnvironment()
 	s.env.RegisterActivity(&activities.Payment{Provider: pay, Store: s.payments})
 	s.env.RegisterActivity(&activities.Inventory{Store: s.inventory})
-	s.env.RegisterActivity(&activities.Order{Store: redisstore.NewOrders(rdb, redisstore.Keyspace(prefix+"order:"))})
+	s.env.RegisterActivity(&activities.Order{Store: order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))})
 	return s
 }
 
@@ -98,7 +100,7 @@ func TestProviderOutageIsRetryable(t *testing.T) {
 	s := newServices(t)
 	down := httptest.NewServer(http.NotFoundHandler())
 	down.Close()
-	pay, err := paymentclient.New(paymentclient.Config{BaseURL: down.URL, BreakerFailures: 1, BreakerOpen: time.Minute},
+	pay, err := payment.NewProvider(payment.ProviderConfig{BaseURL: down.URL, BreakerFailures: 1, BreakerOpen: time.Minute},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	var suite testsuite.WorkflowTestSuite

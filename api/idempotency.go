@@ -9,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/ordersaga/ordersaga/internal/idempotency"
+	"github.com/ordersaga/ordersaga/api/idempotency"
 )
 
 // Idempotency is what the API needs of the idempotency store.

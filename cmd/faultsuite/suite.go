@@ -21,7 +21,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/faultproxy"
-	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/redislua"
 )
 
 // Config is the suite's configuration.
@@ -254,7 +254,7 @@ func (s *suite) cleanup() {
 	}
 	if s.rdb != nil {
 		ctx := context.Background()
-		_ = redisstore.DeletePrefix(ctx, s.rdb, s.prefix)
+		_ = redislua.DeletePrefix(ctx, s.rdb, s.prefix)
 		_ = s.rdb.Close()
 	}
 	_ = s.topo.DeleteAt(context.Background(), s.cfg.RabbitURL, s.queue)

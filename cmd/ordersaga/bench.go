@@ -19,9 +19,10 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/bench"
-	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
+	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
 )
@@ -81,7 +82,7 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		}
 		defer cleanup()
 		c, apiURL = st.Client, "http://"+st.API
-		inv := redisstore.NewInventory(st.Pool.get(rf.inventoryURL()), rf.keyspace("inventory"))
+		inv := inventory.NewStore(st.Pool.get(rf.inventoryURL()), rf.keyspace("inventory"))
 		if _, err := inv.Put(ctx, b.SKU, 1_000_000_000, 1000); err != nil {
 			return err
 		}
@@ -196,7 +197,7 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 		_ = os.RemoveAll(dir)
 		_ = rab.topology().DeleteAt(context.Background(), rab.RabbitMQURL, d.TimelineQueue)
 		if pool, err := openRedis(context.Background(), rf.RedisURL); err == nil {
-			_ = redisstore.DeletePrefix(context.Background(), pool.get(rf.RedisURL), rf.RedisKeyPrefix)
+			_ = redislua.DeletePrefix(context.Background(), pool.get(rf.RedisURL), rf.RedisKeyPrefix)
 			pool.Close()
 		}
 	}

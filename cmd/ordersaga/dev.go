@@ -19,8 +19,8 @@ import (
 	"github.com/ordersaga/ordersaga/internal/devserver"
 	"github.com/ordersaga/ordersaga/internal/outbox"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
-	"github.com/ordersaga/ordersaga/internal/redisstore"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
+	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/workers"
 )
 
@@ -178,7 +178,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	st.onStop(func() { _ = provider.Shutdown(5 * time.Second) })
 
 	if d.Seed {
-		if err := seed(ctx, redisstore.NewInventory(pool.get(d.inventoryURL()), d.keyspace("inventory")), log); err != nil {
+		if err := seed(ctx, inventory.NewStore(pool.get(d.inventoryURL()), d.keyspace("inventory")), log); err != nil {
 			return nil, err
 		}
 	}
@@ -244,7 +244,7 @@ func startDevCodec(d *DevCmd, keys *codec.Keyring, st *devStack, log *slog.Logge
 }
 
 // seed creates the demo catalog's missing SKUs; existing stock is kept.
-func seed(ctx context.Context, inv *redisstore.Inventory, log *slog.Logger) error {
+func seed(ctx context.Context, inv *inventory.Store, log *slog.Logger) error {
 	for _, s := range demoCatalog {
 		_, err := inv.Get(ctx, s.SKU)
 		if err == nil {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/outbox"
-	"github.com/ordersaga/ordersaga/internal/timeline"
+	"github.com/ordersaga/ordersaga/services/timeline"
 )
 
 func (f RabbitFlags) topology() broker.Topology { return broker.Topology{Exchange: f.RabbitMQExchange} }

@@ -25,13 +25,15 @@ import (
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/devserver"
-	"github.com/ordersaga/ordersaga/internal/paymentclient"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
-	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/redistest"
 	"github.com/ordersaga/ordersaga/internal/replay"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
+	"github.com/ordersaga/ordersaga/services/inventory"
+	"github.com/ordersaga/ordersaga/services/order"
+	"github.com/ordersaga/ordersaga/services/payment"
 	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
 )
@@ -76,9 +78,9 @@ func TestRecordHistories(t *testing.T) {
 
 	sim := httptest.NewServer(paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SlowDelay: time.Second}, log).Handler())
 	defer sim.Close()
-	pay, err := paymentclient.New(paymentclient.Config{BaseURL: sim.URL, Timeout: 300 * time.Millisecond}, log)
+	pay, err := payment.NewProvider(payment.ProviderConfig{BaseURL: sim.URL, Timeout: 300 * time.Millisecond}, log)
 	require.NoError(t, err)
-	inv := redisstore.NewInventory(rdb, redisstore.Keyspace(prefix+"inventory:"))
+	inv := inventory.NewStore(rdb, redislua.Keyspace(prefix+"inventory:"))
 	flaky := &failingReleases{InventoryStore: inv, failures: map[string]int{
 		workflows.WorkflowID("compensation-retried") + "/" + workflows.StepReserveInventory:          2,
 		workflows.WorkflowID("compensation-failed-recovered") + "/" + workflows.StepReserveInventory: 4,
@@ -86,9 +88,9 @@ func TestRecordHistories(t *testing.T) {
 		workflows.WorkflowID("compensation-resolved") + "/" + workflows.StepReserveInventory:         1 << 30,
 	}}
 	acts := workers.Activities{
-		Order:     &activities.Order{Store: redisstore.NewOrders(rdb, redisstore.Keyspace(prefix+"order:"))},
+		Order:     &activities.Order{Store: order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))},
 		Inventory: &activities.Inventory{Store: flaky},
-		Payment:   &activities.Payment{Provider: pay, Store: redisstore.NewPayments(rdb, redisstore.Keyspace(prefix+"payment:"))},
+		Payment:   &activities.Payment{Provider: pay, Store: payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))},
 	}
 	group, err := startWorkers(c, workers.All, acts, WorkerFlags{ShutdownTimeout: time.Second})
 	require.NoError(t, err)

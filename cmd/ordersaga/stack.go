@@ -16,11 +16,13 @@ import (
 
 	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/api"
-	"github.com/ordersaga/ordersaga/internal/idempotency"
-	"github.com/ordersaga/ordersaga/internal/paymentclient"
-	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/api/idempotency"
+	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
+	"github.com/ordersaga/ordersaga/services/inventory"
+	"github.com/ordersaga/ordersaga/services/order"
+	"github.com/ordersaga/ordersaga/services/payment"
 	"github.com/ordersaga/ordersaga/workers"
 )
 
@@ -89,8 +91,8 @@ func redacted(u string) string {
 }
 
 // keyspaces of the services, under the optional global prefix.
-func (f RedisFlags) keyspace(service string) redisstore.Keyspace {
-	return redisstore.Keyspace(f.RedisKeyPrefix + service + ":")
+func (f RedisFlags) keyspace(service string) redislua.Keyspace {
+	return redislua.Keyspace(f.RedisKeyPrefix + service + ":")
 }
 
 // newActivities builds the activities of the given services.
@@ -99,11 +101,11 @@ func newActivities(rf RedisFlags, pool *redisPool, services []string, pay activi
 	for _, s := range services {
 		switch s {
 		case workers.Order:
-			acts.Order = &activities.Order{Store: redisstore.NewOrders(pool.get(rf.orderURL()), rf.keyspace("order"))}
+			acts.Order = &activities.Order{Store: order.NewStore(pool.get(rf.orderURL()), rf.keyspace("order"))}
 		case workers.Inventory:
-			acts.Inventory = &activities.Inventory{Store: redisstore.NewInventory(pool.get(rf.inventoryURL()), rf.keyspace("inventory"))}
+			acts.Inventory = &activities.Inventory{Store: inventory.NewStore(pool.get(rf.inventoryURL()), rf.keyspace("inventory"))}
 		case workers.Payment:
-			acts.Payment = &activities.Payment{Provider: pay, Store: redisstore.NewPayments(pool.get(rf.paymentURL()), rf.keyspace("payment"))}
+			acts.Payment = &activities.Payment{Provider: pay, Store: payment.NewStore(pool.get(rf.paymentURL()), rf.keyspace("payment"))}
 		}
 	}
 	return acts
@@ -134,8 +136,8 @@ func redisURLs(rf RedisFlags, services []string) []string {
 	return urls
 }
 
-func newPaymentClient(url string, f PaymentClientFlags, log *slog.Logger) (*paymentclient.Client, error) {
-	return paymentclient.New(paymentclient.Config{
+func newPaymentClient(url string, f PaymentClientFlags, log *slog.Logger) (*payment.Provider, error) {
+	return payment.NewProvider(payment.ProviderConfig{
 		BaseURL:         url,
 		Timeout:         f.PaymentTimeout,
 		BreakerFailures: f.PaymentBreakerFailures,
@@ -204,7 +206,7 @@ func newAPI(c client.Client, rf RedisFlags, pool *redisPool, sf SagaFlags, af AP
 	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout, Auth: auth}, api.Deps{
 		Sagas:       sagas,
 		Idempotency: idempotency.NewStore(pool.get(rf.RedisURL), rf.RedisKeyPrefix+"api:idempotency:", af.IdempotencyRetention, time.Minute),
-		Stock:       redisstore.NewInventory(pool.get(rf.inventoryURL()), rf.keyspace("inventory")),
+		Stock:       inventory.NewStore(pool.get(rf.inventoryURL()), rf.keyspace("inventory")),
 		Timeline:    newTimeline(rf, pool),
 		Checks:      checks,
 		Metrics:     metrics,

@@ -21,7 +21,7 @@ import (
 	"github.com/ordersaga/ordersaga/internal/faultproxy"
 	"github.com/ordersaga/ordersaga/internal/outbox"
 	"github.com/ordersaga/ordersaga/internal/redistest"
-	"github.com/ordersaga/ordersaga/internal/timeline"
+	"github.com/ordersaga/ordersaga/services/timeline"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/redislua"
 )
 
 // URL is the Redis the tests use: $REDIS_URL, or the local default.
@@ -41,7 +41,7 @@ func New(t testing.TB) (*redis.Client, string) {
 	_, _ = rand.Read(b[:])
 	prefix := "test-" + hex.EncodeToString(b[:]) + ":"
 	t.Cleanup(func() {
-		if err := redisstore.DeletePrefix(context.Background(), rdb, prefix); err != nil {
+		if err := redislua.DeletePrefix(context.Background(), rdb, prefix); err != nil {
 			t.Errorf("redistest: delete %s*: %v", prefix, err)
 		}
 		_ = rdb.Close()

@@ -1,4 +1,6 @@
-package redisstore_test
+// Every state change of every service appends exactly its event to the
+// service's outbox, in the same script.
+package services_test
 
 import (
 	"context"
@@ -9,12 +11,15 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/events"
-	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/services/inventory"
+	"github.com/ordersaga/ordersaga/services/order"
+	"github.com/ordersaga/ordersaga/services/payment"
 )
 
 // outbox returns the events in a keyspace's outbox, oldest first.
-func outbox(t *testing.T, rdb *redis.Client, ks redisstore.Keyspace) []events.Event {
+func outbox(t *testing.T, rdb *redis.Client, ks redislua.Keyspace) []events.Event {
 	t.Helper()
 	entries, err := rdb.XRange(context.Background(), ks.Outbox(), "-", "+").Result()
 	require.NoError(t, err)
@@ -42,8 +47,8 @@ func types(evs []events.Event) []string {
 func TestStateChangesEmitTheirEventsOnce(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	orderKS, invKS, payKS := redisstore.Keyspace(prefix+"order:"), redisstore.Keyspace(prefix+"inventory:"), redisstore.Keyspace(prefix+"payment:")
-	orders, inv, pay := redisstore.NewOrders(rdb, orderKS), redisstore.NewInventory(rdb, invKS), redisstore.NewPayments(rdb, payKS)
+	orderKS, invKS, payKS := redislua.Keyspace(prefix+"order:"), redislua.Keyspace(prefix+"inventory:"), redislua.Keyspace(prefix+"payment:")
+	orders, inv, pay := order.NewStore(rdb, orderKS), inventory.NewStore(rdb, invKS), payment.NewStore(rdb, payKS)
 	_, err := inv.Put(ctx, "a", 5, 100)
 	require.NoError(t, err)
 

@@ -17,7 +17,7 @@ import (
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/internal/redistest"
-	"github.com/ordersaga/ordersaga/internal/timeline"
+	"github.com/ordersaga/ordersaga/services/timeline"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))

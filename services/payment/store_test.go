@@ -1,4 +1,4 @@
-package redisstore_test
+package payment_test
 
 import (
 	"context"
@@ -7,15 +7,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/services/payment"
 )
 
 func TestPaymentRecord(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	s := redisstore.NewPayments(rdb, redisstore.Keyspace(prefix+"payment:"))
+	s := payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))
 
 	id, err := s.Charged(ctx, "k")
 	require.NoError(t, err)
@@ -39,7 +40,7 @@ func TestPaymentRefundBeforeChargeRefusesCharge(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	s := redisstore.NewPayments(rdb, redisstore.Keyspace(prefix+"payment:"))
+	s := payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))
 	require.NoError(t, s.BeginRefund(ctx, "k", "o1"))
 	require.ErrorIs(t, s.RecordCharge(ctx, "k", "o1", "ch_1", 500), ordersaga.ErrCompensated)
 }

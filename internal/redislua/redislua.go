@@ -1,10 +1,12 @@
-// Package redisstore implements the services' storage on Redis: orders,
-// inventory and payments, each in its own keyspace (a key prefix, and
-// possibly its own Redis). Every state change is one Lua script, so it is
-// atomic, and keyed by the saga step's idempotency key, which doubles as the
-// barrier that makes repeats no-ops and refuses actions whose compensation
-// already ran.
-package redisstore
+// Package redislua is what the services' Redis stores share: keyspaces (a
+// service's key prefix, and possibly its own Redis), Lua scripts loaded from
+// a service's embedded files, the mapping of a script's error replies to
+// domain errors, and the encoding of the events a script appends to the
+// service's outbox. Each service's store makes every state change one Lua
+// script, atomic, keyed by the saga step's idempotency key, which doubles as
+// the barrier that makes repeats no-ops and refuses actions whose
+// compensation already ran.
+package redislua
 
 import (
 	"context"
@@ -21,21 +23,20 @@ import (
 	"github.com/ordersaga/ordersaga/internal/events"
 )
 
-//go:embed lua/*.lua
-var luaFS embed.FS
-
-func script(name string) *redis.Script {
-	src, err := luaFS.ReadFile("lua/" + name + ".lua")
+// Script returns the script lua/<name>.lua of fsys. It panics if the file
+// is missing: scripts are embedded at build time, so that is a build defect.
+func Script(fsys embed.FS, name string) *redis.Script {
+	src, err := fsys.ReadFile("lua/" + name + ".lua")
 	if err != nil {
-		panic(err) // embedded at build time
+		panic(err)
 	}
 	return redis.NewScript(string(src))
 }
 
-// scriptError turns a script's error reply ("CODE message") into a domain
-// error; other errors (network, timeouts) are wrapped as they are and stay
-// retryable.
-func scriptError(op string, err error) error {
+// Error turns a script's error reply ("CODE message", CODE one of NOTFOUND,
+// CONFLICT, COMPENSATED, INVALID) into a domain error; other errors
+// (network, timeouts) are wrapped with op as they are and stay retryable.
+func Error(op string, err error) error {
 	var rerr redis.Error
 	if !errors.As(err, &rerr) {
 		return fmt.Errorf("%s: %w", op, err)
@@ -57,17 +58,19 @@ func scriptError(op string, err error) error {
 // Keyspace is a service's key prefix, e.g. "inventory:".
 type Keyspace string
 
-func (k Keyspace) key(parts ...string) string {
+// Key returns the key of parts joined by ":" in the keyspace.
+func (k Keyspace) Key(parts ...string) string {
 	return string(k) + strings.Join(parts, ":")
 }
 
 // Outbox is the key of the keyspace's outbox stream: every state change
 // appends its events there in the same script, and a relay publishes them.
-func (k Keyspace) Outbox() string { return k.key("outbox") }
+func (k Keyspace) Outbox() string { return k.Key("outbox") }
 
-// newEvent returns the JSON of an event for the saga step keyed stepKey
-// ("<workflow id>/<step>"). Scripts that know the data themselves fill it in.
-func newEvent(source, typ, stepKey, orderID string, data any) (string, error) {
+// StepEvent returns the JSON of an event for the saga step keyed stepKey
+// ("<workflow id>/<step>"), for a script to append to the outbox. With nil
+// data the event's data is {"order_id": orderID}.
+func StepEvent(source, typ, stepKey, orderID string, data any) (string, error) {
 	wf := stepKey
 	if i := strings.LastIndex(stepKey, "/"); i >= 0 {
 		wf = stepKey[:i]

@@ -1,7 +1,13 @@
-package redisstore
+// Package inventory is the inventory service: it alone owns the stock and
+// the reservations, in its own Redis keyspace (inventory:). It holds the
+// store and its Lua scripts (every change appends its event to the
+// service's outbox in the same script), the service's HTTP API, and the
+// client the gateway calls it with.
+package inventory
 
 import (
 	"context"
+	"embed"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -12,30 +18,34 @@ import (
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/events"
+	"github.com/ordersaga/ordersaga/internal/redislua"
 )
+
+//go:embed lua/*.lua
+var luaFS embed.FS
 
 var (
-	inventoryReserve = script("inventory_reserve")
-	inventorySettle  = script("inventory_settle")
+	inventoryReserve = redislua.Script(luaFS, "reserve")
+	inventorySettle  = redislua.Script(luaFS, "settle")
 )
 
-// Inventory is the inventory service's store. Keys: <ks>sku:<sku> (hash:
+// Store is the inventory service's store. Keys: <ks>sku:<sku> (hash:
 // available, reserved, committed, price_cents), <ks>reservation:<saga
 // step key> (hash: state, order_id, lines) and the outbox stream <ks>outbox.
-type Inventory struct {
+type Store struct {
 	rdb redis.Cmdable
-	ks  Keyspace
+	ks  redislua.Keyspace
 }
 
-var _ activities.InventoryStore = (*Inventory)(nil)
+var _ activities.InventoryStore = (*Store)(nil)
 
-// NewInventory returns the inventory store in keyspace ks of rdb.
-func NewInventory(rdb redis.Cmdable, ks Keyspace) *Inventory { return &Inventory{rdb: rdb, ks: ks} }
+// NewStore returns the inventory store in keyspace ks of rdb.
+func NewStore(rdb redis.Cmdable, ks redislua.Keyspace) *Store { return &Store{rdb: rdb, ks: ks} }
 
 // Put sets a SKU's available units and price, creating the SKU if needed;
 // reserved and committed units are kept.
-func (s *Inventory) Put(ctx context.Context, sku string, available, priceCents int64) (ordersaga.Stock, error) {
-	k := s.ks.key("sku", sku)
+func (s *Store) Put(ctx context.Context, sku string, available, priceCents int64) (ordersaga.Stock, error) {
+	k := s.ks.Key("sku", sku)
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, k, "available", available, "price_cents", priceCents)
 		p.HSetNX(ctx, k, "reserved", 0)
@@ -50,8 +60,8 @@ func (s *Inventory) Put(ctx context.Context, sku string, available, priceCents i
 
 // Get returns a SKU's stock; an unknown SKU is an ENOTFOUND error wrapping
 // ordersaga.ErrUnknownSKU.
-func (s *Inventory) Get(ctx context.Context, sku string) (ordersaga.Stock, error) {
-	h, err := s.rdb.HGetAll(ctx, s.ks.key("sku", sku)).Result()
+func (s *Store) Get(ctx context.Context, sku string) (ordersaga.Stock, error) {
+	h, err := s.rdb.HGetAll(ctx, s.ks.Key("sku", sku)).Result()
 	if err != nil {
 		return ordersaga.Stock{}, fmt.Errorf("get stock %s: %w", sku, err)
 	}
@@ -69,24 +79,24 @@ func (s *Inventory) Get(ctx context.Context, sku string) (ordersaga.Stock, error
 
 // Reserve implements activities.InventoryStore. Items naming the same SKU
 // twice are merged.
-func (s *Inventory) Reserve(ctx context.Context, key, orderID string, items []ordersaga.Item) ([]ordersaga.Line, error) {
+func (s *Store) Reserve(ctx context.Context, key, orderID string, items []ordersaga.Item) ([]ordersaga.Line, error) {
 	merged := mergeItems(items)
-	ev, err := newEvent(events.SourceInventory, events.InventoryReserved, key, orderID, nil)
+	ev, err := redislua.StepEvent(events.SourceInventory, events.InventoryReserved, key, orderID, nil)
 	if err != nil {
 		return nil, err
 	}
-	keys := []string{s.ks.key("reservation", key), s.ks.Outbox()}
+	keys := []string{s.ks.Key("reservation", key), s.ks.Outbox()}
 	args := []any{orderID, ev}
 	for _, it := range merged {
 		if it.Quantity <= 0 {
 			return nil, ordersaga.Invalid("quantity", "sku %q: quantity must be positive, got %d", it.SKU, it.Quantity)
 		}
-		keys = append(keys, s.ks.key("sku", it.SKU))
+		keys = append(keys, s.ks.Key("sku", it.SKU))
 		args = append(args, it.SKU, it.Quantity)
 	}
 	res, err := inventoryReserve.Run(ctx, s.rdb, keys, args...).StringSlice()
 	if err != nil {
-		return nil, scriptError("reserve", err)
+		return nil, redislua.Error("reserve", err)
 	}
 	switch res[0] {
 	case "compensated":
@@ -104,20 +114,20 @@ func (s *Inventory) Reserve(ctx context.Context, key, orderID string, items []or
 }
 
 // Release implements activities.InventoryStore.
-func (s *Inventory) Release(ctx context.Context, key string) error {
+func (s *Store) Release(ctx context.Context, key string) error {
 	return s.settle(ctx, key, "release", events.InventoryReleased)
 }
 
 // Commit implements activities.InventoryStore.
-func (s *Inventory) Commit(ctx context.Context, key string) error {
+func (s *Store) Commit(ctx context.Context, key string) error {
 	return s.settle(ctx, key, "commit", events.InventoryCommitted)
 }
 
 // settle releases or commits the reservation under key. The reservation's
 // lines never change once written, so reading them first to name the keys
 // the script touches is safe; the script re-checks them.
-func (s *Inventory) settle(ctx context.Context, key, op, eventType string) error {
-	rk := s.ks.key("reservation", key)
+func (s *Store) settle(ctx context.Context, key, op, eventType string) error {
+	rk := s.ks.Key("reservation", key)
 	keys := []string{rk, s.ks.Outbox()}
 	fields, err := s.rdb.HMGet(ctx, rk, "lines", "order_id").Result()
 	if err != nil {
@@ -125,7 +135,7 @@ func (s *Inventory) settle(ctx context.Context, key, op, eventType string) error
 	}
 	raw, _ := fields[0].(string)
 	orderID, _ := fields[1].(string)
-	ev, err := newEvent(events.SourceInventory, eventType, key, orderID, nil)
+	ev, err := redislua.StepEvent(events.SourceInventory, eventType, key, orderID, nil)
 	if err != nil {
 		return err
 	}
@@ -135,11 +145,11 @@ func (s *Inventory) settle(ctx context.Context, key, op, eventType string) error
 			return fmt.Errorf("%s: decode lines: %w", op, err)
 		}
 		for _, l := range lines {
-			keys = append(keys, s.ks.key("sku", l.SKU))
+			keys = append(keys, s.ks.Key("sku", l.SKU))
 		}
 	}
 	if err := inventorySettle.Run(ctx, s.rdb, keys, op, ev).Err(); err != nil {
-		return scriptError(op, err)
+		return redislua.Error(op, err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package redisstore_test
+package inventory_test
 
 import (
 	"context"
@@ -11,16 +11,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/services/inventory"
 )
 
-func newInventory(t *testing.T) *redisstore.Inventory {
+func newInventory(t *testing.T) *inventory.Store {
 	rdb, prefix := redistest.New(t)
-	return redisstore.NewInventory(rdb, redisstore.Keyspace(prefix+"inventory:"))
+	return inventory.NewStore(rdb, redislua.Keyspace(prefix+"inventory:"))
 }
 
-func stock(t *testing.T, inv *redisstore.Inventory, sku string) ordersaga.Stock {
+func stock(t *testing.T, inv *inventory.Store, sku string) ordersaga.Stock {
 	t.Helper()
 	st, err := inv.Get(context.Background(), sku)
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package redisstore_test
+package order_test
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/events"
-	"github.com/ordersaga/ordersaga/internal/redisstore"
+	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/services/order"
 )
 
-func newOrders(t *testing.T) *redisstore.Orders {
+func newOrders(t *testing.T) *order.Store {
 	rdb, prefix := redistest.New(t)
-	return redisstore.NewOrders(rdb, redisstore.Keyspace(prefix+"order:"))
+	return order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))
 }
 
 func TestOrderLifecycle(t *testing.T) {
@@ -67,7 +68,7 @@ func TestRecordResolutionEmitsOneEvent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	s := redisstore.NewOrders(rdb, redisstore.Keyspace(prefix+"order:"))
+	s := order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))
 	in := activities.ResolutionInput{Key: "order-o1/charge_payment", OrderID: "o1", Step: "charge_payment", By: "ops",
 		At: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), Reason: "refunded by hand"}
 	require.NoError(t, s.RecordResolution(ctx, in))

@@ -1,7 +1,8 @@
-// Package paymentclient is the payment service's HTTP client of the payment
-// provider: bounded by a timeout per call, guarded by a circuit breaker, and
-// idempotent through the Idempotency-Key header.
-package paymentclient
+package payment
+
+// The payment service's HTTP client of the payment provider: bounded by a
+// timeout per call, guarded by a circuit breaker, and idempotent through the
+// Idempotency-Key header.
 
 import (
 	"bytes"
@@ -21,8 +22,8 @@ import (
 	"github.com/ordersaga/ordersaga/activities"
 )
 
-// Config configures the client.
-type Config struct {
+// ProviderConfig configures the provider client.
+type ProviderConfig struct {
 	// BaseURL of the provider, e.g. http://127.0.0.1:8090.
 	BaseURL string
 	// Timeout bounds each call (default 2s).
@@ -35,7 +36,7 @@ type Config struct {
 	BreakerOpen time.Duration
 }
 
-func (c *Config) setDefaults() {
+func (c *ProviderConfig) setDefaults() {
 	if c.Timeout <= 0 {
 		c.Timeout = 2 * time.Second
 	}
@@ -47,14 +48,14 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Client calls the provider. It is safe for concurrent use.
-type Client struct {
-	cfg  Config
+// Provider calls the payment provider. It is safe for concurrent use.
+type Provider struct {
+	cfg  ProviderConfig
 	http *http.Client
 	cb   *gobreaker.CircuitBreaker[response]
 }
 
-var _ activities.PaymentProvider = (*Client)(nil)
+var _ activities.PaymentProvider = (*Provider)(nil)
 
 // ErrTransient marks failures worth retrying: timeouts, 5xx, connection
 // errors, an open circuit.
@@ -65,14 +66,14 @@ type response struct {
 	body   []byte
 }
 
-// New returns a client for cfg.BaseURL.
-func New(cfg Config, log *slog.Logger) (*Client, error) {
+// NewProvider returns a client of the provider at cfg.BaseURL.
+func NewProvider(cfg ProviderConfig, log *slog.Logger) (*Provider, error) {
 	cfg.setDefaults()
 	if cfg.BaseURL == "" {
-		return nil, errors.New("paymentclient: BaseURL is required")
+		return nil, errors.New("payment provider client: BaseURL is required")
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	c := &Client{cfg: cfg, http: &http.Client{Timeout: cfg.Timeout}}
+	c := &Provider{cfg: cfg, http: &http.Client{Timeout: cfg.Timeout}}
 	c.cb = gobreaker.NewCircuitBreaker[response](gobreaker.Settings{
 		Name:        "payment-provider",
 		MaxRequests: 1,
@@ -89,7 +90,7 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 }
 
 // Charge implements activities.PaymentProvider.
-func (c *Client) Charge(ctx context.Context, key, token string, amountCents int64) (string, error) {
+func (c *Provider) Charge(ctx context.Context, key, token string, amountCents int64) (string, error) {
 	res, err := c.call(ctx, "/v1/charges", key, map[string]any{"token": token, "amount_cents": amountCents})
 	if err != nil {
 		return "", err
@@ -104,7 +105,7 @@ func (c *Client) Charge(ctx context.Context, key, token string, amountCents int6
 }
 
 // Refund implements activities.PaymentProvider.
-func (c *Client) Refund(ctx context.Context, key string) error {
+func (c *Provider) Refund(ctx context.Context, key string) error {
 	_, err := c.call(ctx, "/v1/refunds", key, map[string]any{})
 	return err
 }
@@ -112,7 +113,7 @@ func (c *Client) Refund(ctx context.Context, key string) error {
 // call POSTs body to path through the circuit breaker and classifies the
 // answer: 2xx ok; 402 ordersaga.ErrDeclined; 409 ordersaga.ErrCompensated;
 // other 4xx EINVALID; 5xx, timeouts and network errors ErrTransient.
-func (c *Client) call(ctx context.Context, path, key string, body any) (response, error) {
+func (c *Provider) call(ctx context.Context, path, key string, body any) (response, error) {
 	payload, err := json.Marshal(body)
 	if err != nil {
 		return response{}, err

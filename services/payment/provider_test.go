@@ -1,4 +1,4 @@
-package paymentclient_test
+package payment_test
 
 import (
 	"context"
@@ -12,22 +12,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/internal/paymentclient"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
 	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/services/payment"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // setup starts the simulated provider on real Redis and a client for it.
-func setup(t *testing.T, cfg paymentclient.Config) (*paymentclient.Client, *paymentsim.Provider, *httptest.Server) {
+func setup(t *testing.T, cfg payment.ProviderConfig) (*payment.Provider, *paymentsim.Provider, *httptest.Server) {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
 	sim := paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SlowDelay: 400 * time.Millisecond}, quiet)
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	cfg.BaseURL = srv.URL
-	c, err := paymentclient.New(cfg, quiet)
+	c, err := payment.NewProvider(cfg, quiet)
 	require.NoError(t, err)
 	return c, sim, srv
 }
@@ -42,7 +42,7 @@ func ledger(t *testing.T, sim *paymentsim.Provider) paymentsim.Ledger {
 func TestChargeIsIdempotentByKey(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c, sim, _ := setup(t, paymentclient.Config{})
+	c, sim, _ := setup(t, payment.ProviderConfig{})
 	id1, err := c.Charge(ctx, "k1", "tok_ok", 500)
 	require.NoError(t, err)
 	id2, err := c.Charge(ctx, "k1", "tok_ok", 500)
@@ -53,21 +53,21 @@ func TestChargeIsIdempotentByKey(t *testing.T) {
 
 func TestDeclineIsPermanent(t *testing.T) {
 	t.Parallel()
-	c, sim, _ := setup(t, paymentclient.Config{})
+	c, sim, _ := setup(t, payment.ProviderConfig{})
 	for range 2 {
 		_, err := c.Charge(context.Background(), "k", "tok_declined", 500)
 		require.ErrorIs(t, err, ordersaga.ErrDeclined)
-		require.NotErrorIs(t, err, paymentclient.ErrTransient)
+		require.NotErrorIs(t, err, payment.ErrTransient)
 	}
 	require.Equal(t, paymentsim.Ledger{}, ledger(t, sim))
 }
 
 func TestFlakyTokenFailsTwiceThenApproves(t *testing.T) {
 	t.Parallel()
-	c, sim, _ := setup(t, paymentclient.Config{})
+	c, sim, _ := setup(t, payment.ProviderConfig{})
 	for range 2 {
 		_, err := c.Charge(context.Background(), "k", "tok_flaky", 700)
-		require.ErrorIs(t, err, paymentclient.ErrTransient)
+		require.ErrorIs(t, err, payment.ErrTransient)
 	}
 	_, err := c.Charge(context.Background(), "k", "tok_flaky", 700)
 	require.NoError(t, err)
@@ -76,9 +76,9 @@ func TestFlakyTokenFailsTwiceThenApproves(t *testing.T) {
 
 func TestSlowTokenTimesOutThenApprovesOnce(t *testing.T) {
 	t.Parallel()
-	c, sim, _ := setup(t, paymentclient.Config{Timeout: 100 * time.Millisecond})
+	c, sim, _ := setup(t, payment.ProviderConfig{Timeout: 100 * time.Millisecond})
 	_, err := c.Charge(context.Background(), "k", "tok_slow", 900)
-	require.ErrorIs(t, err, paymentclient.ErrTransient, "the first attempt outlives the client timeout")
+	require.ErrorIs(t, err, payment.ErrTransient, "the first attempt outlives the client timeout")
 	id, err := c.Charge(context.Background(), "k", "tok_slow", 900)
 	require.NoError(t, err)
 	require.NotEmpty(t, id)
@@ -88,7 +88,7 @@ func TestSlowTokenTimesOutThenApprovesOnce(t *testing.T) {
 func TestRefundAndVoid(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c, sim, _ := setup(t, paymentclient.Config{})
+	c, sim, _ := setup(t, payment.ProviderConfig{})
 	_, err := c.Charge(ctx, "paid", "tok_ok", 500)
 	require.NoError(t, err)
 	require.NoError(t, c.Refund(ctx, "paid"))
@@ -104,21 +104,21 @@ func TestRefundAndVoid(t *testing.T) {
 
 func TestCircuitOpensOnTransientFailures(t *testing.T) {
 	t.Parallel()
-	c, _, srv := setup(t, paymentclient.Config{BreakerFailures: 3, BreakerOpen: time.Minute, Timeout: 200 * time.Millisecond})
+	c, _, srv := setup(t, payment.ProviderConfig{BreakerFailures: 3, BreakerOpen: time.Minute, Timeout: 200 * time.Millisecond})
 	srv.Close() // the provider is down
 	for range 3 {
 		_, err := c.Charge(context.Background(), "k", "tok_ok", 1)
-		require.ErrorIs(t, err, paymentclient.ErrTransient)
+		require.ErrorIs(t, err, payment.ErrTransient)
 		require.NotContains(t, err.Error(), "circuit open")
 	}
 	_, err := c.Charge(context.Background(), "k", "tok_ok", 1)
-	require.ErrorIs(t, err, paymentclient.ErrTransient)
+	require.ErrorIs(t, err, payment.ErrTransient)
 	require.ErrorContains(t, err, "circuit open")
 }
 
 func TestDeclinesDoNotOpenCircuit(t *testing.T) {
 	t.Parallel()
-	c, _, _ := setup(t, paymentclient.Config{BreakerFailures: 2})
+	c, _, _ := setup(t, payment.ProviderConfig{BreakerFailures: 2})
 	for range 5 {
 		_, err := c.Charge(context.Background(), "k", "tok_declined", 1)
 		require.True(t, errors.Is(err, ordersaga.ErrDeclined), "got %v", err)
