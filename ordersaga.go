@@ -6,6 +6,7 @@ package ordersaga
 import (
 	"errors"
 	"fmt"
+	"regexp"
 )
 
 // Item is one requested order line: a SKU and how many units of it.
@@ -115,6 +116,25 @@ const (
 	OrderRejected  OrderStatus = "REJECTED"
 )
 
+// MaxIDLen is the longest ID or SKU.
+const MaxIDLen = 64
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// CheckID returns an EINVALID error naming field unless value is a valid
+// ID or SKU: 1–MaxIDLen characters of [A-Za-z0-9._-].
+func CheckID(field, value string) error {
+	switch {
+	case value == "":
+		return Invalid(field, "%s is required", field)
+	case len(value) > MaxIDLen:
+		return Invalid(field, "%s must be at most %d characters", field, MaxIDLen)
+	case !idPattern.MatchString(value):
+		return Invalid(field, "%s may hold only letters, digits, '.', '_' and '-'", field)
+	}
+	return nil
+}
+
 // Stock is the inventory service's record of a SKU. Reservations move units
 // from Available to Reserved; commits move them on to Committed; releases
 // move them back.
@@ -124,4 +144,30 @@ type Stock struct {
 	Reserved   int64  `json:"reserved"`
 	Committed  int64  `json:"committed"`
 	PriceCents int64  `json:"price_cents"`
+}
+
+// Limits of a SKU's stock and price.
+const (
+	MaxUnits      = 1_000_000_000
+	MaxPriceCents = 100_000_000_00 // 100 million
+)
+
+// Reservation is the inventory service's record of an order's
+// reservation: State is reserved, released or committed.
+type Reservation struct {
+	OrderID    string `json:"order_id"`
+	State      string `json:"state"`
+	Lines      []Line `json:"lines"`
+	TotalCents int64  `json:"total_cents"`
+}
+
+// Payment is the payment service's record of an order's payment: State is
+// charged, declined, refunding or refunded (a refunded payment without a
+// ChargeID is a voided key: nothing was charged).
+type Payment struct {
+	OrderID     string `json:"order_id"`
+	State       string `json:"state"`
+	ChargeID    string `json:"charge_id,omitempty"`
+	AmountCents int64  `json:"amount_cents"`
+	Reason      string `json:"reason,omitempty"`
 }

@@ -7,22 +7,18 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ordersaga/ordersaga"
 )
 
 // Limits on requests.
 const (
-	maxIDLen    = 64
 	maxLines    = 100
 	maxQuantity = 10000
-	maxUnits    = 1_000_000_000
-	maxPrice    = 100_000_000_00 // 100 million in cents
 )
-
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
 // decodeJSON strictly decodes the request body into dst: JSON media type,
 // size-limited, unknown fields rejected, exactly one JSON value. Errors are
@@ -101,13 +97,9 @@ func (v *validation) add(field, format string, args ...any) {
 }
 
 func (v *validation) id(field, value string) {
-	switch {
-	case value == "":
-		v.add(field, "%s is required", field)
-	case len(value) > maxIDLen:
-		v.add(field, "%s must be at most %d characters", field, maxIDLen)
-	case !idPattern.MatchString(value):
-		v.add(field, "%s may hold only letters, digits, '.', '_' and '-'", field)
+	var e *ordersaga.Error
+	if errors.As(ordersaga.CheckID(field, value), &e) {
+		v.add(field, "%s", e.Message)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/ordersaga/ordersaga"
 )
 
 // PutStockRequest is the body of PUT /v1/inventory/{sku}. Both fields are
@@ -19,12 +21,12 @@ func (r PutStockRequest) Validate() error {
 	if r.Available == nil {
 		v.add("available", "available is required")
 	} else {
-		v.intRange("available", *r.Available, 0, maxUnits)
+		v.intRange("available", *r.Available, 0, ordersaga.MaxUnits)
 	}
 	if r.PriceCents == nil {
 		v.add("price_cents", "price_cents is required")
 	} else {
-		v.intRange("price_cents", *r.PriceCents, 0, maxPrice)
+		v.intRange("price_cents", *r.PriceCents, 0, ordersaga.MaxPriceCents)
 	}
 	return v.problem()
 }

@@ -49,9 +49,12 @@ func TestStateChangesEmitTheirEventsOnce(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	orderKS, invKS, payKS := redislua.Keyspace(prefix+"order:"), redislua.Keyspace(prefix+"inventory:"), redislua.Keyspace(prefix+"payment:")
 	orders, inv, pay := order.NewStore(rdb, orderKS), inventory.NewStore(rdb, invKS), payment.NewStore(rdb, payKS)
-	_, err := inv.Put(ctx, "a", 5, 100)
-	require.NoError(t, err)
+	for range 2 {
+		_, err := inv.Put(ctx, "a", 5, 100)
+		require.NoError(t, err, "the second Put sets what is there: no event")
+	}
 
+	var err error
 	o := ordersaga.Order{ID: "o1", CustomerID: "c1", Items: []ordersaga.Item{{SKU: "a", Quantity: 2}}}
 	for range 2 {
 		require.NoError(t, orders.Create(ctx, "order-o1/create_order", o))
@@ -70,14 +73,23 @@ func TestStateChangesEmitTheirEventsOnce(t *testing.T) {
 	}
 	require.NoError(t, pay.BeginRefund(ctx, "order-o4/charge_payment", "o4"))
 	require.NoError(t, pay.RecordRefund(ctx, "order-o4/charge_payment", "o4"), "a void emits nothing")
+	_, err = inv.Put(ctx, "a", 7, 100)
+	require.NoError(t, err)
 
 	require.Equal(t, []string{events.OrderCreated, events.OrderCancelled}, types(outbox(t, rdb, orderKS)))
 	inventory := outbox(t, rdb, invKS)
-	require.Equal(t, []string{events.InventoryReserved, events.InventoryReleased}, types(inventory))
-	require.JSONEq(t, `{"order_id":"o1","lines":[{"sku":"a","quantity":2,"unit_price_cents":100}],"total_cents":200}`, string(inventory[0].Data))
-	require.Equal(t, "order-o1/reserve_inventory#inventory.reserved", inventory[0].ID)
-	require.Equal(t, "order-o1", inventory[0].WorkflowID)
-	require.Equal(t, "o1", inventory[0].Subject)
+	require.Equal(t, []string{events.InventoryRestocked, events.InventoryReserved, events.InventoryReleased, events.InventoryRestocked}, types(inventory))
+	require.JSONEq(t, `{"order_id":"o1","lines":[{"sku":"a","quantity":2,"unit_price_cents":100}],"total_cents":200}`, string(inventory[1].Data))
+	require.Equal(t, "order-o1/reserve_inventory#inventory.reserved", inventory[1].ID)
+	require.Equal(t, "order-o1", inventory[1].WorkflowID)
+	require.Equal(t, "o1", inventory[1].Subject)
+	// A restock is about a SKU, not a saga; each change has its own id.
+	restock := inventory[3]
+	require.Equal(t, "stock/a/2#inventory.restocked", restock.ID)
+	require.Equal(t, "a", restock.Subject)
+	require.Empty(t, restock.WorkflowID)
+	require.Equal(t, "stock/a/1#inventory.restocked", inventory[0].ID)
+	require.JSONEq(t, `{"sku":"a","available":7,"price_cents":100,"previous_available":5,"version":2}`, string(restock.Data))
 	payments := outbox(t, rdb, payKS)
 	require.Equal(t, []string{events.PaymentCharged, events.PaymentRefunded}, types(payments))
 	require.JSONEq(t, `{"order_id":"o1","charge_id":"ch_1","amount_cents":200}`, string(payments[1].Data))

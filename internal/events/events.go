@@ -17,6 +17,10 @@ const (
 	InventoryReserved  = "inventory.reserved"
 	InventoryReleased  = "inventory.released"
 	InventoryCommitted = "inventory.committed"
+	// InventoryRestocked: a SKU's available units or price were set. It is
+	// about a SKU, not an order: its subject is the SKU and it has no
+	// workflowid.
+	InventoryRestocked = "inventory.restocked"
 	PaymentCharged     = "payment.charged"
 	PaymentRefunded    = "payment.refunded"
 	PaymentDeclined    = "payment.declined"
@@ -35,8 +39,10 @@ const (
 // ContentType is the media type of a structured-mode CloudEvent.
 const ContentType = "application/cloudevents+json"
 
-// Event is a CloudEvent 1.0. WorkflowID is the "workflowid" extension: the
-// saga the event belongs to (also sent as the AMQP correlation id).
+// Event is a CloudEvent 1.0. Subject is the order (or, for
+// inventory.restocked, the SKU) the event is about. WorkflowID is the
+// "workflowid" extension: the saga the event belongs to (also sent as the
+// AMQP correlation id); empty for an event about no saga.
 type Event struct {
 	SpecVersion     string          `json:"specversion"`
 	ID              string          `json:"id"`

@@ -9,9 +9,11 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -27,11 +29,13 @@ var luaFS embed.FS
 var (
 	inventoryReserve = redislua.Script(luaFS, "reserve")
 	inventorySettle  = redislua.Script(luaFS, "settle")
+	inventoryRestock = redislua.Script(luaFS, "restock")
 )
 
 // Store is the inventory service's store. Keys: <ks>sku:<sku> (hash:
-// available, reserved, committed, price_cents), <ks>reservation:<saga
-// step key> (hash: state, order_id, lines) and the outbox stream <ks>outbox.
+// available, reserved, committed, price_cents, version), <ks>reservation:<saga
+// step key> (hash: state, order_id, lines), <ks>by-order:<order id> (the
+// step key of the order's reservation) and the outbox stream <ks>outbox.
 type Store struct {
 	rdb redis.Cmdable
 	ks  redislua.Keyspace
@@ -43,17 +47,21 @@ var _ activities.InventoryStore = (*Store)(nil)
 func NewStore(rdb redis.Cmdable, ks redislua.Keyspace) *Store { return &Store{rdb: rdb, ks: ks} }
 
 // Put sets a SKU's available units and price, creating the SKU if needed;
-// reserved and committed units are kept.
+// reserved and committed units are kept. A change appends an
+// inventory.restocked event (subject: the SKU; no saga) to the outbox in
+// the same script; setting what is already there appends nothing.
 func (s *Store) Put(ctx context.Context, sku string, available, priceCents int64) (ordersaga.Stock, error) {
-	k := s.ks.Key("sku", sku)
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, k, "available", available, "price_cents", priceCents)
-		p.HSetNX(ctx, k, "reserved", 0)
-		p.HSetNX(ctx, k, "committed", 0)
-		return nil
-	})
+	ev, err := events.New(events.SourceInventory, events.InventoryRestocked, "stock/"+sku, "", sku, time.Now(), nil)
+	if err != nil {
+		return ordersaga.Stock{}, err
+	}
+	raw, err := json.Marshal(ev)
 	if err != nil {
 		return ordersaga.Stock{}, fmt.Errorf("put stock %s: %w", sku, err)
+	}
+	err = inventoryRestock.Run(ctx, s.rdb, []string{s.ks.Key("sku", sku), s.ks.Outbox()}, sku, available, priceCents, raw).Err()
+	if err != nil {
+		return ordersaga.Stock{}, redislua.Error("put stock "+sku, err)
 	}
 	return s.Get(ctx, sku)
 }
@@ -85,8 +93,8 @@ func (s *Store) Reserve(ctx context.Context, key, orderID string, items []orders
 	if err != nil {
 		return nil, err
 	}
-	keys := []string{s.ks.Key("reservation", key), s.ks.Outbox()}
-	args := []any{orderID, ev}
+	keys := []string{s.ks.Key("reservation", key), s.ks.Outbox(), s.ks.Key("by-order", orderID)}
+	args := []any{orderID, ev, key}
 	for _, it := range merged {
 		if it.Quantity <= 0 {
 			return nil, ordersaga.Invalid("quantity", "sku %q: quantity must be positive, got %d", it.SKU, it.Quantity)
@@ -111,6 +119,28 @@ func (s *Store) Reserve(ctx context.Context, key, orderID string, items []orders
 		return nil, fmt.Errorf("reserve: decode lines: %w", err)
 	}
 	return lines, nil
+}
+
+// Reservation returns orderID's reservation; ENOTFOUND if it has none
+// (not reserved yet, out of stock, or released before it was made).
+func (s *Store) Reservation(ctx context.Context, orderID string) (ordersaga.Reservation, error) {
+	key, err := s.rdb.Get(ctx, s.ks.Key("by-order", orderID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return ordersaga.Reservation{}, ordersaga.Errorf(ordersaga.ENOTFOUND, "order %s has no reservation", orderID)
+	}
+	if err != nil {
+		return ordersaga.Reservation{}, fmt.Errorf("get reservation of %s: %w", orderID, err)
+	}
+	h, err := s.rdb.HGetAll(ctx, s.ks.Key("reservation", key)).Result()
+	if err != nil {
+		return ordersaga.Reservation{}, fmt.Errorf("get reservation of %s: %w", orderID, err)
+	}
+	r := ordersaga.Reservation{OrderID: h["order_id"], State: h["state"]}
+	if err := json.Unmarshal([]byte(h["lines"]), &r.Lines); err != nil {
+		return ordersaga.Reservation{}, fmt.Errorf("get reservation of %s: decode lines: %w", orderID, err)
+	}
+	r.TotalCents = ordersaga.Total(r.Lines)
+	return r, nil
 }
 
 // Release implements activities.InventoryStore.

@@ -9,7 +9,9 @@ package payment
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 
@@ -24,10 +26,11 @@ var luaFS embed.FS
 
 var paymentRecord = redislua.Script(luaFS, "record")
 
-// Payments is the payment service's record of charges and refunds. Keys:
+// Store is the payment service's record of charges and refunds. Keys:
 // <ks>payment:<saga step key> (hash: state, order_id, charge_id,
 // amount_cents, reason) where state is charged, declined, refunding or
-// refunded; and the outbox stream <ks>outbox.
+// refunded; <ks>by-order:<order id> (the step key of the order's payment);
+// and the outbox stream <ks>outbox.
 type Store struct {
 	rdb redis.Cmdable
 	ks  redislua.Keyspace
@@ -89,10 +92,29 @@ func (s *Store) RecordRefund(ctx context.Context, key, orderID string) error {
 }
 
 func (s *Store) record(ctx context.Context, key, state, orderID, chargeID string, amount int64, reason, event string) error {
-	err := paymentRecord.Run(ctx, s.rdb, []string{s.ks.Key("payment", key), s.ks.Outbox()},
-		state, orderID, chargeID, amount, reason, event).Err()
+	err := paymentRecord.Run(ctx, s.rdb, []string{s.ks.Key("payment", key), s.ks.Outbox(), s.ks.Key("by-order", orderID)},
+		state, orderID, chargeID, amount, reason, event, key).Err()
 	if err != nil {
 		return redislua.Error("record payment "+state, err)
 	}
 	return nil
+}
+
+// Payment returns orderID's payment; ENOTFOUND if it has none (the charge
+// step has not recorded anything yet).
+func (s *Store) Payment(ctx context.Context, orderID string) (ordersaga.Payment, error) {
+	key, err := s.rdb.Get(ctx, s.ks.Key("by-order", orderID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return ordersaga.Payment{}, ordersaga.Errorf(ordersaga.ENOTFOUND, "order %s has no payment", orderID)
+	}
+	if err != nil {
+		return ordersaga.Payment{}, fmt.Errorf("get payment of %s: %w", orderID, err)
+	}
+	h, err := s.rdb.HGetAll(ctx, s.ks.Key("payment", key)).Result()
+	if err != nil {
+		return ordersaga.Payment{}, fmt.Errorf("get payment of %s: %w", orderID, err)
+	}
+	p := ordersaga.Payment{OrderID: h["order_id"], State: h["state"], ChargeID: h["charge_id"], Reason: h["reason"]}
+	p.AmountCents, _ = strconv.ParseInt(h["amount_cents"], 10, 64)
+	return p, nil
 }

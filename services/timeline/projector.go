@@ -58,6 +58,7 @@ type Stats struct {
 	Duplicates   int64 // deliveries of an event already seen, dropped
 	DeadLettered int64 // poison messages rejected to the dead-letter queue
 	Requeued     int64 // deliveries handed back after failing Attempts times
+	Skipped      int64 // events about no saga (inventory.restocked), acknowledged unwritten
 }
 
 // Projector consumes every domain event into the timeline Store.
@@ -65,13 +66,15 @@ type Stats struct {
 // Each delivery is acknowledged only after its write; an undecodable message
 // is rejected to the dead-letter queue at once; one whose write keeps failing
 // is requeued, and dead-lettered by the broker after DeliveryLimit deliveries.
-// Nothing blocks the queue for good and nothing loops forever.
+// Nothing blocks the queue for good and nothing loops forever. A timeline is
+// an order's: an event about no saga (no workflowid, such as
+// inventory.restocked, whose subject is a SKU) is acknowledged unwritten.
 type Projector struct {
 	cfg   Config
 	store *Store
 	log   *slog.Logger
 
-	applied, dups, dead, requeued atomic.Int64
+	applied, dups, dead, requeued, skipped atomic.Int64
 }
 
 // NewProjector returns a projector writing to store.
@@ -85,7 +88,7 @@ func NewProjector(cfg Config, store *Store, log *slog.Logger) (*Projector, error
 
 // Stats returns the projector's counters.
 func (p *Projector) Stats() Stats {
-	return Stats{Applied: p.applied.Load(), Duplicates: p.dups.Load(), DeadLettered: p.dead.Load(), Requeued: p.requeued.Load()}
+	return Stats{Applied: p.applied.Load(), Duplicates: p.dups.Load(), DeadLettered: p.dead.Load(), Requeued: p.requeued.Load(), Skipped: p.skipped.Load()}
 }
 
 // Declare declares the projector's queue and the topology, so events
@@ -155,6 +158,10 @@ func (p *Projector) handle(ctx context.Context, d amqp.Delivery) error {
 		p.log.Error("dead-lettering an undecodable message", "message_id", d.MessageId, "error", err)
 		p.dead.Add(1)
 		return d.Reject(false)
+	}
+	if ev.WorkflowID == "" {
+		p.skipped.Add(1)
+		return d.Ack(false)
 	}
 	backoff := broker.Backoff{Min: 50 * time.Millisecond, Max: p.cfg.MaxBackoff}
 	for attempt := 1; ; attempt++ {

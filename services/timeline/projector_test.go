@@ -157,3 +157,29 @@ func TestUnknownOrderHasAnEmptyTimeline(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, evs)
 }
+
+// TestEventsAboutNoSagaAreSkipped: inventory.restocked is about a SKU: it
+// is acknowledged, neither dead-lettered nor written to a timeline, and
+// does not hold up the events behind it.
+func TestEventsAboutNoSagaAreSkipped(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, nil, timeline.Config{})
+	restock, err := events.New(events.SourceInventory, events.InventoryRestocked, "stock/widget", "", "widget", time.Now(),
+		map[string]any{"sku": "widget", "available": 5})
+	require.NoError(t, err)
+	raw, err := json.Marshal(restock)
+	require.NoError(t, err)
+	s.publish(t, "restock", events.InventoryRestocked, raw)
+	_, rawCreated := event(t, "o5", events.OrderCreated, time.Now())
+	s.publish(t, "created", events.OrderCreated, rawCreated)
+
+	require.Len(t, s.timeline(t, "o5", 1), 1)
+	require.Eventually(t, func() bool { return s.proj.Stats().Skipped == 1 }, 5*time.Second, 10*time.Millisecond)
+	evs, err := s.store.Events(context.Background(), "widget")
+	require.NoError(t, err)
+	require.Empty(t, evs, "a SKU has no timeline")
+	require.Zero(t, s.proj.Stats().DeadLettered)
+	d, ok, err := s.ch.Get(s.topo.DeadLetterQueue(), true)
+	require.NoError(t, err)
+	require.False(t, ok, "dead-lettered: %s", d.MessageId)
+}
