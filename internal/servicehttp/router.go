@@ -1,0 +1,140 @@
+package servicehttp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/internal/apikey"
+)
+
+// HandlerFunc serves one route of a service's API: it returns the value to
+// answer with 200 as JSON, or an error, answered as a problem (a *Problem
+// as it is, a domain error by its code, anything else as a 500).
+type HandlerFunc func(r *http.Request) (any, error)
+
+// Router routes requests with net/http's patterns. Routes added with Handle
+// require the bearer token, when the Router has one; routes added with Open
+// never do (liveness, readiness, metrics). An unknown path answers 404 and
+// a known path asked with another method 405 (with Allow), both as
+// problems. Add every route before serving; then a Router is safe for
+// concurrent use.
+type Router struct {
+	mux     *http.ServeMux
+	tokens  map[string]string // token → caller; empty: no token required
+	allowed map[string][]string
+	log     *slog.Logger
+}
+
+// NewRouter returns a Router whose Handle routes require
+// "Authorization: Bearer <token>", compared in constant time; none when
+// token is empty.
+func NewRouter(token string, log *slog.Logger) *Router {
+	rt := &Router{mux: http.NewServeMux(), tokens: map[string]string{}, allowed: map[string][]string{}, log: log}
+	if token != "" {
+		rt.tokens[token] = "gateway"
+	}
+	rt.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, r, NewProblem(http.StatusNotFound, ordersaga.ENOTFOUND, "no such route"))
+	})
+	return rt
+}
+
+// Open adds a route served without the token.
+func (rt *Router) Open(method, path string, h http.Handler) {
+	rt.add(method, path, h)
+}
+
+// Handle adds a route of the service's API, behind the token.
+func (rt *Router) Handle(method, path string, h HandlerFunc) {
+	rt.add(method, path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !rt.authorized(r) {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			WriteProblem(w, r, NewProblem(http.StatusUnauthorized, "unauthorized", "a valid service token is required (Authorization: Bearer <token>)"))
+			return
+		}
+		v, err := h(r)
+		if err != nil {
+			var p *Problem
+			if !errors.As(err, &p) {
+				p = ErrorProblem(r, err, rt.log)
+			}
+			WriteProblem(w, r, p)
+			return
+		}
+		WriteJSON(w, http.StatusOK, v)
+	}))
+}
+
+func (rt *Router) add(method, path string, h http.Handler) {
+	rt.mux.Handle(method+" "+path, h)
+	if _, seen := rt.allowed[path]; !seen {
+		rt.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", strings.Join(rt.allowed[path], ", "))
+			WriteProblem(w, r, NewProblem(http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here"))
+		})
+	}
+	rt.allowed[path] = append(rt.allowed[path], method)
+	slices.Sort(rt.allowed[path])
+}
+
+func (rt *Router) authorized(r *http.Request) bool {
+	if len(rt.tokens) == 0 {
+		return true
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	_, ok = apikey.Match(token, rt.tokens)
+	return ok
+}
+
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.mux.ServeHTTP(w, r) }
+
+// PathID returns the path value name once it is a valid ID or SKU
+// (ordersaga.CheckID); an EINVALID error naming it otherwise.
+func PathID(r *http.Request, name string) (string, error) {
+	v := r.PathValue(name)
+	return v, ordersaga.CheckID(name, v)
+}
+
+// DecodeJSON strictly decodes r's body into dst: a JSON media type, at most
+// limit bytes, one JSON value, no unknown field. It returns a problem
+// naming what is wrong.
+func DecodeJSON(r *http.Request, dst any, limit int64) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", "the body must be application/json")
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(dst)
+	if err == nil {
+		if _, err = dec.Token(); errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err == nil {
+			err = errors.New("the body must hold exactly one JSON value")
+		}
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return NewProblem(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body exceeds %d bytes", limit))
+	}
+	p := NewProblem(http.StatusBadRequest, ordersaga.EINVALID, "invalid body: "+err.Error())
+	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		p.Field = strings.Trim(field, `"`)
+	}
+	return p
+}
+
+func (p *Problem) Error() string { return p.Detail }
