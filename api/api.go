@@ -1,7 +1,8 @@
-// Package api is the HTTP API (Gin, JSON): it starts, queries, approves and
-// cancels sagas and manages the inventory catalog. Errors are RFC 9457
-// problem+json documents, mapped from domain error codes in one place
-// (problem.go).
+// Package api is the gateway (Gin, JSON): it starts, queries, approves and
+// cancels sagas, composes an order's view from the saga and the services'
+// APIs (and survives a failing service), and fronts the inventory service's
+// catalog. Errors are RFC 9457 problem+json documents, mapped from domain
+// error codes in one place (problem.go).
 package api
 
 import (
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/events"
+	"github.com/ordersaga/ordersaga/internal/servicehttp"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -34,12 +36,35 @@ type Sagas interface {
 	Update(ctx context.Context, orderID, updateID, name string, args ...any) error
 }
 
-// Stock is what the API needs of the inventory service's catalog.
+// Stock is what the API needs of the inventory service's catalog. Errors
+// are domain errors (EUNAVAILABLE when the service cannot be reached).
 type Stock interface {
 	// Get returns a SKU's stock; ENOTFOUND if unknown.
 	Get(ctx context.Context, sku string) (ordersaga.Stock, error)
 	// Put sets a SKU's available units and price.
 	Put(ctx context.Context, sku string, available, priceCents int64) (ordersaga.Stock, error)
+}
+
+// Orders is what the gateway needs of the order service.
+type Orders interface {
+	// Order returns the order service's record of orderID; ENOTFOUND while
+	// it has none, any other error when it cannot be had.
+	Order(ctx context.Context, orderID string) (ordersaga.Order, error)
+}
+
+// Reservations is what the gateway needs of the inventory service's
+// reservations.
+type Reservations interface {
+	// Reservation returns orderID's reservation; ENOTFOUND while it has
+	// none, any other error when it cannot be had.
+	Reservation(ctx context.Context, orderID string) (ordersaga.Reservation, error)
+}
+
+// Payments is what the gateway needs of the payment service.
+type Payments interface {
+	// Payment returns orderID's payment; ENOTFOUND while it has none, any
+	// other error when it cannot be had.
+	Payment(ctx context.Context, orderID string) (ordersaga.Payment, error)
 }
 
 // Timeline is what the API needs of the order timeline projection.
@@ -49,10 +74,7 @@ type Timeline interface {
 }
 
 // Check is one readiness check: a dependency that must answer.
-type Check struct {
-	Name string
-	Fn   func(ctx context.Context) error
-}
+type Check = servicehttp.Check
 
 // Config configures the API.
 type Config struct {
@@ -74,11 +96,16 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Deps are the API's dependencies.
+// Deps are the API's dependencies; all but Idempotency and Metrics are
+// required.
 type Deps struct {
-	Sagas    Sagas
-	Stock    Stock
-	Timeline Timeline
+	Sagas Sagas
+	// Stock, Orders, Reservations and Payments are the services' APIs.
+	Stock        Stock
+	Orders       Orders
+	Reservations Reservations
+	Payments     Payments
+	Timeline     Timeline
 	// Idempotency, if set, honours Idempotency-Key on the order writes.
 	Idempotency Idempotency
 	Checks      []Check
@@ -142,20 +169,11 @@ func (s *server) recover(c *gin.Context) {
 	c.Next()
 }
 
+// ready answers readiness: Temporal and the API's own Redis. The services
+// are not checked: the gateway answers without them (partial order views,
+// 503 on the inventory endpoints).
 func (s *server) ready(c *gin.Context) {
-	checks := gin.H{}
-	ok := true
-	for _, chk := range s.deps.Checks {
-		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
-		err := chk.Fn(ctx)
-		cancel()
-		if err != nil {
-			ok = false
-			checks[chk.Name] = err.Error()
-			continue
-		}
-		checks[chk.Name] = "ok"
-	}
+	checks, ok := servicehttp.RunChecks(c.Request.Context(), s.deps.Checks)
 	if !ok {
 		p := statusProblem(http.StatusServiceUnavailable, "a dependency is not reachable")
 		p.Checks = checks

@@ -118,8 +118,22 @@ func (fakeStock) Put(_ context.Context, sku string, a, p int64) (ordersaga.Stock
 	return ordersaga.Stock{SKU: sku, Available: a, PriceCents: p}, nil
 }
 
+// noParts stands in for the services whose records make up an order's
+// view: none has a record yet. The real ones are covered in gateway_test.go.
+type noParts struct{}
+
+func (noParts) Order(context.Context, string) (ordersaga.Order, error) {
+	return ordersaga.Order{}, ordersaga.Errorf(ordersaga.ENOTFOUND, "no order")
+}
+func (noParts) Reservation(context.Context, string) (ordersaga.Reservation, error) {
+	return ordersaga.Reservation{}, ordersaga.Errorf(ordersaga.ENOTFOUND, "no reservation")
+}
+func (noParts) Payment(context.Context, string) (ordersaga.Payment, error) {
+	return ordersaga.Payment{}, ordersaga.Errorf(ordersaga.ENOTFOUND, "no payment")
+}
+
 func newAPI(sagas *fakeSagas) http.Handler {
-	return api.New(api.Config{MaxBodyBytes: 1024}, api.Deps{Sagas: sagas, Stock: fakeStock{}, Timeline: fakeTimeline{},
+	return api.New(api.Config{MaxBodyBytes: 1024}, api.Deps{Sagas: sagas, Stock: fakeStock{}, Orders: noParts{}, Reservations: noParts{}, Payments: noParts{}, Timeline: fakeTimeline{},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 

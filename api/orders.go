@@ -44,12 +44,6 @@ type OrderAccepted struct {
 	Status     workflows.Status `json:"status"`
 }
 
-// OrderView answers GET /v1/orders/{id}.
-type OrderView struct {
-	WorkflowID string `json:"workflow_id"`
-	workflows.State
-}
-
 func (s *server) createOrder(c *gin.Context) {
 	var req CreateOrderRequest
 	if !s.bind(c, &req) {
@@ -89,19 +83,6 @@ func newOrderID(client, idempotencyKey string) (string, error) {
 		return "", err
 	}
 	return id.String(), nil
-}
-
-func (s *server) getOrder(c *gin.Context) {
-	id, ok := s.order(c)
-	if !ok {
-		return
-	}
-	st, err := s.deps.Sagas.State(c.Request.Context(), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, OrderView{WorkflowID: workflows.WorkflowID(id), State: st})
 }
 
 func (s *server) approveOrder(c *gin.Context) {

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/internal/servicehttp"
 )
 
 // Problem is an RFC 9457 problem details document.
@@ -24,23 +25,13 @@ type Problem struct {
 	// Errors lists every invalid field when there are several.
 	Errors []FieldError `json:"errors,omitempty"`
 	// Checks reports each readiness check (on /readyz).
-	Checks map[string]any `json:"checks,omitempty"`
+	Checks map[string]string `json:"checks,omitempty"`
 }
 
 // FieldError is one invalid request field.
 type FieldError struct {
 	Field  string `json:"field"`
 	Detail string `json:"detail"`
-}
-
-// statusByCode maps domain error codes to HTTP statuses: the one place
-// where that happens.
-var statusByCode = map[string]int{
-	ordersaga.EINVALID:     http.StatusBadRequest,
-	ordersaga.ENOTFOUND:    http.StatusNotFound,
-	ordersaga.ECONFLICT:    http.StatusConflict,
-	ordersaga.EUNAVAILABLE: http.StatusServiceUnavailable,
-	ordersaga.EINTERNAL:    http.StatusInternalServerError,
 }
 
 // codeByStatus names the problems the HTTP layer raises itself.
@@ -74,7 +65,7 @@ func (s *server) errorProblem(c *gin.Context, err error) *Problem {
 		return p
 	}
 	code := ordersaga.ErrorCode(err)
-	status := statusByCode[code]
+	status := servicehttp.Status(code)
 	if code == ordersaga.EINTERNAL {
 		s.deps.Log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
 		return statusProblem(status, "internal error")

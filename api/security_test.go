@@ -64,7 +64,7 @@ func newSecureAPI(t *testing.T, sagas api.Sagas, rdb redis.Cmdable, auth api.Aut
 		rdb, prefix = redistest.New(t)
 	}
 	return api.New(api.Config{MaxBodyBytes: 1024, RequestTimeout: 2 * time.Second, Auth: auth}, api.Deps{
-		Sagas: sagas, Stock: fakeStock{}, Timeline: fakeTimeline{},
+		Sagas: sagas, Stock: fakeStock{}, Orders: noParts{}, Reservations: noParts{}, Payments: noParts{}, Timeline: fakeTimeline{},
 		Idempotency: idempotency.NewStore(rdb, prefix+"idem:", time.Hour, time.Minute),
 		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -117,7 +117,7 @@ func TestKeyLostFromRedisStillStartsOneSaga(t *testing.T) {
 	t.Parallel()
 	sagas := &countingSagas{orders: map[string]int{}}
 	rdb, prefix := redistest.New(t)
-	h := api.New(api.Config{}, api.Deps{Sagas: sagas, Stock: fakeStock{}, Timeline: fakeTimeline{},
+	h := api.New(api.Config{}, api.Deps{Sagas: sagas, Stock: fakeStock{}, Orders: noParts{}, Reservations: noParts{}, Payments: noParts{}, Timeline: fakeTimeline{},
 		Idempotency: idempotency.NewStore(rdb, prefix+"idem:", time.Hour, time.Minute), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	first, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k")
 	require.Equal(t, http.StatusAccepted, first.Code)

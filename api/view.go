@@ -1,0 +1,97 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/workflows"
+)
+
+// OrderView answers GET /v1/orders/{id}: the saga's state, and the
+// services' records of the order. A record that does not exist yet (no
+// payment before the charge step) is null; one that could not be had (its
+// service down, slow or its circuit open) is null too and named in
+// Unavailable.
+type OrderView struct {
+	WorkflowID string `json:"workflow_id"`
+	workflows.State
+	Order       *ordersaga.Order       `json:"order"`
+	Reservation *ordersaga.Reservation `json:"reservation"`
+	Payment     *ordersaga.Payment     `json:"payment"`
+	// Unavailable lists the parts that could not be had, in the order
+	// order, reservation, payment.
+	Unavailable []UnavailablePart `json:"unavailable,omitempty"`
+}
+
+// UnavailablePart is a part of an order's view that could not be had.
+type UnavailablePart struct {
+	Part   string `json:"part"`
+	Reason string `json:"reason"`
+}
+
+// The parts of an order's view, besides the saga's state.
+const (
+	PartOrder       = "order"
+	PartReservation = "reservation"
+	PartPayment     = "payment"
+)
+
+// getOrder composes the order's view: the saga's state and the three
+// services' records, fetched in parallel. Only the saga's state is
+// required; a part that cannot be had leaves the answer a 200 that names
+// it.
+func (s *server) getOrder(c *gin.Context) {
+	id, ok := s.order(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	view := OrderView{WorkflowID: workflows.WorkflowID(id)}
+	var (
+		stateErr error
+		missing  [3]*UnavailablePart
+		wg       sync.WaitGroup
+	)
+	wg.Go(func() { view.State, stateErr = s.deps.Sagas.State(ctx, id) })
+	wg.Go(func() { view.Order, missing[0] = part(ctx, s.deps.Log, PartOrder, id, s.deps.Orders.Order) })
+	wg.Go(func() {
+		view.Reservation, missing[1] = part(ctx, s.deps.Log, PartReservation, id, s.deps.Reservations.Reservation)
+	})
+	wg.Go(func() { view.Payment, missing[2] = part(ctx, s.deps.Log, PartPayment, id, s.deps.Payments.Payment) })
+	wg.Wait()
+	if stateErr != nil {
+		s.fail(c, stateErr)
+		return
+	}
+	for _, m := range missing {
+		if m != nil {
+			view.Unavailable = append(view.Unavailable, *m)
+		}
+	}
+	c.JSON(http.StatusOK, view)
+}
+
+// part fetches one part of orderID's view: the record; nil and nil when it
+// does not exist; nil and the reason when it could not be had (logged).
+func part[T any](ctx context.Context, log *slog.Logger, name, orderID string, get func(context.Context, string) (T, error)) (*T, *UnavailablePart) {
+	v, err := get(ctx, orderID)
+	switch {
+	case err == nil:
+		return &v, nil
+	case ordersaga.ErrorCode(err) == ordersaga.ENOTFOUND:
+		return nil, nil
+	}
+	log.WarnContext(ctx, "order view part unavailable", "order_id", orderID, "part", name, "error", err)
+	reason := "internal error"
+	var e *ordersaga.Error
+	if errors.As(err, &e) && e.Code != ordersaga.EINTERNAL {
+		reason = e.Message
+	}
+	return nil, &UnavailablePart{Part: name, Reason: reason}
+}
