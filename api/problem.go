@@ -10,22 +10,13 @@ import (
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
 )
 
-// Problem is an RFC 9457 problem details document.
+// Problem is an RFC 9457 problem details document: the services' own
+// (code, detail, field, checks), and, for invalid input, every invalid
+// field.
 type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-	// Instance is the request path the problem occurred on.
-	Instance string `json:"instance,omitempty"`
-	// Code is the machine-readable error code.
-	Code string `json:"code"`
-	// Field names the request field that is wrong, if one is.
-	Field string `json:"field,omitempty"`
+	servicehttp.Problem
 	// Errors lists every invalid field when there are several.
 	Errors []FieldError `json:"errors,omitempty"`
-	// Checks reports each readiness check (on /readyz).
-	Checks map[string]string `json:"checks,omitempty"`
 }
 
 // FieldError is one invalid request field.
@@ -54,7 +45,7 @@ func statusProblem(status int, detail string) *Problem {
 	if code == "" {
 		code = "error"
 	}
-	return &Problem{Type: "urn:ordersaga:problem:" + code, Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
+	return &Problem{Problem: *servicehttp.NewProblem(status, code, detail)}
 }
 
 // errorProblem turns any error into a problem. Internal errors are logged and

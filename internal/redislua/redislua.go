@@ -67,6 +67,28 @@ func (k Keyspace) Key(parts ...string) string {
 // appends its events there in the same script, and a relay publishes them.
 func (k Keyspace) Outbox() string { return k.Key("outbox") }
 
+// OrderIndex is the key of an order's index in the keyspace: the step key
+// of the order's record, set by the script that writes the record.
+func (k Keyspace) OrderIndex(orderID string) string { return k.Key("by-order", orderID) }
+
+// ByOrder returns the hash <keyspace><record>:<step key> that orderID's
+// index names; an ENOTFOUND error "order <id> has no <record>" when it has
+// none.
+func ByOrder(ctx context.Context, rdb redis.Cmdable, ks Keyspace, record, orderID string) (map[string]string, error) {
+	key, err := rdb.Get(ctx, ks.OrderIndex(orderID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, ordersaga.Errorf(ordersaga.ENOTFOUND, "order %s has no %s", orderID, record)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s of %s: %w", record, orderID, err)
+	}
+	h, err := rdb.HGetAll(ctx, ks.Key(record, key)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("get %s of %s: %w", record, orderID, err)
+	}
+	return h, nil
+}
+
 // StepEvent returns the JSON of an event for the saga step keyed stepKey
 // ("<workflow id>/<step>"), for a script to append to the outbox. With nil
 // data the event's data is {"order_id": orderID}.

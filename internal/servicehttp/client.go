@@ -72,17 +72,26 @@ func NewClient(cfg ClientConfig, log *slog.Logger) (*Client, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
 	c := &Client{cfg: cfg, http: &http.Client{Transport: transport}}
-	c.cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:         cfg.Service + "-service",
+	c.cb = NewBreaker[struct{}](cfg.Service+"-service", cfg.BreakerFailures, cfg.BreakerOpen,
+		func(err error) bool { return ordersaga.ErrorCode(err) == ordersaga.EUNAVAILABLE }, log)
+	return c, nil
+}
+
+// NewBreaker returns a circuit breaker that opens after failures
+// consecutive calls whose error failed says is the callee's failure (other
+// errors count as healthy answers), stays open for open, then lets one
+// trial call through; it logs each change of state.
+func NewBreaker[T any](name string, failures uint32, open time.Duration, failed func(error) bool, log *slog.Logger) *gobreaker.CircuitBreaker[T] {
+	return gobreaker.NewCircuitBreaker[T](gobreaker.Settings{
+		Name:         name,
 		MaxRequests:  1,
-		Timeout:      cfg.BreakerOpen,
-		ReadyToTrip:  func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= cfg.BreakerFailures },
-		IsSuccessful: func(err error) bool { return ordersaga.ErrorCode(err) != ordersaga.EUNAVAILABLE },
+		Timeout:      open,
+		ReadyToTrip:  func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= failures },
+		IsSuccessful: func(err error) bool { return !failed(err) },
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			log.Warn("circuit breaker state changed", "breaker", name, "from", from.String(), "to", to.String())
 		},
 	})
-	return c, nil
 }
 
 // Get reads path into out. A GET is idempotent, so an unavailable
@@ -93,6 +102,13 @@ func (c *Client) Get(ctx context.Context, path string, out any) error {
 		err = c.attempt(ctx, http.MethodGet, path, nil, out)
 	}
 	return err
+}
+
+// Get reads path with c as a T (see Client.Get).
+func Get[T any](ctx context.Context, c *Client, path string) (T, error) {
+	var v T
+	err := c.Get(ctx, path, &v)
+	return v, err
 }
 
 // Put sends in as JSON to path, once, and decodes the answer into out.

@@ -2,7 +2,8 @@
 // share: JSON in and out, RFC 9457 problem+json errors mapped from domain
 // error codes in one place, a bearer token between the gateway and the
 // services, readiness checks, and the caller's client (a timeout per call,
-// one retry of idempotent reads, a circuit breaker per service).
+// one retry of idempotent reads, a circuit breaker per service, built by
+// NewBreaker as the payment provider's client builds its own).
 package servicehttp
 
 import (

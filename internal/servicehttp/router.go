@@ -1,6 +1,7 @@
 package servicehttp
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,6 +99,18 @@ func (rt *Router) authorized(r *http.Request) bool {
 }
 
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.mux.ServeHTTP(w, r) }
+
+// Lookup returns a handler answering get of the path value name, checked
+// to be an ID or SKU first (PathID).
+func Lookup[T any](name string, get func(ctx context.Context, id string) (T, error)) HandlerFunc {
+	return func(r *http.Request) (any, error) {
+		id, err := PathID(r, name)
+		if err != nil {
+			return nil, err
+		}
+		return get(r.Context(), id)
+	}
+}
 
 // PathID returns the path value name once it is a valid ID or SKU
 // (ordersaga.CheckID); an EINVALID error naming it otherwise.

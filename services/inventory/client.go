@@ -26,9 +26,7 @@ func NewClient(cfg servicehttp.ClientConfig, log *slog.Logger) (*Client, error) 
 
 // Get returns a SKU's stock; ENOTFOUND if unknown.
 func (c *Client) Get(ctx context.Context, sku string) (ordersaga.Stock, error) {
-	var st ordersaga.Stock
-	err := c.c.Get(ctx, "/stock/"+url.PathEscape(sku), &st)
-	return st, err
+	return servicehttp.Get[ordersaga.Stock](ctx, c.c, "/stock/"+url.PathEscape(sku))
 }
 
 // Put sets a SKU's available units and price and returns its stock. It is
@@ -41,7 +39,5 @@ func (c *Client) Put(ctx context.Context, sku string, available, priceCents int6
 
 // Reservation returns orderID's reservation; ENOTFOUND while it has none.
 func (c *Client) Reservation(ctx context.Context, orderID string) (ordersaga.Reservation, error) {
-	var r ordersaga.Reservation
-	err := c.c.Get(ctx, "/reservations/"+url.PathEscape(orderID), &r)
-	return r, err
+	return servicehttp.Get[ordersaga.Reservation](ctx, c.c, "/reservations/"+url.PathEscape(orderID))
 }

@@ -42,13 +42,7 @@ const maxBody = 4 << 10
 //	GET /reservations/{order_id}    the order's reservation (ordersaga.Reservation);
 //	                                404 while it has none
 func Register(r *servicehttp.Router, s *Store) {
-	r.Handle(http.MethodGet, "/stock/{sku}", func(req *http.Request) (any, error) {
-		sku, err := servicehttp.PathID(req, "sku")
-		if err != nil {
-			return nil, err
-		}
-		return s.Get(req.Context(), sku)
-	})
+	r.Handle(http.MethodGet, "/stock/{sku}", servicehttp.Lookup("sku", s.Get))
 	r.Handle(http.MethodPut, "/stock/{sku}", func(req *http.Request) (any, error) {
 		sku, err := servicehttp.PathID(req, "sku")
 		if err != nil {
@@ -63,11 +57,5 @@ func Register(r *servicehttp.Router, s *Store) {
 		}
 		return s.Put(req.Context(), sku, *u.Available, *u.PriceCents)
 	})
-	r.Handle(http.MethodGet, "/reservations/{order_id}", func(req *http.Request) (any, error) {
-		id, err := servicehttp.PathID(req, "order_id")
-		if err != nil {
-			return nil, err
-		}
-		return s.Reservation(req.Context(), id)
-	})
+	r.Handle(http.MethodGet, "/reservations/{order_id}", servicehttp.Lookup("order_id", s.Reservation))
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -93,7 +92,7 @@ func (s *Store) Reserve(ctx context.Context, key, orderID string, items []orders
 	if err != nil {
 		return nil, err
 	}
-	keys := []string{s.ks.Key("reservation", key), s.ks.Outbox(), s.ks.Key("by-order", orderID)}
+	keys := []string{s.ks.Key("reservation", key), s.ks.Outbox(), s.ks.OrderIndex(orderID)}
 	args := []any{orderID, ev, key}
 	for _, it := range merged {
 		if it.Quantity <= 0 {
@@ -124,16 +123,9 @@ func (s *Store) Reserve(ctx context.Context, key, orderID string, items []orders
 // Reservation returns orderID's reservation; ENOTFOUND if it has none
 // (not reserved yet, out of stock, or released before it was made).
 func (s *Store) Reservation(ctx context.Context, orderID string) (ordersaga.Reservation, error) {
-	key, err := s.rdb.Get(ctx, s.ks.Key("by-order", orderID)).Result()
-	if errors.Is(err, redis.Nil) {
-		return ordersaga.Reservation{}, ordersaga.Errorf(ordersaga.ENOTFOUND, "order %s has no reservation", orderID)
-	}
+	h, err := redislua.ByOrder(ctx, s.rdb, s.ks, "reservation", orderID)
 	if err != nil {
-		return ordersaga.Reservation{}, fmt.Errorf("get reservation of %s: %w", orderID, err)
-	}
-	h, err := s.rdb.HGetAll(ctx, s.ks.Key("reservation", key)).Result()
-	if err != nil {
-		return ordersaga.Reservation{}, fmt.Errorf("get reservation of %s: %w", orderID, err)
+		return ordersaga.Reservation{}, err
 	}
 	r := ordersaga.Reservation{OrderID: h["order_id"], State: h["state"]}
 	if err := json.Unmarshal([]byte(h["lines"]), &r.Lines); err != nil {

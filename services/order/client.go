@@ -26,7 +26,5 @@ func NewClient(cfg servicehttp.ClientConfig, log *slog.Logger) (*Client, error) 
 // Order returns the order service's record of orderID; ENOTFOUND while it
 // has none.
 func (c *Client) Order(ctx context.Context, orderID string) (ordersaga.Order, error) {
-	var o ordersaga.Order
-	err := c.c.Get(ctx, "/orders/"+url.PathEscape(orderID), &o)
-	return o, err
+	return servicehttp.Get[ordersaga.Order](ctx, c.c, "/orders/"+url.PathEscape(orderID))
 }

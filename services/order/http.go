@@ -11,11 +11,5 @@ import (
 //	GET /orders/{id}  the order's record (ordersaga.Order); 404 while the
 //	                  service has none (before create_order ran)
 func Register(r *servicehttp.Router, s *Store) {
-	r.Handle(http.MethodGet, "/orders/{id}", func(req *http.Request) (any, error) {
-		id, err := servicehttp.PathID(req, "id")
-		if err != nil {
-			return nil, err
-		}
-		return s.Get(req.Context(), id)
-	})
+	r.Handle(http.MethodGet, "/orders/{id}", servicehttp.Lookup("id", s.Get))
 }

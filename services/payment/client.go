@@ -25,7 +25,5 @@ func NewClient(cfg servicehttp.ClientConfig, log *slog.Logger) (*Client, error) 
 
 // Payment returns orderID's payment; ENOTFOUND while it has none.
 func (c *Client) Payment(ctx context.Context, orderID string) (ordersaga.Payment, error) {
-	var p ordersaga.Payment
-	err := c.c.Get(ctx, "/payments/"+url.PathEscape(orderID), &p)
-	return p, err
+	return servicehttp.Get[ordersaga.Payment](ctx, c.c, "/payments/"+url.PathEscape(orderID))
 }

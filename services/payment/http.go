@@ -11,11 +11,5 @@ import (
 //	GET /payments/{order_id}  the order's payment (ordersaga.Payment); 404
 //	                          while it has none (before the charge step)
 func Register(r *servicehttp.Router, s *Store) {
-	r.Handle(http.MethodGet, "/payments/{order_id}", func(req *http.Request) (any, error) {
-		id, err := servicehttp.PathID(req, "order_id")
-		if err != nil {
-			return nil, err
-		}
-		return s.Payment(req.Context(), id)
-	})
+	r.Handle(http.MethodGet, "/payments/{order_id}", servicehttp.Lookup("order_id", s.Payment))
 }

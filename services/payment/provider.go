@@ -20,6 +20,7 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
+	"github.com/ordersaga/ordersaga/internal/servicehttp"
 )
 
 // ProviderConfig configures the provider client.
@@ -74,18 +75,10 @@ func NewProvider(cfg ProviderConfig, log *slog.Logger) (*Provider, error) {
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	c := &Provider{cfg: cfg, http: &http.Client{Timeout: cfg.Timeout}}
-	c.cb = gobreaker.NewCircuitBreaker[response](gobreaker.Settings{
-		Name:        "payment-provider",
-		MaxRequests: 1,
-		Timeout:     cfg.BreakerOpen,
-		ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= cfg.BreakerFailures },
-		// Only transient failures say the provider is unwell; a decline
-		// is a healthy answer.
-		IsSuccessful: func(err error) bool { return !errors.Is(err, ErrTransient) },
-		OnStateChange: func(name string, from, to gobreaker.State) {
-			log.Warn("circuit breaker state changed", "breaker", name, "from", from.String(), "to", to.String())
-		},
-	})
+	// Only transient failures say the provider is unwell; a decline is a
+	// healthy answer.
+	c.cb = servicehttp.NewBreaker[response]("payment-provider", cfg.BreakerFailures, cfg.BreakerOpen,
+		func(err error) bool { return errors.Is(err, ErrTransient) }, log)
 	return c, nil
 }
 

@@ -9,7 +9,6 @@ package payment
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -92,7 +91,7 @@ func (s *Store) RecordRefund(ctx context.Context, key, orderID string) error {
 }
 
 func (s *Store) record(ctx context.Context, key, state, orderID, chargeID string, amount int64, reason, event string) error {
-	err := paymentRecord.Run(ctx, s.rdb, []string{s.ks.Key("payment", key), s.ks.Outbox(), s.ks.Key("by-order", orderID)},
+	err := paymentRecord.Run(ctx, s.rdb, []string{s.ks.Key("payment", key), s.ks.Outbox(), s.ks.OrderIndex(orderID)},
 		state, orderID, chargeID, amount, reason, event, key).Err()
 	if err != nil {
 		return redislua.Error("record payment "+state, err)
@@ -103,16 +102,9 @@ func (s *Store) record(ctx context.Context, key, state, orderID, chargeID string
 // Payment returns orderID's payment; ENOTFOUND if it has none (the charge
 // step has not recorded anything yet).
 func (s *Store) Payment(ctx context.Context, orderID string) (ordersaga.Payment, error) {
-	key, err := s.rdb.Get(ctx, s.ks.Key("by-order", orderID)).Result()
-	if errors.Is(err, redis.Nil) {
-		return ordersaga.Payment{}, ordersaga.Errorf(ordersaga.ENOTFOUND, "order %s has no payment", orderID)
-	}
+	h, err := redislua.ByOrder(ctx, s.rdb, s.ks, "payment", orderID)
 	if err != nil {
-		return ordersaga.Payment{}, fmt.Errorf("get payment of %s: %w", orderID, err)
-	}
-	h, err := s.rdb.HGetAll(ctx, s.ks.Key("payment", key)).Result()
-	if err != nil {
-		return ordersaga.Payment{}, fmt.Errorf("get payment of %s: %w", orderID, err)
+		return ordersaga.Payment{}, err
 	}
 	p := ordersaga.Payment{OrderID: h["order_id"], State: h["state"], ChargeID: h["charge_id"], Reason: h["reason"]}
 	p.AmountCents, _ = strconv.ParseInt(h["amount_cents"], 10, 64)
