@@ -34,6 +34,7 @@ type DevCmd struct {
 	TemporalDB        string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded Temporal's persistence: sqlite (the file under --data-dir), sqlite-memory (nothing survives), or a postgres:// URL (schema set up automatically)."`
 	TemporalConfig    map[string]string `help:"Embedded server dynamic config, key=value (repeatable), e.g. --temporal-config matching.rps=5000."`
 	Seed              bool              `env:"SEED_CATALOG" default:"true" negatable:"" help:"Create the demo catalog's SKUs that do not exist yet."`
+	HTTPAddr          string            `env:"HTTP_ADDR" default:"127.0.0.1:9100" help:"Address of the services' APIs (the gateway calls them there; they need --service-token, or the token dev makes at each start), /healthz, /readyz and /metrics. Empty: a free loopback port."`
 
 	CodecFlags         `embed:""`
 	CodecServerFlags   `embed:""`
@@ -45,6 +46,8 @@ type DevCmd struct {
 	ProviderFlags      `embed:""`
 	APIFlags           `embed:""`
 	WorkerFlags        `embed:""`
+	ServiceTokenFlags  `embed:""`
+	GatewayFlags       `embed:""`
 	HTTPFlags          `embed:""`
 
 	// ExtraServices are more workers to run (the bench adds the baseline).
@@ -66,7 +69,7 @@ func (d *DevCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	attrs := []any{"api", "http://" + st.API, "temporal", st.Temporal, "payment_provider", "http://" + st.Provider,
+	attrs := []any{"api", "http://" + st.API, "services", "http://" + st.Services, "temporal", st.Temporal, "payment_provider", "http://" + st.Provider,
 		"rabbitmq", broker.Redacted(d.RabbitMQURL), "exchange", d.topology().EventsExchange()}
 	if st.UI != "" {
 		attrs = append(attrs, "web_ui", "http://"+st.UI, "data", filepath.Join(d.DataDir, "temporal.db"))
@@ -81,11 +84,12 @@ func (d *DevCmd) Run(ctx context.Context, log *slog.Logger) error {
 	return nil
 }
 
-// devStack is a running `dev`: every role in this process.
+// devStack is a running `dev`: every role in this process. Services is
+// the address of the services' APIs.
 type devStack struct {
-	API, Temporal, Provider, UI, Codec string
-	Client                             client.Client
-	Pool                               *redisPool
+	API, Services, Temporal, Provider, UI, Codec string
+	Client                                       client.Client
+	Pool                                         *redisPool
 
 	stops []func()
 }
@@ -93,8 +97,9 @@ type devStack struct {
 func (s *devStack) onStop(f func()) { s.stops = append(s.stops, f) }
 
 // Stop shuts the stack down in reverse start order: the API first, then
-// the workers (running activities get the shutdown timeout), the relays,
-// the provider, the Temporal client and server, and Redis.
+// the services' APIs, the workers (running activities get the shutdown
+// timeout), the relays, the provider, the Temporal client and server, and
+// Redis.
 func (s *devStack) Stop() {
 	for i := len(s.stops) - 1; i >= 0; i-- {
 		s.stops[i]()
@@ -123,6 +128,13 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	auth, err := d.auth()
 	if err != nil {
 		return nil, err
+	}
+	token, err := d.serviceToken(d.HTTPAddr, false, false)
+	if err != nil {
+		return nil, err
+	}
+	if token == "" {
+		token = rand.Text() // the gateway in this process is the only caller
 	}
 	pool, err := openRedis(ctx, d.RedisURL, d.orderURL(), d.inventoryURL(), d.paymentURL(), d.timelineURL())
 	if err != nil {
@@ -177,8 +189,9 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	st.Provider = provider.Addr()
 	st.onStop(func() { _ = provider.Shutdown(5 * time.Second) })
 
+	stores := newStores(d.RedisFlags, pool, workers.All)
 	if d.Seed {
-		if err := seed(ctx, inventory.NewStore(pool.get(d.inventoryURL()), d.keyspace("inventory")), log); err != nil {
+		if err := seed(ctx, stores.inventory, log); err != nil {
 			return nil, err
 		}
 	}
@@ -189,20 +202,31 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	reg := newRegistry()
 	bg := newBackground()
 	st.onStop(bg.Stop) // after the workers: what they wrote is relayed, or kept for the next start
-	if err := startProjector(ctx, bg, newTimeline(d.RedisFlags, pool), d.RabbitFlags, d.TimelineFlags, log); err != nil {
+	if err := startProjector(ctx, bg, newTimeline(d.CommonRedisFlags, pool), d.RabbitFlags, d.TimelineFlags, log); err != nil {
 		return nil, err
 	}
 	if err := startRelays(bg, workers.All, d.RedisFlags, pool, d.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
 		return nil, err
 	}
 	services := append(slices.Clone(workers.All), d.ExtraServices...)
-	group, err := startWorkers(c, services, newActivities(d.RedisFlags, pool, workers.All, pay), d.WorkerFlags)
+	group, err := startWorkers(c, services, stores.activities(pay), d.WorkerFlags)
 	if err != nil {
 		return nil, err
 	}
 	st.onStop(group.Stop)
 
-	handler, err := newAPI(c, d.RedisFlags, pool, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, metricsHandler(reg), log)
+	checks := append(pool.checks(), rabbitCheck(d.RabbitFlags), temporalCheck(c))
+	svcSrv, err := roleHTTP{checks: checks, reg: reg, apis: stores.register}.serve(or(d.HTTPAddr, "127.0.0.1:0"), token, d.HTTPFlags, log)
+	if err != nil {
+		return nil, err
+	}
+	st.Services = svcSrv.Addr()
+	st.onStop(func() { _ = svcSrv.Shutdown(5 * time.Second) })
+	svc, err := newServiceClients(sameURL("http://"+svcSrv.Addr()), token, d.GatewayFlags, log)
+	if err != nil {
+		return nil, err
+	}
+	handler, err := newAPI(c, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, metricsHandler(reg), log)
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,7 @@ import (
 type stack struct {
 	t        *testing.T
 	api      string
+	services string // the services' APIs (dev's --http-addr)
 	temporal string
 	ui       string
 	provider string
@@ -46,6 +47,10 @@ type stack struct {
 	// key, if set, is the API key do sends.
 	key string
 }
+
+// e2eServiceToken is the service token the test stacks share with their
+// gateway.
+const e2eServiceToken = "e2e-service-token-0123456789"
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -62,11 +67,13 @@ func startStack(t *testing.T, extra ...string) *stack {
 	_, prefix := redistest.New(t)
 	queue := prefix + "timeline"
 	topo, _ := amqptest.Topology(t, queue)
-	s := &stack{t: t, api: freeAddr(t), temporal: freeAddr(t), ui: freeAddr(t), provider: freeAddr(t), logs: &syncBuffer{}, topo: topo}
+	s := &stack{t: t, api: freeAddr(t), services: freeAddr(t), temporal: freeAddr(t), ui: freeAddr(t), provider: freeAddr(t),
+		logs: &syncBuffer{}, topo: topo}
 	s.args = append([]string{"dev",
 		"--data-dir", t.TempDir(),
 		"--temporal-port", port(s.temporal), "--ui-port", port(s.ui),
 		"--api-addr", s.api, "--provider-addr", s.provider,
+		"--http-addr", s.services, "--service-token", e2eServiceToken,
 		"--redis-url", redistest.URL(), "--redis-key-prefix", prefix,
 		"--rabbitmq-url", amqptest.URL(), "--rabbitmq-exchange", topo.EventsExchange(), "--timeline-queue", queue,
 		"--payment-timeout", "300ms", "--provider-slow-delay", "1s",
@@ -250,6 +257,21 @@ func TestDevEndToEnd(t *testing.T) {
 		require.Equal(t, before["available"].(float64)-2, after["available"])
 		require.Equal(t, before["committed"].(float64)+2, after["committed"])
 		require.Equal(t, money["charged_cents"].(float64)+5000, s.ledger()["charged_cents"])
+
+		// The gateway's view carries each service's record of the order. The
+		// records are read in parallel with the saga's state, so the view that
+		// first showed COMPLETED may hold one read an instant before: read anew.
+		code, o, _ := s.do("GET", "/v1/orders/"+id, nil)
+		require.Equal(t, http.StatusOK, code)
+		require.NotContains(t, o, "unavailable")
+		order, reservation, payment := o["order"].(map[string]any), o["reservation"].(map[string]any), o["payment"].(map[string]any)
+		require.Equal(t, "CONFIRMED", order["status"])
+		require.EqualValues(t, 5000, order["total_cents"])
+		require.Equal(t, "committed", reservation["state"])
+		require.EqualValues(t, 5000, reservation["total_cents"])
+		require.Equal(t, "charged", payment["state"])
+		require.EqualValues(t, 5000, payment["amount_cents"])
+		require.Equal(t, o["charge_id"], payment["charge_id"])
 	})
 
 	t.Run("decline compensates: stock back, no money kept", func(t *testing.T) {
@@ -363,6 +385,53 @@ func TestDevEndToEnd(t *testing.T) {
 				t.Fatal("payment.charged never reached the tap")
 			}
 		}
+	})
+
+	t.Run("a stock write goes through the inventory service and emits inventory.restocked", func(t *testing.T) {
+		tap := amqptest.Tap(t, s.topo)
+		before := s.stock("gadget")
+		code, body, _ := s.do("PUT", "/v1/inventory/gadget", map[string]any{"available": before["available"].(float64) + 5, "price_cents": 12000})
+		require.Equal(t, http.StatusOK, code, "%v", body)
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case d := <-tap:
+				if d.Type != "inventory.restocked" {
+					continue
+				}
+				var ev map[string]any
+				require.NoError(t, json.Unmarshal(d.Body, &ev))
+				require.Equal(t, "gadget", ev["subject"])
+				require.NotContains(t, ev, "workflowid", "a restock belongs to no saga")
+				require.Equal(t, before["available"].(float64)+5, ev["data"].(map[string]any)["available"])
+				return
+			case <-deadline:
+				t.Fatal("inventory.restocked never reached the tap")
+			}
+		}
+	})
+
+	t.Run("the services' APIs need the token; health, readiness and metrics do not", func(t *testing.T) {
+		get := func(path, token string) (int, string) {
+			req, _ := http.NewRequest("GET", "http://"+s.services+path, nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(raw)
+		}
+		code, _ := get("/stock/widget", "")
+		require.Equal(t, http.StatusUnauthorized, code)
+		code, body := get("/stock/widget", e2eServiceToken)
+		require.Equal(t, http.StatusOK, code, body)
+		code, body = get("/readyz", "")
+		require.Equal(t, http.StatusOK, code, body)
+		code, body = get("/metrics", "")
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, body, "ordersaga_outbox_published_total")
 	})
 
 	t.Run("tap prints the events", func(t *testing.T) {

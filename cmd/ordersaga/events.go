@@ -90,7 +90,7 @@ func startRelays(bg *background, services []string, rf RedisFlags, pool *redisPo
 }
 
 // newTimeline returns the timeline store of rf.
-func newTimeline(rf RedisFlags, pool *redisPool) *timeline.Store {
+func newTimeline(rf CommonRedisFlags, pool *redisPool) *timeline.Store {
 	return timeline.NewStore(pool.get(rf.timelineURL()), string(rf.keyspace("timeline")))
 }
 

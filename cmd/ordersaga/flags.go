@@ -8,7 +8,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/internal/codec"
-
+	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -69,7 +69,8 @@ type CodecServerFlags struct {
 }
 
 // HTTPFlags bound the connections of every HTTP listener of the process
-// (API, payment provider, codec server, metrics). Zero is the default.
+// (API, payment provider, codec server, a role's --http-addr). Zero is the
+// default.
 type HTTPFlags struct {
 	HTTPReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT" default:"5s" help:"Time a client has to send a request's headers."`
 	HTTPReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" default:"30s" help:"Time a client has to send a whole request, body included."`
@@ -77,20 +78,35 @@ type HTTPFlags struct {
 	HTTPIdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT" default:"2m" help:"How long an idle keep-alive connection stays open."`
 }
 
-// RedisFlags say where each service keeps its data.
+// CommonRedisFlags say where the keyspaces every process may use live: the
+// default Redis, the timeline's, and the key prefix. The API and the
+// projector take only these: they never open a service's Redis.
+type CommonRedisFlags struct {
+	RedisURL         string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"Redis of every keyspace not given its own (the services', the timeline's, the API's idempotency records)."`
+	TimelineRedisURL string `env:"TIMELINE_REDIS_URL" help:"Redis of the order timeline (default: --redis-url)."`
+	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before each keyspace (order:, inventory:, payment:, timeline:, api:, paymentsim:)."`
+}
+
+func (f CommonRedisFlags) timelineURL() string { return or(f.TimelineRedisURL, f.RedisURL) }
+
+// keyspace returns a keyspace (a service's, the timeline's) under the
+// optional global prefix.
+func (f CommonRedisFlags) keyspace(name string) redislua.Keyspace {
+	return redislua.Keyspace(f.RedisKeyPrefix + name + ":")
+}
+
+// RedisFlags say where each service keeps its data: what the processes
+// that run the services (dev, worker) may be given.
 type RedisFlags struct {
-	RedisURL          string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"Redis of every service not given its own below."`
+	CommonRedisFlags  `embed:""`
 	OrderRedisURL     string `env:"ORDER_REDIS_URL" help:"Redis of the order service (default: --redis-url)."`
 	InventoryRedisURL string `env:"INVENTORY_REDIS_URL" help:"Redis of the inventory service (default: --redis-url)."`
 	PaymentRedisURL   string `env:"PAYMENT_REDIS_URL" help:"Redis of the payment service (default: --redis-url)."`
-	TimelineRedisURL  string `env:"TIMELINE_REDIS_URL" help:"Redis of the order timeline (default: --redis-url)."`
-	RedisKeyPrefix    string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before each service's own keyspace (order:, inventory:, payment:, timeline:, paymentsim:)."`
 }
 
 func (f RedisFlags) orderURL() string     { return or(f.OrderRedisURL, f.RedisURL) }
 func (f RedisFlags) inventoryURL() string { return or(f.InventoryRedisURL, f.RedisURL) }
 func (f RedisFlags) paymentURL() string   { return or(f.PaymentRedisURL, f.RedisURL) }
-func (f RedisFlags) timelineURL() string  { return or(f.TimelineRedisURL, f.RedisURL) }
 
 // RabbitFlags say where the domain events go.
 type RabbitFlags struct {
@@ -208,11 +224,43 @@ func parseKeys(flag, spec string) (map[string]string, error) {
 
 // WorkerFlags tune the workers.
 type WorkerFlags struct {
-	MetricsAddr     string        `env:"METRICS_ADDR" help:"Serve Prometheus metrics (outbox relays) at http://<addr>/metrics; empty: off."`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s" help:"How long running activities get to finish on shutdown; an activity cut short is retried."`
 	WorkflowPollers int           `env:"WORKER_WORKFLOW_POLLERS" default:"2" help:"Workflow task pollers per worker (the SDK's default is 2)."`
 	ActivityPollers int           `env:"WORKER_ACTIVITY_POLLERS" default:"2" help:"Activity task pollers per worker (the SDK's default is 2)."`
 	StickyTimeout   time.Duration `env:"WORKER_STICKY_TIMEOUT" default:"5s" help:"How long a workflow task waits for this worker (which caches the workflow) before any worker may take it (the SDK's default is 5s)."`
+}
+
+// ServiceTokenFlags hold the bearer credential the gateway and the
+// services' APIs share.
+type ServiceTokenFlags struct {
+	ServiceToken string `env:"SERVICE_TOKEN" help:"Bearer credential (at least 16 characters) shared by the gateway and the services' APIs: the services require it, the gateway sends it."`
+}
+
+// serviceToken returns the token, refusing one shorter than 16
+// characters. A role serving a service API (serves) on a non-loopback
+// address must have one unless insecure: a production role never listens
+// openly without credentials.
+func (f ServiceTokenFlags) serviceToken(addr string, serves, insecure bool) (string, error) {
+	switch {
+	case f.ServiceToken != "" && len(f.ServiceToken) < 16:
+		return "", fmt.Errorf("--service-token: at least 16 characters, got %d", len(f.ServiceToken))
+	case f.ServiceToken == "" && serves && !insecure && !loopback(addr):
+		return "", fmt.Errorf("refusing to serve the service APIs on %s without a token: give --service-token, "+
+			"listen on a loopback address (--http-addr 127.0.0.1:9101), or pass --insecure-no-auth", addr)
+	}
+	return f.ServiceToken, nil
+}
+
+// GatewayFlags tune the gateway's calls to the services' APIs.
+type GatewayFlags struct {
+	ServiceTimeout time.Duration `env:"SERVICE_TIMEOUT" default:"1s" help:"Timeout of one call to a service's API (a read is tried twice at most; a circuit breaker per service fails fast after 5 consecutive failures, for 5s)."`
+}
+
+// ServiceURLFlags say where the gateway finds the services' APIs.
+type ServiceURLFlags struct {
+	OrderServiceURL     string `env:"ORDER_SERVICE_URL" default:"http://127.0.0.1:9101" help:"Base URL of the order service's API (the --http-addr of the worker running it)."`
+	InventoryServiceURL string `env:"INVENTORY_SERVICE_URL" default:"http://127.0.0.1:9102" help:"Base URL of the inventory service's API."`
+	PaymentServiceURL   string `env:"PAYMENT_SERVICE_URL" default:"http://127.0.0.1:9103" help:"Base URL of the payment service's API."`
 }
 
 func or(s, fallback string) string {

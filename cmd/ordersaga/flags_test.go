@@ -41,6 +41,45 @@ func TestAPIRefusesToListenOpenlyWithoutKeys(t *testing.T) {
 	}
 }
 
+func TestServicesRefuseToListenOpenlyWithoutToken(t *testing.T) {
+	t.Parallel()
+	const token = "service-token-0123456789"
+	tests := map[string]struct {
+		token          string
+		addr           string
+		serves, unsafe bool
+		err            string
+	}{
+		"loopback without a token":           {"", "127.0.0.1:9101", true, false, ""},
+		"every interface without a token":    {"", ":9101", true, false, "refusing to serve the service APIs on :9101 without a token"},
+		"a public address without a token":   {"", "10.0.0.5:9101", true, false, "refusing to serve"},
+		"every interface with a token":       {token, "0.0.0.0:9101", true, false, ""},
+		"every interface, explicitly":        {"", ":9101", true, true, ""},
+		"no service API: health and metrics": {"", ":9100", false, false, ""},
+		"a short token":                      {"short", "127.0.0.1:9101", true, false, "--service-token: at least 16 characters"},
+		"a short token, even for the caller": {"short", "127.0.0.1:8080", false, false, "--service-token: at least 16 characters"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ServiceTokenFlags{ServiceToken: tc.token}.serviceToken(tc.addr, tc.serves, tc.unsafe)
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.token, got)
+		})
+	}
+}
+
+// A worker refuses an open service API before it connects to anything.
+func TestWorkerRefusesOpenServiceAPIAtOnce(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), []string{"worker", "--services", "inventory", "--http-addr", ":0",
+		"--temporal-address", "127.0.0.1:1", "--redis-url", "redis://127.0.0.1:1/0"}, io.Discard, io.Discard)
+	require.ErrorContains(t, err, "refusing to serve the service APIs on :0 without a token")
+}
+
 // The api role refuses an open listener before it connects to anything.
 func TestAPICommandRefusesOpenListenerAtOnce(t *testing.T) {
 	t.Parallel()
@@ -57,7 +96,14 @@ func TestDevListensOnLoopbackByDefault(t *testing.T) {
 	_, err = parser.Parse([]string{"dev"})
 	require.NoError(t, err)
 	require.True(t, loopback(cli.Dev.APIAddr), "dev's API listens on %s", cli.Dev.APIAddr)
+	require.True(t, loopback(cli.Dev.HTTPAddr), "dev's services listen on %s", cli.Dev.HTTPAddr)
 	_, err = parser.Parse([]string{"api"})
 	require.NoError(t, err)
 	require.True(t, loopback(cli.API.APIAddr), "api's default is loopback too: %s", cli.API.APIAddr)
+	for _, role := range [][]string{{"worker"}, {"projector"}} {
+		_, err = parser.Parse(role)
+		require.NoError(t, err)
+	}
+	require.True(t, loopback(cli.Worker.HTTPAddr), "a worker's default is loopback: %s", cli.Worker.HTTPAddr)
+	require.True(t, loopback(cli.Projector.HTTPAddr), "the projector's default is loopback: %s", cli.Projector.HTTPAddr)
 }

@@ -14,36 +14,45 @@ import (
 	"github.com/ordersaga/ordersaga/workers"
 )
 
-// WorkerCmd runs the workers of some services.
+// WorkerCmd runs the workers of some services, and serves their APIs.
 type WorkerCmd struct {
 	Services           string `env:"WORKER_SERVICES" default:"orchestrator,order,inventory,payment" help:"Comma-separated services whose workers to run: orchestrator, order, inventory, payment."`
 	PaymentProviderURL string `env:"PAYMENT_PROVIDER_URL" default:"http://127.0.0.1:8090" help:"Base URL of the payment provider (payment service)."`
+	HTTPAddr           string `env:"HTTP_ADDR" default:"127.0.0.1:9100" help:"Address of /healthz, /readyz, /metrics and the APIs of the services run here (order, inventory, payment). A non-loopback address serving an API needs --service-token (or --insecure-no-auth)."`
+	InsecureNoAuth     bool   `name:"insecure-no-auth" env:"INSECURE_NO_AUTH" help:"Serve the services' APIs on a non-loopback address without --service-token."`
 
 	TemporalFlags      `embed:""`
 	RedisFlags         `embed:""`
 	RabbitFlags        `embed:""`
 	PaymentClientFlags `embed:""`
 	WorkerFlags        `embed:""`
+	ServiceTokenFlags  `embed:""`
 	HTTPFlags          `embed:""`
 }
 
-// Run runs the workers, and the outbox relays of their services, until ctx
-// is cancelled.
+// Run runs the workers, the outbox relays of their services and the
+// services' APIs until ctx is cancelled.
 func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	services, err := workers.ParseServices(w.Services)
 	if err != nil {
 		return err
 	}
 	urls := redisURLs(w.RedisFlags, services)
+	token, err := w.serviceToken(w.HTTPAddr, len(urls) > 0, w.InsecureNoAuth)
+	if err != nil {
+		return err
+	}
 	pool, err := openRedis(ctx, urls...)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	checks := pool.checks()
 	if len(urls) > 0 { // a service with an outbox: its relay needs RabbitMQ
 		if err := checkRabbit(ctx, w.RabbitFlags); err != nil {
 			return err
 		}
+		checks = append(checks, rabbitCheck(w.RabbitFlags))
 	}
 	c, err := dialTemporal(ctx, w.TemporalFlags, log)
 	if err != nil {
@@ -60,31 +69,33 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err := startRelays(bg, services, w.RedisFlags, pool, w.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
 		return err
 	}
-	if w.MetricsAddr != "" {
-		srv, err := listen("metrics", w.MetricsAddr, metricsHandler(reg), w.HTTPFlags, log)
-		if err != nil {
-			return err
-		}
-		defer srv.Shutdown(time.Second)
-	}
-	group, err := startWorkers(c, services, newActivities(w.RedisFlags, pool, services, pay), w.WorkerFlags)
+	st := newStores(w.RedisFlags, pool, services)
+	srv, err := roleHTTP{checks: append(checks, temporalCheck(c)), reg: reg, apis: st.register}.serve(w.HTTPAddr, token, w.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
-	log.Info("workers running", "services", services, "temporal", w.TemporalAddress)
+	defer srv.Shutdown(time.Second)
+	group, err := startWorkers(c, services, st.activities(pay), w.WorkerFlags)
+	if err != nil {
+		return err
+	}
+	log.Info("workers running", "services", services, "temporal", w.TemporalAddress, "http", srv.Addr(), "service_token", token != "")
 	<-ctx.Done()
 	log.Info("shutting down workers")
 	group.Stop()
 	return nil
 }
 
-// APICmd runs the HTTP API.
+// APICmd runs the gateway: the HTTP API.
 type APICmd struct {
-	TemporalFlags `embed:""`
-	RedisFlags    `embed:""`
-	SagaFlags     `embed:""`
-	APIFlags      `embed:""`
-	HTTPFlags     `embed:""`
+	TemporalFlags     `embed:""`
+	CommonRedisFlags  `embed:""`
+	SagaFlags         `embed:""`
+	APIFlags          `embed:""`
+	ServiceURLFlags   `embed:""`
+	GatewayFlags      `embed:""`
+	ServiceTokenFlags `embed:""`
+	HTTPFlags         `embed:""`
 }
 
 // Run serves the API until ctx is cancelled.
@@ -96,7 +107,15 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pool, err := openRedis(ctx, a.RedisURL, a.inventoryURL(), a.timelineURL())
+	token, err := a.serviceToken(a.APIAddr, false, false)
+	if err != nil {
+		return err
+	}
+	svc, err := newServiceClients(a.ServiceURLFlags, token, a.GatewayFlags, log)
+	if err != nil {
+		return err
+	}
+	pool, err := openRedis(ctx, a.RedisURL, a.timelineURL())
 	if err != nil {
 		return err
 	}
@@ -106,7 +125,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
-	handler, err := newAPI(c, a.RedisFlags, pool, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, metricsHandler(newRegistry()), log)
+	handler, err := newAPI(c, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, metricsHandler(newRegistry()), log)
 	if err != nil {
 		return err
 	}
@@ -114,7 +133,8 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("api listening", "addr", srv.Addr(), "temporal", a.TemporalAddress)
+	log.Info("api listening", "addr", srv.Addr(), "temporal", a.TemporalAddress,
+		"order_service", a.OrderServiceURL, "inventory_service", a.InventoryServiceURL, "payment_service", a.PaymentServiceURL)
 	<-ctx.Done()
 	return srv.Shutdown(5 * time.Second)
 }
@@ -151,9 +171,11 @@ func (p *PaymentProviderCmd) Run(ctx context.Context, log *slog.Logger) error {
 
 // ProjectorCmd runs the order timeline projector.
 type ProjectorCmd struct {
-	RedisFlags    `embed:""`
-	RabbitFlags   `embed:""`
-	TimelineFlags `embed:""`
+	HTTPAddr         string `env:"HTTP_ADDR" default:"127.0.0.1:9104" help:"Address of /healthz, /readyz and /metrics."`
+	CommonRedisFlags `embed:""`
+	RabbitFlags      `embed:""`
+	TimelineFlags    `embed:""`
+	HTTPFlags        `embed:""`
 }
 
 // Run consumes events into the timeline until ctx is cancelled.
@@ -168,10 +190,15 @@ func (p *ProjectorCmd) Run(ctx context.Context, log *slog.Logger) error {
 	}
 	bg := newBackground()
 	defer bg.Stop()
-	if err := startProjector(ctx, bg, newTimeline(p.RedisFlags, pool), p.RabbitFlags, p.TimelineFlags, log); err != nil {
+	if err := startProjector(ctx, bg, newTimeline(p.CommonRedisFlags, pool), p.RabbitFlags, p.TimelineFlags, log); err != nil {
 		return err
 	}
-	log.Info("timeline projector running", "queue", p.TimelineQueue)
+	srv, err := roleHTTP{checks: append(pool.checks(), rabbitCheck(p.RabbitFlags)), reg: newRegistry()}.serve(p.HTTPAddr, "", p.HTTPFlags, log)
+	if err != nil {
+		return err
+	}
+	defer srv.Shutdown(time.Second)
+	log.Info("timeline projector running", "queue", p.TimelineQueue, "http", srv.Addr())
 	<-ctx.Done()
 	return nil
 }

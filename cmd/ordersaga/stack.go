@@ -15,10 +15,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/ordersaga/ordersaga/activities"
-	"github.com/ordersaga/ordersaga/api"
-	"github.com/ordersaga/ordersaga/api/idempotency"
-	"github.com/ordersaga/ordersaga/internal/redislua"
-	"github.com/ordersaga/ordersaga/internal/sagaclient"
+	"github.com/ordersaga/ordersaga/internal/servicehttp"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/order"
@@ -69,10 +66,10 @@ func openRedis(ctx context.Context, urls ...string) (*redisPool, error) {
 func (p *redisPool) get(u string) *redis.Client { return p.clients[u] }
 
 // checks returns a readiness check per Redis.
-func (p *redisPool) checks() []api.Check {
-	var out []api.Check
+func (p *redisPool) checks() []servicehttp.Check {
+	var out []servicehttp.Check
 	for u, c := range p.clients {
-		out = append(out, api.Check{Name: "redis " + redacted(u), Fn: func(ctx context.Context) error { return c.Ping(ctx).Err() }})
+		out = append(out, servicehttp.Check{Name: "redis " + redacted(u), Fn: func(ctx context.Context) error { return c.Ping(ctx).Err() }})
 	}
 	return out
 }
@@ -90,25 +87,56 @@ func redacted(u string) string {
 	return u
 }
 
-// keyspaces of the services, under the optional global prefix.
-func (f RedisFlags) keyspace(service string) redislua.Keyspace {
-	return redislua.Keyspace(f.RedisKeyPrefix + service + ":")
+// stores are the stores of the services a process runs (nil for the
+// others): the activities and the services' APIs share them.
+type stores struct {
+	order     *order.Store
+	inventory *inventory.Store
+	payment   *payment.Store
 }
 
-// newActivities builds the activities of the given services.
-func newActivities(rf RedisFlags, pool *redisPool, services []string, pay activities.PaymentProvider) workers.Activities {
-	var acts workers.Activities
+// newStores opens the stores of the given services.
+func newStores(rf RedisFlags, pool *redisPool, services []string) stores {
+	var st stores
 	for _, s := range services {
 		switch s {
 		case workers.Order:
-			acts.Order = &activities.Order{Store: order.NewStore(pool.get(rf.orderURL()), rf.keyspace("order"))}
+			st.order = order.NewStore(pool.get(rf.orderURL()), rf.keyspace("order"))
 		case workers.Inventory:
-			acts.Inventory = &activities.Inventory{Store: inventory.NewStore(pool.get(rf.inventoryURL()), rf.keyspace("inventory"))}
+			st.inventory = inventory.NewStore(pool.get(rf.inventoryURL()), rf.keyspace("inventory"))
 		case workers.Payment:
-			acts.Payment = &activities.Payment{Provider: pay, Store: payment.NewStore(pool.get(rf.paymentURL()), rf.keyspace("payment"))}
+			st.payment = payment.NewStore(pool.get(rf.paymentURL()), rf.keyspace("payment"))
 		}
 	}
+	return st
+}
+
+// activities returns the activities of the stores' services.
+func (st stores) activities(pay activities.PaymentProvider) workers.Activities {
+	var acts workers.Activities
+	if st.order != nil {
+		acts.Order = &activities.Order{Store: st.order}
+	}
+	if st.inventory != nil {
+		acts.Inventory = &activities.Inventory{Store: st.inventory}
+	}
+	if st.payment != nil {
+		acts.Payment = &activities.Payment{Provider: pay, Store: st.payment}
+	}
 	return acts
+}
+
+// register adds the APIs of the stores' services to r.
+func (st stores) register(r *servicehttp.Router) {
+	if st.order != nil {
+		order.Register(r, st.order)
+	}
+	if st.inventory != nil {
+		inventory.Register(r, st.inventory)
+	}
+	if st.payment != nil {
+		payment.Register(r, st.payment)
+	}
 }
 
 // serviceURL returns the Redis URL of a service that keeps data and an
@@ -184,34 +212,6 @@ func dialTemporal(ctx context.Context, tf TemporalFlags, log *slog.Logger) (clie
 		return nil, err
 	}
 	return c, nil
-}
-
-// newAPI builds the HTTP API on a Temporal client and the inventory store.
-// auth is the API's access control, checked by the caller before anything
-// starts (APIFlags.auth).
-func newAPI(c client.Client, rf RedisFlags, pool *redisPool, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, metrics http.Handler, log *slog.Logger) (http.Handler, error) {
-	keys, err := cf.keyring()
-	if err != nil {
-		return nil, err
-	}
-	sagas := sagaclient.New(c, sf.options())
-	if keys != nil {
-		// Search attributes are not encrypted: keep customer IDs out of them.
-		sagas.CustomerRef = keys.Ref
-	}
-	checks := append([]api.Check{{Name: "temporal", Fn: func(ctx context.Context) error {
-		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
-		return err
-	}}}, pool.checks()...)
-	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout, Auth: auth}, api.Deps{
-		Sagas:       sagas,
-		Idempotency: idempotency.NewStore(pool.get(rf.RedisURL), rf.RedisKeyPrefix+"api:idempotency:", af.IdempotencyRetention, time.Minute),
-		Stock:       inventory.NewStore(pool.get(rf.inventoryURL()), rf.keyspace("inventory")),
-		Timeline:    newTimeline(rf, pool),
-		Checks:      checks,
-		Metrics:     metrics,
-		Log:         log,
-	}), nil
 }
 
 // httpServer is a started HTTP server.

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/api/idempotency"
+	"github.com/ordersaga/ordersaga/internal/sagaclient"
+	"github.com/ordersaga/ordersaga/internal/servicehttp"
+	"github.com/ordersaga/ordersaga/services/inventory"
+	"github.com/ordersaga/ordersaga/services/order"
+	"github.com/ordersaga/ordersaga/services/payment"
+)
+
+// serviceClients are the gateway's clients of the services' APIs.
+type serviceClients struct {
+	order     *order.Client
+	inventory *inventory.Client
+	payment   *payment.Client
+}
+
+// newServiceClients returns clients of the services' APIs at urls, sending
+// token, each call bounded by gf's timeout.
+func newServiceClients(urls ServiceURLFlags, token string, gf GatewayFlags, log *slog.Logger) (serviceClients, error) {
+	cfg := func(url string) servicehttp.ClientConfig {
+		return servicehttp.ClientConfig{BaseURL: url, Token: token, Timeout: gf.ServiceTimeout}
+	}
+	var sc serviceClients
+	var err error
+	if sc.order, err = order.NewClient(cfg(urls.OrderServiceURL), log); err != nil {
+		return sc, err
+	}
+	if sc.inventory, err = inventory.NewClient(cfg(urls.InventoryServiceURL), log); err != nil {
+		return sc, err
+	}
+	sc.payment, err = payment.NewClient(cfg(urls.PaymentServiceURL), log)
+	return sc, err
+}
+
+// sameURL returns ServiceURLFlags naming one address for every service
+// (dev runs them all on its --http-addr).
+func sameURL(url string) ServiceURLFlags {
+	return ServiceURLFlags{OrderServiceURL: url, InventoryServiceURL: url, PaymentServiceURL: url}
+}
+
+// newAPI builds the gateway on a Temporal client, the services' APIs, and
+// the gateway's own Redis keyspaces: its idempotency records and the
+// timeline. auth is the API's access control, checked by the caller before
+// anything starts (APIFlags.auth).
+func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceClients, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, metrics http.Handler, log *slog.Logger) (http.Handler, error) {
+	keys, err := cf.keyring()
+	if err != nil {
+		return nil, err
+	}
+	sagas := sagaclient.New(c, sf.options())
+	if keys != nil {
+		// Search attributes are not encrypted: keep customer IDs out of them.
+		sagas.CustomerRef = keys.Ref
+	}
+	checks := append([]api.Check{temporalCheck(c)}, pool.checks()...)
+	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout, Auth: auth}, api.Deps{
+		Sagas:        sagas,
+		Idempotency:  idempotency.NewStore(pool.get(rf.RedisURL), string(rf.keyspace("api"))+"idempotency:", af.IdempotencyRetention, time.Minute),
+		Stock:        svc.inventory,
+		Orders:       svc.order,
+		Reservations: svc.inventory,
+		Payments:     svc.payment,
+		Timeline:     newTimeline(rf, pool),
+		Checks:       checks,
+		Metrics:      metrics,
+		Log:          log,
+	}), nil
+}
+
+// temporalCheck is the readiness check of Temporal.
+func temporalCheck(c client.Client) servicehttp.Check {
+	return servicehttp.Check{Name: "temporal", Fn: func(ctx context.Context) error {
+		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}}
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ordersaga/ordersaga/internal/broker"
+	"github.com/ordersaga/ordersaga/internal/servicehttp"
+)
+
+// roleHTTP is what a role serves on its --http-addr: GET /healthz,
+// GET /readyz (its checks), GET /metrics (its registry), all open, and the
+// APIs of the services it runs behind the service token. Add checks and
+// collectors before serve.
+type roleHTTP struct {
+	checks []servicehttp.Check
+	reg    *prometheus.Registry
+	// apis, if set, registers the services' APIs.
+	apis func(r *servicehttp.Router)
+}
+
+// serve starts the listener on addr; token ("" for none) guards the
+// services' APIs.
+func (h roleHTTP) serve(addr, token string, hf HTTPFlags, log *slog.Logger) (*httpServer, error) {
+	r := servicehttp.NewRouter(token, log)
+	r.Open(http.MethodGet, "/healthz", servicehttp.Healthz())
+	r.Open(http.MethodGet, "/readyz", servicehttp.Readyz(h.checks))
+	r.Open(http.MethodGet, "/metrics", metricsHandler(h.reg))
+	if h.apis != nil {
+		h.apis(r)
+	}
+	return listen("http", addr, r, hf, log)
+}
+
+// rabbitCheck is the readiness check of RabbitMQ: a connection opens.
+func rabbitCheck(f RabbitFlags) servicehttp.Check {
+	return servicehttp.Check{Name: "rabbitmq " + broker.Redacted(f.RabbitMQURL), Fn: func(ctx context.Context) error {
+		conn, err := broker.Dial(ctx, f.RabbitMQURL, servicehttp.CheckTimeout)
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	}}
+}
