@@ -49,11 +49,14 @@ type suite struct {
 	redisP *faultproxy.Proxy
 	rabbit *faultproxy.Proxy
 
-	temporal, api, provider string
-	mu                      sync.Mutex
-	procs                   map[string]*exec.Cmd
-	args                    map[string][]string
-	faults                  []string
+	// Listen addresses: the Temporal frontend, the gateway, the payment
+	// provider, the worker's service APIs (every service runs in the one
+	// worker process) and the projector's health endpoints.
+	temporal, api, provider, services, projector string
+	mu                                           sync.Mutex
+	procs                                        map[string]*exec.Cmd
+	args                                         map[string][]string
+	faults                                       []string
 	// The provider outage (outage.go): when it was, which orders were
 	// placed when, and what an order's state showed while its charge was
 	// retrying.
@@ -110,7 +113,8 @@ func (s *suite) setup(ctx context.Context) error {
 			return fmt.Errorf("build: %v: %s", err, out)
 		}
 	}
-	s.temporal, s.api, s.provider = freeAddr(), freeAddr(), freeAddr()
+	s.temporal, s.api, s.provider, s.services, s.projector = freeAddr(), freeAddr(), freeAddr(), freeAddr(), freeAddr()
+	token := rand.Text() // shared by the gateway and the services' APIs
 	_, tport, _ := net.SplitHostPort(s.temporal)
 	proxiedRedis := s.redisP.URL(s.cfg.RedisURL)
 	proxiedRabbit := s.rabbit.URL(s.cfg.RabbitURL)
@@ -121,12 +125,15 @@ func (s *suite) setup(ctx context.Context) error {
 		"--provider-slow-delay", "1s"}, common...)
 	services := append([]string{"--temporal-address", s.temporal, "--redis-url", proxiedRedis,
 		"--rabbitmq-url", proxiedRabbit, "--rabbitmq-exchange", s.topo.EventsExchange()}, common...)
-	s.args["worker"] = append([]string{"worker", "--payment-provider-url", "http://" + s.provider, "--payment-timeout", "500ms"},
-		services...)
+	s.args["worker"] = append([]string{"worker", "--payment-provider-url", "http://" + s.provider, "--payment-timeout", "500ms",
+		"--http-addr", s.services, "--service-token", token}, services...)
 	s.args["projector"] = append([]string{"projector", "--redis-url", proxiedRedis, "--rabbitmq-url", proxiedRabbit,
-		"--rabbitmq-exchange", s.topo.EventsExchange(), "--timeline-queue", s.queue}, common...)
+		"--rabbitmq-exchange", s.topo.EventsExchange(), "--timeline-queue", s.queue, "--http-addr", s.projector}, common...)
+	serviceURL := "http://" + s.services
 	s.args["api"] = append([]string{"api", "--api-addr", s.api, "--approval-threshold-cents=-1",
-		"--compensation-max-interval", "5s", "--temporal-address", s.temporal, "--redis-url", proxiedRedis}, common...)
+		"--compensation-max-interval", "5s", "--temporal-address", s.temporal, "--redis-url", proxiedRedis,
+		"--order-service-url", serviceURL, "--inventory-service-url", serviceURL, "--payment-service-url", serviceURL,
+		"--service-token", token}, common...)
 	for _, name := range []string{"temporal", "provider"} {
 		if err := s.start(name); err != nil {
 			return err
@@ -141,7 +148,12 @@ func (s *suite) setup(ctx context.Context) error {
 			return err
 		}
 	}
-	return waitReady(ctx, "http://"+s.api+"/readyz", 60*time.Second)
+	for _, addr := range []string{s.projector, s.services, s.api} {
+		if err := waitReady(ctx, "http://"+addr+"/readyz", 60*time.Second); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *suite) logFile(name string) string { return filepath.Join(s.dir, name+".log") }
