@@ -258,9 +258,9 @@ type GatewayFlags struct {
 
 // ServiceURLFlags say where the gateway finds the services' APIs.
 type ServiceURLFlags struct {
-	OrderServiceURL     string `env:"ORDER_SERVICE_URL" default:"http://127.0.0.1:9101" help:"Base URL of the order service's API (the --http-addr of the worker running it)."`
-	InventoryServiceURL string `env:"INVENTORY_SERVICE_URL" default:"http://127.0.0.1:9102" help:"Base URL of the inventory service's API."`
-	PaymentServiceURL   string `env:"PAYMENT_SERVICE_URL" default:"http://127.0.0.1:9103" help:"Base URL of the payment service's API."`
+	OrderServiceURL     string `env:"ORDER_SERVICE_URL" default:"http://127.0.0.1:9100" help:"Base URL of the order service's API: the --http-addr of the worker running it (the default is a worker's, which runs every service)."`
+	InventoryServiceURL string `env:"INVENTORY_SERVICE_URL" default:"http://127.0.0.1:9100" help:"Base URL of the inventory service's API."`
+	PaymentServiceURL   string `env:"PAYMENT_SERVICE_URL" default:"http://127.0.0.1:9100" help:"Base URL of the payment service's API."`
 }
 
 func or(s, fallback string) string {
