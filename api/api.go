@@ -96,8 +96,8 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Deps are the API's dependencies; all but Idempotency and Metrics are
-// required.
+// Deps are the API's dependencies; all but Idempotency, Checks and Metrics
+// are required.
 type Deps struct {
 	Sagas Sagas
 	// Stock, Orders, Reservations and Payments are the services' APIs.

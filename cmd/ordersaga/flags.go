@@ -158,7 +158,7 @@ type ProviderFlags struct {
 type APIFlags struct {
 	APIAddr              string        `name:"api-addr" env:"API_ADDR" default:"127.0.0.1:8080" help:"Address the HTTP API listens on. A non-loopback address needs API keys (or --insecure-no-auth)."`
 	MaxBodyBytes         int64         `env:"API_MAX_BODY_BYTES" default:"65536" help:"Largest request body accepted."`
-	RequestTimeout       time.Duration `env:"API_REQUEST_TIMEOUT" default:"5s" help:"Bound on each request's calls to Temporal and Redis; past it the API answers 503 with Retry-After."`
+	RequestTimeout       time.Duration `env:"API_REQUEST_TIMEOUT" default:"5s" help:"Bound on each request's calls to Temporal, Redis and the services; past it the API answers 503 with Retry-After."`
 	APIKeys              string        `name:"api-keys" env:"API_KEYS" help:"Client keys (client:key,...): place orders, read, list and cancel their own. With any key configured every /v1 request needs one."`
 	ApproverAPIKeys      string        `name:"approver-api-keys" env:"APPROVER_API_KEYS" help:"Approver keys (name:key,...): approve orders, read any order."`
 	AdminAPIKeys         string        `name:"admin-api-keys" env:"ADMIN_API_KEYS" help:"Admin keys (name:key,...): everything, including inventory writes and operator actions."`
