@@ -542,6 +542,10 @@ func TestCodecKeepsSecretsOutOfHistory(t *testing.T) {
 		Query: fmt.Sprintf("CustomerId = %q", keys.Ref("cust-secret-42"))})
 	require.NoError(t, err)
 	require.Len(t, res.GetExecutions(), 1, "found by the customer reference")
+	listed := s.awaitListed("", "?customer_id=cust-secret-42", id)
+	require.Equal(t, "cust-secret-42", listed[0]["customer_id"], "the API lists by the reference it computes")
+	all, _ := s.list("", "")
+	require.NotContains(t, all[0], "customer_id", "only the reference is stored: no customer in clear")
 
 	// A client without the keys cannot get a saga to run on plaintext.
 	wf, err := plain.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
