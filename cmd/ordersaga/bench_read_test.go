@@ -19,16 +19,7 @@ import (
 // saga completes, every read answers 200, and the report holds each run and
 // both ratios (a smoke test, not a timing test).
 func TestBenchReadSmoke(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "bench.json")
-	var stdout bytes.Buffer
-	err := run(context.Background(), []string{"bench", "--read", "--orders", "10", "--duration", "1s", "--concurrency", "5",
-		"--readers", "2", "--read-rate", "20", "--temporal-db", "sqlite-memory", "--quiet", "--json", out, "--log-level", "error",
-		"--redis-url", redistest.URL(), "--rabbitmq-url", amqptest.URL()}, &stdout, io.Discard)
-	require.NoError(t, err, stdout.String())
-	raw, err := os.ReadFile(out)
-	require.NoError(t, err)
-	var rep BenchReport
-	require.NoError(t, json.Unmarshal(raw, &rep))
+	rep, stdout := runBench(t, "--read", "--orders", "10", "--duration", "1s", "--concurrency", "5", "--readers", "2", "--read-rate", "20")
 	var names []string
 	for _, r := range rep.Runs {
 		names = append(names, r.Name)
@@ -40,5 +31,21 @@ func TestBenchReadSmoke(t *testing.T) {
 	require.Equal(t, 10, rep.Runs[1].Completed, "each finished order read once")
 	require.Positive(t, rep.Ratios["order_reads_over_event_reads"])
 	require.Positive(t, rep.Ratios["sagas_with_reads_over_alone"])
-	require.Contains(t, stdout.String(), "orders/events reads/s")
+	require.Contains(t, stdout, "orders/events reads/s")
+}
+
+// runBench runs `ordersaga bench args...` on an embedded stack (SQLite in
+// memory, quiet) and returns its JSON report and what it printed.
+func runBench(t *testing.T, args ...string) (BenchReport, string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "bench.json")
+	var stdout bytes.Buffer
+	err := run(context.Background(), append(append([]string{"bench"}, args...), "--temporal-db", "sqlite-memory", "--quiet",
+		"--json", out, "--log-level", "error", "--redis-url", redistest.URL(), "--rabbitmq-url", amqptest.URL()), &stdout, io.Discard)
+	require.NoError(t, err, stdout.String())
+	raw, err := os.ReadFile(out)
+	require.NoError(t, err)
+	var rep BenchReport
+	require.NoError(t, json.Unmarshal(raw, &rep))
+	return rep, stdout.String()
 }

@@ -482,23 +482,14 @@ func TestHelpListsEveryFlagWithItsEnvironmentVariable(t *testing.T) {
 // TestBenchSmoke runs a short bench of ours and the baseline on an embedded
 // stack: it must complete every saga (a smoke test, not a timing test).
 func TestBenchSmoke(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "bench.json")
-	var stdout bytes.Buffer
-	err := run(context.Background(), []string{"bench", "--orders", "20", "--concurrency", "5", "--baseline",
-		"--temporal-db", "sqlite-memory", "--quiet", "--json", out, "--log-level", "error",
-		"--redis-url", redistest.URL(), "--rabbitmq-url", amqptest.URL()}, &stdout, io.Discard)
-	require.NoError(t, err, stdout.String())
-	raw, err := os.ReadFile(out)
-	require.NoError(t, err)
-	var rep BenchReport
-	require.NoError(t, json.Unmarshal(raw, &rep))
+	rep, stdout := runBench(t, "--orders", "20", "--concurrency", "5", "--baseline")
 	require.Len(t, rep.Runs, 2)
 	for _, r := range rep.Runs {
 		require.Equal(t, 20, r.Completed, r.Name)
 		require.Zero(t, r.Failed, "%s: %v", r.Name, r.ErrorSamples)
 		require.Greater(t, r.TransitionsPerSaga, 0.0)
 	}
-	require.Contains(t, stdout.String(), "ours/baseline")
+	require.Contains(t, stdout, "ours/baseline")
 }
 
 // TestCodecKeepsSecretsOutOfHistory runs dev with payload encryption: the
