@@ -1,8 +1,8 @@
-// Package api is the gateway (Gin, JSON): it starts, queries, approves and
-// cancels sagas, composes an order's view from the saga and the services'
-// APIs (and survives a failing service), and fronts the inventory service's
-// catalog. Errors are RFC 9457 problem+json documents, mapped from domain
-// error codes in one place (problem.go).
+// Package api is the gateway (Gin, JSON): it starts, reads, lists,
+// approves and cancels sagas, composes an order's view from the saga and the
+// services' APIs (and survives a failing service), and fronts the inventory
+// service's catalog. Errors are RFC 9457 problem+json documents, mapped from
+// domain error codes in one place (problem.go).
 package api
 
 import (
@@ -15,6 +15,7 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/events"
+	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
 	"github.com/ordersaga/ordersaga/workflows"
 )
@@ -29,6 +30,11 @@ type Sagas interface {
 	// Owner returns the name of the client that placed orderID ("" for a
 	// saga started without one); ENOTFOUND if unknown.
 	Owner(ctx context.Context, orderID string) (string, error)
+	// List returns up to size of the sagas f selects, newest first by start
+	// time, from the position token names ("" for the first page); each
+	// saga once across a listing's pages. A token it did not return is
+	// EINVALID naming page_token.
+	List(ctx context.Context, f sagaclient.Filter, size int, token string) (sagaclient.Page, error)
 	// Update sends the saga's update name with args and waits until the
 	// saga has applied it. Updates with the same non-empty updateID are
 	// applied once. ECONFLICT when the saga refuses it (its reason is the
@@ -141,6 +147,7 @@ func New(cfg Config, deps Deps) http.Handler {
 
 	v1 := r.Group("/v1", s.authenticate)
 	v1.POST("/orders", s.require(ScopeOrdersCreate), s.idempotent, s.createOrder)
+	v1.GET("/orders", s.require(ScopeOrdersRead), s.listOrders)
 	v1.GET("/orders/:id", s.require(ScopeOrdersRead), s.getOrder)
 	v1.GET("/orders/:id/events", s.require(ScopeOrdersRead), s.getOrderEvents)
 	v1.POST("/orders/:id/approve", s.require(ScopeOrdersApprove), s.idempotent, s.approveOrder)

@@ -33,6 +33,8 @@ type fakeSagas struct {
 	updates map[string]sentUpdate
 	seq     int
 	err     error
+	// listed records the List requests (list_test.go).
+	listed []listRequest
 }
 
 type sentUpdate struct {

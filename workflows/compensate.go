@@ -36,7 +36,12 @@ func (s *saga) abort(ctx workflow.Context, cause error) (State, error) {
 	s.compensate(dctx)
 	s.setStatus(dctx, final)
 	if temporalCancel {
-		return s.state, temporal.NewCanceledError(s.state.FailureReason)
+		// The close event of a canceled workflow records only the error's
+		// details: make them the final State, so a finished saga is read
+		// from its close event like a completed one (sagaclient.State).
+		// Details are not compared on replay; sagas canceled before this
+		// carry FailureReason, a string, instead.
+		return s.state, temporal.NewCanceledError(s.state)
 	}
 	return s.state, nil
 }

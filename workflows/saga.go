@@ -19,8 +19,9 @@ var errApprovalTimedOut = errors.New("approval timed out")
 // approval timeout) or a cancel before the pivot compensates the completed
 // steps in reverse order and still returns a State (COMPENSATED or
 // CANCELLED) with a nil error; a Temporal cancellation request does the same
-// but ends the workflow as canceled. Cancellation after the pivot has started
-// is ignored: the saga completes.
+// but ends the workflow as canceled, with the final State as the canceled
+// error's details. Cancellation after the pivot has started is ignored: the
+// saga completes.
 func OrderFulfillment(ctx workflow.Context, in Input) (State, error) {
 	s := newSaga(ctx, in, Definition())
 	if err := s.register(ctx); err != nil {

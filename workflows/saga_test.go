@@ -354,6 +354,14 @@ func TestTemporalCancellationCompensates(t *testing.T) {
 	require.Equal(t, workflows.StatusCancelled, st.Status)
 	require.Equal(t, []string{activities.CreateOrderName, activities.ReserveInventoryName,
 		activities.ReleaseInventoryName, activities.RejectOrderName}, h.distinctCalls())
+
+	// The close event records only the canceled error's details: they are
+	// the final State, so the saga is read without replaying it.
+	var canceled *temporal.CanceledError
+	require.ErrorAs(t, err, &canceled)
+	var recorded workflows.State
+	require.NoError(t, canceled.Details(&recorded))
+	require.Equal(t, st, recorded)
 }
 
 func TestCancelAfterPivotIsRefused(t *testing.T) {

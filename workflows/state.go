@@ -27,6 +27,12 @@ const (
 	StatusFailed Status = "FAILED"
 )
 
+// Statuses lists every Status.
+func Statuses() []Status {
+	return []Status{StatusRunning, StatusAwaitingApproval, StatusCompleted, StatusCompensating, StatusCompensated,
+		StatusCancelled, StatusFailed}
+}
+
 // Terminal reports whether the saga has ended in s.
 func (s Status) Terminal() bool {
 	return s == StatusCompleted || s == StatusCompensated || s == StatusCancelled

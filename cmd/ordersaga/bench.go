@@ -42,6 +42,9 @@ type BenchCmd struct {
 	Transitions int           `default:"20" help:"Completed sagas sampled for state transitions per saga."`
 	Quiet       bool          `help:"No progress bar."`
 	CPUProfile  string        `help:"Write a CPU profile of this process (with an embedded stack: everything) to this file."`
+	Read        bool          `help:"Measure reads instead: complete --orders sagas, read each once, then --readers readers of GET /v1/orders/{id} and of its /events for --duration each; then sagas for --duration alone and with reads at --read-rate beside them."`
+	Readers     int           `default:"8" help:"Concurrent readers (--read)."`
+	ReadRate    float64       `default:"100" help:"Reads/s of finished orders beside the sagas in --read's mixed run (0: --readers as fast as they go)."`
 
 	TemporalAddress   string            `env:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233" help:"Temporal of the stack at --target."`
 	TemporalNamespace string            `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
@@ -64,6 +67,9 @@ type BenchReport struct {
 func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
 	if b.Orders <= 0 && b.Duration <= 0 {
 		return fmt.Errorf("bench: give --orders or --duration")
+	}
+	if b.Read && (b.Orders <= 0 || b.Duration <= 0 || b.Baseline) {
+		return fmt.Errorf("bench: --read needs --orders (finished orders to read) and --duration (of each run), and no --baseline")
 	}
 	if b.Baseline {
 		b.Via = "temporal"
@@ -98,34 +104,23 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		}
 	}
 
+	stopProfile, err := b.startCPUProfile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	if b.Read {
+		return b.runReads(ctx, c, apiURL, order, runID, log, stdout)
+	}
 	cfg := bench.Config{Orders: b.Orders, Duration: b.Duration, Rate: b.Rate, Concurrency: b.Concurrency}
 	if !b.Quiet {
 		cfg.Progress = os.Stderr
 	}
-	var drivers []bench.Driver
-	switch b.Via {
-	case "api":
-		drivers = append(drivers, &bench.APIDriver{BaseURL: apiURL, Client: c, Order: order,
-			HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: b.Concurrency}}})
-	default:
-		drivers = append(drivers, &bench.TemporalDriver{Sagas: sagaclient.New(c, workflows.Options{ApprovalThresholdCents: -1}),
-			Client: c, Order: order, Prefix: runID})
-	}
+	drivers := []bench.Driver{b.sagaDriver(c, apiURL, order, runID)}
 	if b.Baseline {
 		drivers = append(drivers, &bench.BaselineDriver{Client: c, Order: order, Prefix: runID})
 	}
 	report := BenchReport{Args: os.Args[1:]}
-	if b.CPUProfile != "" {
-		f, err := os.Create(b.CPUProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
 	for _, d := range drivers {
 		r, err := bench.Run(ctx, cfg, d)
 		if err != nil {
@@ -143,6 +138,45 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		report.Ratios = ratios(report.Runs[0], report.Runs[1])
 	}
 	printReport(stdout, report)
+	return b.finish(report, log)
+}
+
+// startCPUProfile starts --cpu-profile, if given; stop ends it.
+func (b *BenchCmd) startCPUProfile() (stop func(), err error) {
+	if b.CPUProfile == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(b.CPUProfile)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// sagaDriver starts sagas through --via; prefix makes the order IDs of a
+// run unique when they are made here (--via temporal).
+func (b *BenchCmd) sagaDriver(c client.Client, apiURL string, order bench.Order, prefix string) bench.Driver {
+	if b.Via == "api" {
+		return &bench.APIDriver{BaseURL: apiURL, Client: c, Order: order, HTTP: b.httpClient(b.Concurrency)}
+	}
+	return &bench.TemporalDriver{Sagas: sagaclient.New(c, workflows.Options{ApprovalThresholdCents: -1}),
+		Client: c, Order: order, Prefix: prefix}
+}
+
+func (b *BenchCmd) httpClient(conns int) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
+}
+
+// finish writes --json, logs the runs' failures and fails if any saga or
+// read failed.
+func (b *BenchCmd) finish(report BenchReport, log *slog.Logger) error {
 	if b.JSON != "" {
 		raw, err := json.MarshalIndent(report, "", "  ")
 		if err != nil {
@@ -154,10 +188,10 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	}
 	for _, r := range report.Runs {
 		for k, msg := range r.ErrorSamples {
-			log.Warn("saga failures", "run", r.Name, "kind", k, "count", r.Errors[k], "example", msg)
+			log.Warn("failures", "run", r.Name, "kind", k, "count", r.Errors[k], "example", msg)
 		}
 		if r.Failed > 0 {
-			return fmt.Errorf("bench: %s: %d of %d sagas failed", r.Name, r.Failed, r.Started)
+			return fmt.Errorf("bench: %s: %d of %d failed", r.Name, r.Failed, r.Started)
 		}
 	}
 	return nil
@@ -220,18 +254,20 @@ func putStock(ctx context.Context, apiURL, sku string) error {
 }
 
 func ratios(ours, base bench.Report) map[string]float64 {
-	div := func(a, b float64) float64 {
-		if b == 0 {
-			return 0
-		}
-		return a / b
-	}
 	return map[string]float64{
-		"completed_per_second": div(ours.PerSecond, base.PerSecond),
-		"end_to_end_p50":       div(float64(ours.EndToEnd.P50), float64(base.EndToEnd.P50)),
-		"end_to_end_p99":       div(float64(ours.EndToEnd.P99), float64(base.EndToEnd.P99)),
-		"transitions_per_saga": div(ours.TransitionsPerSaga, base.TransitionsPerSaga),
+		"completed_per_second": ratio(ours.PerSecond, base.PerSecond),
+		"end_to_end_p50":       ratio(float64(ours.EndToEnd.P50), float64(base.EndToEnd.P50)),
+		"end_to_end_p99":       ratio(float64(ours.EndToEnd.P99), float64(base.EndToEnd.P99)),
+		"transitions_per_saga": ratio(ours.TransitionsPerSaga, base.TransitionsPerSaga),
 	}
+}
+
+// ratio is a/b, or 0 when b is.
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
 }
 
 func printReport(w io.Writer, rep BenchReport) {

@@ -551,23 +551,14 @@ func TestHelpListsEveryFlagWithItsEnvironmentVariable(t *testing.T) {
 // TestBenchSmoke runs a short bench of ours and the baseline on an embedded
 // stack: it must complete every saga (a smoke test, not a timing test).
 func TestBenchSmoke(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "bench.json")
-	var stdout bytes.Buffer
-	err := run(context.Background(), []string{"bench", "--orders", "20", "--concurrency", "5", "--baseline",
-		"--temporal-db", "sqlite-memory", "--quiet", "--json", out, "--log-level", "error",
-		"--redis-url", redistest.URL(), "--rabbitmq-url", amqptest.URL()}, &stdout, io.Discard)
-	require.NoError(t, err, stdout.String())
-	raw, err := os.ReadFile(out)
-	require.NoError(t, err)
-	var rep BenchReport
-	require.NoError(t, json.Unmarshal(raw, &rep))
+	rep, stdout := runBench(t, "--orders", "20", "--concurrency", "5", "--baseline")
 	require.Len(t, rep.Runs, 2)
 	for _, r := range rep.Runs {
 		require.Equal(t, 20, r.Completed, r.Name)
 		require.Zero(t, r.Failed, "%s: %v", r.Name, r.ErrorSamples)
 		require.Greater(t, r.TransitionsPerSaga, 0.0)
 	}
-	require.Contains(t, stdout.String(), "ours/baseline")
+	require.Contains(t, stdout, "ours/baseline")
 }
 
 // TestCodecKeepsSecretsOutOfHistory runs dev with payload encryption: the
@@ -611,6 +602,10 @@ func TestCodecKeepsSecretsOutOfHistory(t *testing.T) {
 		Query: fmt.Sprintf("CustomerId = %q", keys.Ref("cust-secret-42"))})
 	require.NoError(t, err)
 	require.Len(t, res.GetExecutions(), 1, "found by the customer reference")
+	listed := s.awaitListed("", "?customer_id=cust-secret-42", id)
+	require.Equal(t, "cust-secret-42", listed[0]["customer_id"], "the API lists by the reference it computes")
+	all, _ := s.list("", "")
+	require.NotContains(t, all[0], "customer_id", "only the reference is stored: no customer in clear")
 
 	// A client without the keys cannot get a saga to run on plaintext.
 	wf, err := plain.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{

@@ -11,9 +11,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -24,17 +21,8 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
-	"github.com/ordersaga/ordersaga/internal/devserver"
-	"github.com/ordersaga/ordersaga/internal/paymentsim"
-	"github.com/ordersaga/ordersaga/internal/redislua"
-	"github.com/ordersaga/ordersaga/internal/redistest"
 	"github.com/ordersaga/ordersaga/internal/replay"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
-	"github.com/ordersaga/ordersaga/internal/temporalclient"
-	"github.com/ordersaga/ordersaga/services/inventory"
-	"github.com/ordersaga/ordersaga/services/order"
-	"github.com/ordersaga/ordersaga/services/payment"
-	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -65,42 +53,15 @@ func TestRecordHistories(t *testing.T) {
 	require.NotEmpty(t, *historiesDir, "-histories DIR is required")
 	require.NoError(t, os.MkdirAll(*historiesDir, 0o755))
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rdb, prefix := redistest.New(t)
-
-	srv, err := devserver.Start(devserver.Config{UIPort: -1, SearchAttributes: temporalclient.SearchAttributes(), Logger: log, FrontendPort: 0})
-	require.NoError(t, err)
-	defer srv.Stop()
-	c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: srv.FrontendAddress(), Namespace: "default"}, log, 10*time.Second)
-	require.NoError(t, err)
-	defer c.Close()
-	require.NoError(t, temporalclient.EnsureSearchAttributes(ctx, c, "default"))
-
-	sim := httptest.NewServer(paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SlowDelay: time.Second}, log).Handler())
-	defer sim.Close()
-	pay, err := payment.NewProvider(payment.ProviderConfig{BaseURL: sim.URL, Timeout: 300 * time.Millisecond}, log)
-	require.NoError(t, err)
-	inv := inventory.NewStore(rdb, redislua.Keyspace(prefix+"inventory:"))
-	flaky := &failingReleases{InventoryStore: inv, failures: map[string]int{
-		workflows.WorkflowID("compensation-retried") + "/" + workflows.StepReserveInventory:          2,
-		workflows.WorkflowID("compensation-failed-recovered") + "/" + workflows.StepReserveInventory: 4,
-		workflows.WorkflowID("compensation-operator-retried") + "/" + workflows.StepReserveInventory: 3,
-		workflows.WorkflowID("compensation-resolved") + "/" + workflows.StepReserveInventory:         1 << 30,
-	}}
-	acts := workers.Activities{
-		Order:     &activities.Order{Store: order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))},
-		Inventory: &activities.Inventory{Store: flaky},
-		Payment:   &activities.Payment{Provider: pay, Store: payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))},
-	}
-	group, err := startWorkers(c, workers.All, acts, WorkerFlags{ShutdownTimeout: time.Second})
-	require.NoError(t, err)
-	defer group.Stop()
-
-	for _, s := range []ordersaga.Stock{{SKU: "widget", Available: 1000, PriceCents: 2500}, {SKU: "gizmo", Available: 100, PriceCents: 60000},
-		{SKU: "last-one", Available: 1, PriceCents: 5000}} {
-		_, err := inv.Put(ctx, s.SKU, s.Available, s.PriceCents)
-		require.NoError(t, err)
-	}
+	rig := startSagaRig(t, func(inv activities.InventoryStore) activities.InventoryStore {
+		return &failingReleases{InventoryStore: inv, failures: map[string]int{
+			workflows.WorkflowID("compensation-retried") + "/" + workflows.StepReserveInventory:          2,
+			workflows.WorkflowID("compensation-failed-recovered") + "/" + workflows.StepReserveInventory: 4,
+			workflows.WorkflowID("compensation-operator-retried") + "/" + workflows.StepReserveInventory: 3,
+			workflows.WorkflowID("compensation-resolved") + "/" + workflows.StepReserveInventory:         1 << 30,
+		}}
+	})
+	c := rig.client
 	sagas := sagaclient.New(c, workflows.Options{ApprovalTimeout: 2 * time.Second, CompensationAlertAttempts: 2,
 		CompensationMaxInterval: time.Second})
 

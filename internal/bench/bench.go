@@ -88,6 +88,10 @@ type Report struct {
 	ids []string // completed workflow IDs
 }
 
+// WorkflowIDs returns the IDs of the run's completed sagas (for a
+// ReadDriver, the paths it read).
+func (r Report) WorkflowIDs() []string { return slices.Clone(r.ids) }
+
 // Slowest describes the slowest saga of a run.
 type Slowest struct {
 	WorkflowID string        `json:"workflow_id"`

@@ -1,19 +1,16 @@
-// Package sagaclient is the API's side of the saga: it starts, queries,
-// approves and cancels OrderFulfillment workflows through the Temporal
-// client and turns Temporal's errors into domain errors.
+// Package sagaclient is the API's side of the saga: it starts, reads,
+// lists, approves and cancels OrderFulfillment workflows through the
+// Temporal client and turns Temporal's errors into domain errors.
 package sagaclient
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ordersaga/ordersaga"
@@ -24,13 +21,18 @@ import (
 type Client struct {
 	c    client.Client
 	opts workflows.Options
+	// finished keeps the state and owner of finished sagas, which never
+	// change.
+	finished *finishedCache
 	// CustomerRef, if set, turns a customer ID into the value stored in the
 	// CustomerId search attribute (search attributes are not encrypted).
 	CustomerRef func(customerID string) string
 }
 
 // New returns a Client that starts sagas with opts.
-func New(c client.Client, opts workflows.Options) *Client { return &Client{c: c, opts: opts} }
+func New(c client.Client, opts workflows.Options) *Client {
+	return &Client{c: c, opts: opts, finished: newFinishedCache()}
+}
 
 // Start starts the saga of in.OrderID. A saga with that order ID, running or
 // finished, is an ECONFLICT error.
@@ -53,72 +55,6 @@ func (s *Client) Start(ctx context.Context, in workflows.Input) error {
 		),
 	}, workflows.WorkflowName, in)
 	return domainError("start saga", err)
-}
-
-// State returns the live state of orderID's saga, with the attempts and last
-// error of the activity it is running, if any. Unknown orders are ENOTFOUND.
-func (s *Client) State(ctx context.Context, orderID string) (workflows.State, error) {
-	id := workflows.WorkflowID(orderID)
-	desc, err := s.c.DescribeWorkflowExecution(ctx, id, "")
-	if err != nil {
-		return workflows.State{}, domainError("describe saga", err)
-	}
-	v, err := s.c.QueryWorkflow(ctx, id, "", workflows.QueryState)
-	if err != nil {
-		return workflows.State{}, domainError("query saga", err)
-	}
-	var st workflows.State
-	if err := v.Get(&st); err != nil {
-		return workflows.State{}, fmt.Errorf("decode saga state: %w", err)
-	}
-	mergePending(&st, desc)
-	return st, nil
-}
-
-// mergePending copies the live attempt count and last failure of running
-// activities into their steps: the workflow learns them only when an
-// activity ends, the server knows them as they happen.
-func mergePending(st *workflows.State, desc *workflowservice.DescribeWorkflowExecutionResponse) {
-	steps := workflows.Definition()
-	for _, pa := range desc.GetPendingActivities() {
-		name := pa.GetActivityType().GetName()
-		i := slices.IndexFunc(steps, func(s workflows.Step) bool { return s.Action == name || s.Compensation == name })
-		if i < 0 {
-			continue
-		}
-		ss := &st.Steps[i]
-		msg := pa.GetLastFailure().GetMessage()
-		if steps[i].Compensation == name && ss.Status == workflows.StepCompensating {
-			ss.CompensationAttempts = pa.GetAttempt()
-			if msg != "" {
-				ss.CompensationError = msg
-			}
-		} else if ss.Status == workflows.StepRunning {
-			ss.Attempts = pa.GetAttempt()
-			if msg != "" {
-				ss.LastError = msg
-			}
-		}
-	}
-}
-
-// Owner returns the API client that placed orderID's saga, from its
-// ClientId search attribute ("" for a saga started without one). Unknown
-// orders are ENOTFOUND.
-func (s *Client) Owner(ctx context.Context, orderID string) (string, error) {
-	desc, err := s.c.DescribeWorkflowExecution(ctx, workflows.WorkflowID(orderID), "")
-	if err != nil {
-		return "", domainError("describe saga", err)
-	}
-	p := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[workflows.ClientIDKey.GetName()]
-	if p == nil {
-		return "", nil
-	}
-	var owner string
-	if err := converter.GetDefaultDataConverter().FromPayload(p, &owner); err != nil {
-		return "", fmt.Errorf("decode ClientId of order %s: %w", orderID, err)
-	}
-	return owner, nil
 }
 
 // Update sends update name with args to orderID's saga and waits until the
