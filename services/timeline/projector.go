@@ -32,6 +32,8 @@ type Config struct {
 	DeliveryLimit int
 	// MaxBackoff caps waits between attempts and reconnections (default 5s).
 	MaxBackoff time.Duration
+	// Metrics, if set, counts the deliveries by outcome.
+	Metrics *Metrics
 }
 
 func (c *Config) setDefaults() {
@@ -148,28 +150,36 @@ func (p *Projector) session(ctx context.Context) error {
 }
 
 // handle processes one delivery and settles it; an error means the channel
-// is unusable.
+// is unusable. Applying an event is a span in the trace the event carries.
 func (p *Projector) handle(ctx context.Context, d amqp.Delivery) error {
 	ev, err := events.Decode(d.Body)
 	if err != nil {
 		p.log.Error("dead-lettering an undecodable message", "message_id", d.MessageId, "error", err)
 		p.dead.Add(1)
+		p.cfg.Metrics.delivered(outcomeDeadLettered)
 		return d.Reject(false)
 	}
+	ctx, span := p.startApply(ctx, ev)
 	backoff := broker.Backoff{Min: 50 * time.Millisecond, Max: p.cfg.MaxBackoff}
 	for attempt := 1; ; attempt++ {
 		applied, err := p.store.Apply(ctx, ev, d.Body)
 		if err == nil {
+			outcome := outcomeApplied
 			if applied {
 				p.applied.Add(1)
 			} else {
 				p.dups.Add(1)
+				outcome = outcomeDuplicate
 			}
+			p.cfg.Metrics.delivered(outcome)
+			endApply(span, outcome, nil)
 			return d.Ack(false)
 		}
 		if attempt >= p.cfg.Attempts || ctx.Err() != nil {
 			p.log.Warn("handing a delivery back to the broker", "event", ev.ID, "attempts", attempt, "error", err)
 			p.requeued.Add(1)
+			p.cfg.Metrics.delivered(outcomeRequeued)
+			endApply(span, outcomeRequeued, err)
 			return d.Nack(false, true)
 		}
 		broker.Sleep(ctx, backoff.Next())
