@@ -39,9 +39,13 @@ type harness struct {
 	updates       int
 }
 
-func newHarness(t *testing.T) *harness {
+// newHarness returns a harness; configure adjusts the test suite first.
+func newHarness(t *testing.T, configure ...func(*testsuite.WorkflowTestSuite)) *harness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
+	for _, c := range configure {
+		c(&suite)
+	}
 	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), fail: map[string]func(int32) error{}, unitPrice: 1000}
 	h.env.RegisterWorkflow(workflows.OrderFulfillment)
 	h.env.RegisterActivity(&activities.Order{})
