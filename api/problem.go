@@ -25,6 +25,8 @@ type Problem struct {
 	Errors []FieldError `json:"errors,omitempty"`
 	// Checks reports each readiness check (on /readyz).
 	Checks map[string]any `json:"checks,omitempty"`
+	// RequestID is the request's ID (X-Request-ID), as logged.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // FieldError is one invalid request field.
@@ -76,13 +78,13 @@ func (s *server) errorProblem(c *gin.Context, err error) *Problem {
 	code := ordersaga.ErrorCode(err)
 	status := statusByCode[code]
 	if code == ordersaga.EINTERNAL {
-		s.deps.Log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
+		s.deps.Log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "request_id", requestID(c), "error", err)
 		return statusProblem(status, "internal error")
 	}
 	var e *ordersaga.Error
 	errors.As(err, &e)
 	if code == ordersaga.EUNAVAILABLE {
-		s.deps.Log.Warn("dependency unavailable", "path", c.Request.URL.Path, "error", err)
+		s.deps.Log.Warn("dependency unavailable", "path", c.Request.URL.Path, "request_id", requestID(c), "error", err)
 	}
 	p = statusProblem(status, e.Message)
 	p.Field = e.Field
@@ -95,6 +97,7 @@ func (s *server) fail(c *gin.Context, err error) { s.problem(c, s.errorProblem(c
 
 func (s *server) problem(c *gin.Context, p *Problem) {
 	p.Instance = c.Request.URL.Path
+	p.RequestID = requestID(c)
 	if p.Status == http.StatusServiceUnavailable {
 		c.Header("Retry-After", "1")
 	}
