@@ -123,6 +123,20 @@ func Summary(in Input) string {
 	return fmt.Sprintf("Order %s: %s", in.OrderID, strings.Join(items, ", "))
 }
 
+// StaticDetails are a saga's static details in the Web UI: every line of
+// the order, and the client that placed it.
+func StaticDetails(in Input) string {
+	var b strings.Builder
+	b.WriteString("| SKU | quantity |\n|---|---|\n")
+	for _, it := range in.Items {
+		fmt.Fprintf(&b, "| %s | %d |\n", it.SKU, it.Quantity)
+	}
+	if in.ClientID != "" {
+		fmt.Fprintf(&b, "\nPlaced by %s", in.ClientID)
+	}
+	return b.String()
+}
+
 // actionSummary and compensationSummary name an activity in the Web UI's
 // timeline: the step, and whether it does or undoes it.
 func actionSummary(step string) string       { return "action " + step }

@@ -111,4 +111,8 @@ func TestSummaryNamesTheOrderAndItsItems(t *testing.T) {
 	require.Equal(t, "Order o1: 2× widget", workflows.Summary(in))
 	in.Items = []ordersaga.Item{{SKU: "a", Quantity: 1}, {SKU: "b", Quantity: 2}, {SKU: "c", Quantity: 3}, {SKU: "d", Quantity: 4}, {SKU: "e", Quantity: 5}}
 	require.Equal(t, "Order o1: 1× a, 2× b, 3× c, +2 more", workflows.Summary(in))
+	in.ClientID = "shop"
+	details := workflows.StaticDetails(in)
+	require.Contains(t, details, "| e | 5 |", "the details list every line")
+	require.Contains(t, details, "Placed by shop")
 }

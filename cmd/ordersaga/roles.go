@@ -11,6 +11,7 @@ import (
 	"github.com/ordersaga/ordersaga/internal/outbox"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
+	"github.com/ordersaga/ordersaga/services/timeline"
 	"github.com/ordersaga/ordersaga/workers"
 )
 
@@ -45,7 +46,8 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 			return err
 		}
 	}
-	c, err := dialTemporal(ctx, w.TemporalFlags, log)
+	reg := newRegistry()
+	c, err := dialTemporal(ctx, w.TemporalFlags, reg, log)
 	if err != nil {
 		return err
 	}
@@ -54,7 +56,6 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	reg := newRegistry()
 	bg := newBackground()
 	defer bg.Stop()
 	if err := startRelays(bg, services, w.RedisFlags, pool, w.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
@@ -101,12 +102,13 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer pool.Close()
-	c, err := dialTemporal(ctx, a.TemporalFlags, log)
+	reg := newRegistry()
+	c, err := dialTemporal(ctx, a.TemporalFlags, reg, log)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	handler, err := newAPI(c, a.RedisFlags, pool, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, metricsHandler(newRegistry()), log)
+	handler, err := newAPI(c, a.RedisFlags, pool, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, log)
 	if err != nil {
 		return err
 	}
@@ -166,9 +168,10 @@ func (p *ProjectorCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err := checkRabbit(ctx, p.RabbitFlags); err != nil {
 		return err
 	}
+	reg := newRegistry() // to serve on the role's HTTP address
 	bg := newBackground()
 	defer bg.Stop()
-	if err := startProjector(ctx, bg, newTimeline(p.RedisFlags, pool), p.RabbitFlags, p.TimelineFlags, log); err != nil {
+	if err := startProjector(ctx, bg, newTimeline(p.RedisFlags, pool), p.RabbitFlags, p.TimelineFlags, timeline.NewMetrics(reg), log); err != nil {
 		return err
 	}
 	log.Info("timeline projector running", "queue", p.TimelineQueue)
@@ -224,14 +227,15 @@ type TemporalServerCmd struct {
 	DataDir           string `env:"DATA_DIR" default:"./.data" help:"Directory of the SQLite file."`
 	TemporalDB        string `env:"TEMPORAL_DB" default:"sqlite" help:"sqlite (the file under --data-dir), sqlite-memory, or a postgres:// URL."`
 	TemporalPort      int    `env:"TEMPORAL_PORT" default:"7233" help:"Frontend (gRPC) port."`
-	UIPort            int    `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Web UI port (negative: no UI)."`
+	UIPort            int    `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Web UI port (--ui-port=-1: no UI)."`
+	NoUI              bool   `name:"no-ui" env:"TEMPORAL_NO_UI" help:"Run without the Web UI."`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" default:"default" help:"Namespace to create."`
 }
 
 // Run serves until ctx is cancelled.
 func (t *TemporalServerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	srv, err := devserver.Start(devserver.Config{
-		DataDir: t.DataDir, Persistence: t.TemporalDB, FrontendPort: t.TemporalPort, UIPort: t.UIPort,
+		DataDir: t.DataDir, Persistence: t.TemporalDB, FrontendPort: t.TemporalPort, UIPort: uiPort(t.UIPort, t.NoUI),
 		Namespace: t.TemporalNamespace, SearchAttributes: temporalclient.SearchAttributes(), Logger: log,
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -19,6 +20,7 @@ import (
 	"github.com/ordersaga/ordersaga/api/idempotency"
 	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
+	"github.com/ordersaga/ordersaga/internal/telemetry"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/order"
@@ -145,11 +147,12 @@ func newPaymentClient(url string, f PaymentClientFlags, log *slog.Logger) (*paym
 	}, log)
 }
 
-// startWorkers starts the workers of services.
+// startWorkers starts the workers of services, as workers.Identity().
 func startWorkers(c client.Client, services []string, acts workers.Activities, wf WorkerFlags) (*workers.Group, error) {
 	var g workers.Group
 	for _, s := range services {
 		w, err := workers.New(c, s, acts, worker.Options{
+			Identity:                         workers.Identity(),
 			WorkerStopTimeout:                wf.ShutdownTimeout,
 			MaxConcurrentWorkflowTaskPollers: wf.WorkflowPollers,
 			MaxConcurrentActivityTaskPollers: wf.ActivityPollers,
@@ -167,13 +170,19 @@ func startWorkers(c client.Client, services []string, acts workers.Activities, w
 }
 
 // dialTemporal dials Temporal and makes sure the saga's search attributes
-// exist.
-func dialTemporal(ctx context.Context, tf TemporalFlags, log *slog.Logger) (client.Client, error) {
+// exist. The SDK's metrics, and the saga's, go to reg.
+func dialTemporal(ctx context.Context, tf TemporalFlags, reg *prometheus.Registry, log *slog.Logger) (client.Client, error) {
 	keys, err := tf.keyring()
 	if err != nil {
 		return nil, err
 	}
-	c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: tf.TemporalAddress, Namespace: tf.TemporalNamespace, Keys: keys}, log, 10*time.Second)
+	metrics, err := telemetry.NewTemporalMetrics(reg, log)
+	if err != nil {
+		return nil, err
+	}
+	c, err := temporalclient.Dial(ctx, temporalclient.Config{
+		Address: tf.TemporalAddress, Namespace: tf.TemporalNamespace, Keys: keys, Metrics: metrics,
+	}, log, 10*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("%w; start it with `docker compose up -d temporal`, or run `ordersaga dev` for an embedded one", err)
 	}
@@ -186,10 +195,11 @@ func dialTemporal(ctx context.Context, tf TemporalFlags, log *slog.Logger) (clie
 	return c, nil
 }
 
-// newAPI builds the HTTP API on a Temporal client and the inventory store.
+// newAPI builds the HTTP API on a Temporal client and the inventory store;
+// it serves reg's metrics, with its own and the sagas needing attention.
 // auth is the API's access control, checked by the caller before anything
 // starts (APIFlags.auth).
-func newAPI(c client.Client, rf RedisFlags, pool *redisPool, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, metrics http.Handler, log *slog.Logger) (http.Handler, error) {
+func newAPI(c client.Client, rf RedisFlags, pool *redisPool, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
 	keys, err := cf.keyring()
 	if err != nil {
 		return nil, err
@@ -199,18 +209,17 @@ func newAPI(c client.Client, rf RedisFlags, pool *redisPool, sf SagaFlags, af AP
 		// Search attributes are not encrypted: keep customer IDs out of them.
 		sagas.CustomerRef = keys.Ref
 	}
-	checks := append([]api.Check{{Name: "temporal", Fn: func(ctx context.Context) error {
-		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
-		return err
-	}}}, pool.checks()...)
+	checks := append([]api.Check{{Name: "temporal", Fn: temporalclient.Reachable(c)}}, pool.checks()...)
+	reg.MustRegister(sagaclient.NewAttentionCollector(c, log))
 	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout, Auth: auth}, api.Deps{
-		Sagas:       sagas,
-		Idempotency: idempotency.NewStore(pool.get(rf.RedisURL), rf.RedisKeyPrefix+"api:idempotency:", af.IdempotencyRetention, time.Minute),
-		Stock:       inventory.NewStore(pool.get(rf.inventoryURL()), rf.keyspace("inventory")),
-		Timeline:    newTimeline(rf, pool),
-		Checks:      checks,
-		Metrics:     metrics,
-		Log:         log,
+		Sagas:          sagas,
+		Idempotency:    idempotency.NewStore(pool.get(rf.RedisURL), rf.RedisKeyPrefix+"api:idempotency:", af.IdempotencyRetention, time.Minute),
+		Stock:          inventory.NewStore(pool.get(rf.inventoryURL()), rf.keyspace("inventory")),
+		Timeline:       newTimeline(rf, pool),
+		Checks:         checks,
+		Metrics:        metricsHandler(reg),
+		RequestMetrics: api.NewRequestMetrics(reg),
+		Log:            log,
 	}), nil
 }
 

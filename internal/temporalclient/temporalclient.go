@@ -67,6 +67,15 @@ func Dial(ctx context.Context, cfg Config, log *slog.Logger, timeout time.Durati
 	return c, nil
 }
 
+// Reachable returns a readiness check: the Temporal frontend of c answers
+// a health check.
+func Reachable(c client.Client) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}
+}
+
 // DataConverter is the converter every process uses for payloads: the
 // workers, the API and the replayer must agree on it. With keys, payloads
 // are encrypted (internal/codec); without, they are plain JSON.
