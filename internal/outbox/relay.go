@@ -153,6 +153,7 @@ type Relay struct {
 	log     *slog.Logger
 	owner   string
 	metrics *Metrics
+	tracer  trace.Tracer
 
 	published, failed atomic.Int64
 	lagNanos          atomic.Int64
@@ -166,7 +167,8 @@ func New(rdb Redis, cfg Config, log *slog.Logger, metrics *Metrics) (*Relay, err
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &Relay{rdb: rdb, cfg: cfg, log: log.With("outbox", cfg.Name), owner: hex.EncodeToString(b[:]), metrics: metrics}, nil
+	return &Relay{rdb: rdb, cfg: cfg, log: log.With("outbox", cfg.Name), owner: hex.EncodeToString(b[:]), metrics: metrics,
+		tracer: newTracer()}, nil
 }
 
 // Stats returns the relay's counters.

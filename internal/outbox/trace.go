@@ -12,14 +12,14 @@ import (
 	"github.com/ordersaga/ordersaga/internal/events"
 )
 
-// tracer records publish spans with the process's tracer provider (a no-op
-// unless tracing is on).
-var tracer = otel.Tracer("github.com/ordersaga/ordersaga/internal/outbox")
+// newTracer returns the tracer of publish spans: the process's tracer
+// provider's when the relay is made (a no-op unless tracing is on).
+func newTracer() trace.Tracer { return otel.Tracer("github.com/ordersaga/ordersaga/internal/outbox") }
 
 // startPublish starts the span of publishing msg, a child of the trace
 // context its event carries (the activity that wrote it).
 func (r *Relay) startPublish(ctx context.Context, msg amqp.Publishing, key string) trace.Span {
-	_, span := tracer.Start(events.TraceContextOf(ctx, msg.Body), "publish "+key,
+	_, span := r.tracer.Start(events.TraceContextOf(ctx, msg.Body), "publish "+key,
 		trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(
 			semconv.MessagingSystemRabbitMQ,

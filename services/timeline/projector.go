@@ -9,6 +9,7 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/events"
@@ -69,9 +70,10 @@ type Stats struct {
 // is requeued, and dead-lettered by the broker after DeliveryLimit deliveries.
 // Nothing blocks the queue for good and nothing loops forever.
 type Projector struct {
-	cfg   Config
-	store *Store
-	log   *slog.Logger
+	cfg    Config
+	store  *Store
+	log    *slog.Logger
+	tracer trace.Tracer
 
 	applied, dups, dead, requeued atomic.Int64
 }
@@ -82,7 +84,7 @@ func NewProjector(cfg Config, store *Store, log *slog.Logger) (*Projector, error
 	if cfg.URL == "" {
 		return nil, errors.New("timeline: URL is required")
 	}
-	return &Projector{cfg: cfg, store: store, log: log.With("consumer", cfg.Queue)}, nil
+	return &Projector{cfg: cfg, store: store, log: log.With("consumer", cfg.Queue), tracer: newTracer()}, nil
 }
 
 // Stats returns the projector's counters.

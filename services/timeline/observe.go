@@ -49,14 +49,15 @@ func (m *Metrics) delivered(outcome string) {
 	}
 }
 
-// tracer records the projector's spans with the process's tracer provider
-// (a no-op unless tracing is on).
-var tracer = otel.Tracer("github.com/ordersaga/ordersaga/services/timeline")
+// newTracer returns the tracer of the projector's spans: the process's
+// tracer provider's when the projector is made (a no-op unless tracing is
+// on).
+func newTracer() trace.Tracer { return otel.Tracer("github.com/ordersaga/ordersaga/services/timeline") }
 
 // startApply starts the span of applying ev: a child of the trace context
 // the event carries, so it ends the saga step's trace.
 func (p *Projector) startApply(ctx context.Context, ev events.Event) (context.Context, trace.Span) {
-	return tracer.Start(ev.TraceContext(ctx), "process "+ev.Type,
+	return p.tracer.Start(ev.TraceContext(ctx), "process "+ev.Type,
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
 			semconv.MessagingSystemRabbitMQ,
