@@ -167,6 +167,7 @@ func New(rdb Redis, cfg Config, log *slog.Logger, metrics *Metrics) (*Relay, err
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
+	metrics.init(cfg.Name)
 	return &Relay{rdb: rdb, cfg: cfg, log: log.With("outbox", cfg.Name), owner: hex.EncodeToString(b[:]), metrics: metrics,
 		tracer: newTracer()}, nil
 }
