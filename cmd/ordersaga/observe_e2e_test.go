@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -214,4 +217,54 @@ func dialStack(t *testing.T, s *stack) client.Client {
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	return c
+}
+
+// TestDevTracesWithEachExporter: dev starts with OTEL_TRACES_EXPORTER set to
+// each value the README documents — the embedded server no longer reads the
+// caller's OTEL_* variables — and its spans go where they are told.
+func TestDevTracesWithEachExporter(t *testing.T) {
+	t.Cleanup(func() { otel.SetTracerProvider(noop.NewTracerProvider()) })
+	placeOne := func(s *stack) {
+		s.await(s.order("widget", 1, "tok_ok"), "COMPLETED")
+		s.stop() // flushes the spans still buffered
+	}
+
+	t.Run("otlp", func(t *testing.T) {
+		paths := make(chan string, 1000)
+		collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			paths <- r.URL.Path
+			w.Header().Set("Content-Type", "application/x-protobuf")
+		}))
+		defer collector.Close()
+		t.Setenv("OTEL_TRACES_EXPORTER", "otlp")
+		t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+		placeOne(startStack(t))
+		require.NotEmpty(t, paths, "no export reached the collector")
+		require.Equal(t, "/v1/traces", <-paths)
+	})
+
+	t.Run("console", func(t *testing.T) {
+		out, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
+		require.NoError(t, err)
+		// The console exporter writes to the process's standard output:
+		// point fd 1 at out meanwhile.
+		saved, err := syscall.Dup(1)
+		require.NoError(t, err)
+		require.NoError(t, syscall.Dup3(int(out.Fd()), 1, 0))
+		restore := sync.OnceFunc(func() { _ = syscall.Dup3(saved, 1, 0); _ = syscall.Close(saved) })
+		defer restore()
+		t.Setenv("OTEL_TRACES_EXPORTER", "console")
+		placeOne(startStack(t))
+		restore()
+		raw, err := os.ReadFile(out.Name())
+		require.NoError(t, err)
+		for _, span := range []string{"POST /v1/orders", "RunWorkflow:OrderFulfillment", "publish order.created"} {
+			require.True(t, strings.Contains(string(raw), `"Name":"`+span+`"`), "no %s span on stdout", span)
+		}
+	})
+
+	t.Run("none", func(t *testing.T) {
+		t.Setenv("OTEL_TRACES_EXPORTER", "none")
+		placeOne(startStack(t))
+	})
 }
