@@ -84,10 +84,9 @@ func (s *saga) showDetails(ctx workflow.Context) {
 
 // Details renders st as the saga's current details (Temporal markdown).
 func Details(st State) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "**%s**", st.Status)
+	out := "**" + string(st.Status) + "**"
 	if st.FailureReason != "" {
-		fmt.Fprintf(&b, ": %s", st.FailureReason)
+		out += ": " + st.FailureReason
 	}
 	var doing []string
 	for _, step := range st.Steps {
@@ -99,12 +98,12 @@ func Details(st State) string {
 		}
 	}
 	if len(doing) > 0 {
-		fmt.Fprintf(&b, "\n\nIn progress: %s", strings.Join(doing, ", "))
+		out += "\n\nIn progress: " + strings.Join(doing, ", ")
 	}
 	if st.TotalCents > 0 {
-		fmt.Fprintf(&b, "\n\nTotal: %s", money(st.TotalCents))
+		out += "\n\nTotal: " + money(st.TotalCents)
 	}
-	return b.String()
+	return out
 }
 
 // Summary is a saga's static summary in the Web UI's workflow page: its
@@ -126,15 +125,14 @@ func Summary(in Input) string {
 // StaticDetails are a saga's static details in the Web UI: every line of
 // the order, and the client that placed it.
 func StaticDetails(in Input) string {
-	var b strings.Builder
-	b.WriteString("| SKU | quantity |\n|---|---|\n")
+	lines := []string{"| SKU | quantity |", "|---|---|"}
 	for _, it := range in.Items {
-		fmt.Fprintf(&b, "| %s | %d |\n", it.SKU, it.Quantity)
+		lines = append(lines, fmt.Sprintf("| %s | %d |", it.SKU, it.Quantity))
 	}
 	if in.ClientID != "" {
-		fmt.Fprintf(&b, "\nPlaced by %s", in.ClientID)
+		lines = append(lines, "", "Placed by "+in.ClientID)
 	}
-	return b.String()
+	return strings.Join(lines, "\n")
 }
 
 // actionSummary and compensationSummary name an activity in the Web UI's
