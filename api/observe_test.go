@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,25 +15,11 @@ import (
 	"github.com/ordersaga/ordersaga/api"
 )
 
-// logBuffer collects JSON log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines returns the log lines whose msg is msg.
-func (b *logBuffer) lines(t *testing.T, msg string) []map[string]any {
+// logLines returns the JSON log lines of logs whose msg is msg.
+func logLines(t *testing.T, logs *bytes.Buffer, msg string) []map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		var m map[string]any
 		require.NoError(t, json.Unmarshal([]byte(l), &m), l)
 		if m["msg"] == msg {
@@ -44,9 +29,11 @@ func (b *logBuffer) lines(t *testing.T, msg string) []map[string]any {
 	return out
 }
 
-func observedAPI(t *testing.T) (http.Handler, *logBuffer, *api.RequestMetrics) {
+// observedAPI returns the API with its request metrics, logging as JSON
+// into a buffer (requests are served synchronously: no lock needed).
+func observedAPI(t *testing.T) (http.Handler, *bytes.Buffer, *api.RequestMetrics) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &bytes.Buffer{}
 	m := api.NewRequestMetrics(prometheus.NewRegistry())
 	h := api.New(api.Config{MaxBodyBytes: 1024}, api.Deps{Sagas: &fakeSagas{}, Stock: fakeStock{}, Timeline: fakeTimeline{},
 		RequestMetrics: m, Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
@@ -62,7 +49,7 @@ func TestEachRequestLogsOneLine(t *testing.T) {
 	rec, _ := send(h, "GET", "/v1/orders/unknown-1", "", "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01", api.RequestIDHeader, "req-1")
 	require.Equal(t, http.StatusNotFound, rec.Code)
 
-	lines := logs.lines(t, "request")
+	lines := logLines(t, logs, "request")
 	require.Len(t, lines, 1)
 	l := lines[0]
 	require.Equal(t, "GET", l["method"])
@@ -128,7 +115,7 @@ func TestRequestsAreCountedByRouteMethodStatus(t *testing.T) {
 	require.Equal(t, 4, testutil.CollectAndCount(m.Requests), "no series per order")
 	require.Equal(t, 4, testutil.CollectAndCount(m.Duration))
 
-	lines := logs.lines(t, "request")
+	lines := logLines(t, logs, "request")
 	require.Len(t, lines, 5)
 	require.Equal(t, "DEBUG", lines[4]["level"], "a passing probe logs at debug level")
 }

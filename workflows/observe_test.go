@@ -8,11 +8,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/telemetry"
 	"github.com/ordersaga/ordersaga/workflows"
 )
@@ -53,15 +51,7 @@ func TestDeclinedSagaRecordsItsMetrics(t *testing.T) {
 	handler, err := telemetry.NewTemporalMetrics(reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	h := newHarness(t, func(s *testsuite.WorkflowTestSuite) { s.SetMetricsHandler(handler) })
-	h.fail[activities.ChargePaymentName] = func(int32) error {
-		return temporal.NewNonRetryableApplicationError("card declined", activities.ErrPaymentDeclined, nil)
-	}
-	h.fail[activities.ReleaseInventoryName] = func(attempt int32) error {
-		if attempt < 3 {
-			return errTransient
-		}
-		return nil
-	}
+	h.declineWithFlakyRelease()
 	st, err := h.run(input(5000))
 	require.NoError(t, err)
 	require.Equal(t, workflows.StatusCompensated, st.Status)

@@ -372,8 +372,9 @@ func TestCancelAfterPivotIsRefused(t *testing.T) {
 	require.Equal(t, workflows.StatusCompleted, st.Status)
 }
 
-func TestCompensationRetriedWithinBound(t *testing.T) {
-	h := newHarness(t)
+// declineWithFlakyRelease makes the card declined and the stock's release
+// fail its first two attempts.
+func (h *harness) declineWithFlakyRelease() {
 	h.fail[activities.ChargePaymentName] = func(int32) error {
 		return temporal.NewNonRetryableApplicationError("card declined", activities.ErrPaymentDeclined, nil)
 	}
@@ -383,6 +384,11 @@ func TestCompensationRetriedWithinBound(t *testing.T) {
 		}
 		return nil
 	}
+}
+
+func TestCompensationRetriedWithinBound(t *testing.T) {
+	h := newHarness(t)
+	h.declineWithFlakyRelease()
 	var statuses []workflows.Status
 	for i := 1; i < 30; i++ {
 		h.env.RegisterDelayedCallback(func() { statuses = append(statuses, h.query().Status) }, time.Duration(i)*time.Second/2)
