@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 
@@ -25,8 +26,12 @@ func (e Event) TraceContext(ctx context.Context) context.Context {
 }
 
 // TraceContextOf is TraceContext for an encoded event, reading only its
-// tracing attributes; an undecodable body yields ctx as it is.
+// tracing attributes; a body without them, or undecodable, yields ctx as
+// it is.
 func TraceContextOf(ctx context.Context, body []byte) context.Context {
+	if !bytes.Contains(body, []byte(`"traceparent"`)) {
+		return ctx // most events when tracing is off: no decoding
+	}
 	var e struct {
 		TraceParent string `json:"traceparent"`
 		TraceState  string `json:"tracestate"`
