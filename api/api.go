@@ -117,7 +117,9 @@ type Deps struct {
 	Checks      []Check
 	// Metrics, if set, is served at GET /metrics.
 	Metrics http.Handler
-	Log     *slog.Logger
+	// RequestMetrics, if set, counts and times the requests.
+	RequestMetrics *RequestMetrics
+	Log            *slog.Logger
 }
 
 type server struct {
@@ -133,6 +135,7 @@ func New(cfg Config, deps Deps) http.Handler {
 	s := &server{cfg: cfg, deps: deps}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	r.Use(s.observe()...)
 	r.Use(s.recover, s.timeout)
 	r.NoRoute(func(c *gin.Context) { s.problem(c, statusProblem(http.StatusNotFound, "no such route")) })
 	r.NoMethod(func(c *gin.Context) {
@@ -169,7 +172,7 @@ func (s *server) timeout(c *gin.Context) {
 func (s *server) recover(c *gin.Context) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.deps.Log.Error("panic serving request", "path", c.Request.URL.Path, "panic", v)
+			s.deps.Log.Error("panic serving request", "path", c.Request.URL.Path, "request_id", requestID(c), "panic", v)
 			s.problem(c, statusProblem(http.StatusInternalServerError, "internal error"))
 		}
 	}()

@@ -105,8 +105,10 @@ func TestAnotherClientsOrderLooksMissing(t *testing.T) {
 	t.Parallel()
 	h := newSecureAPI(t, &fakeSagas{}, nil, scopedAuth)
 	id := placeOrder(t, h, shopKey)
-	theirs, _ := send(h, "GET", "/v1/orders/"+id, ``, bearer(otherKey)...)
-	missing, _ := send(h, "GET", "/v1/orders/no-such-order", ``, bearer(otherKey)...)
+	// The same request ID, so that it does not tell them apart either.
+	header := append(bearer(otherKey), api.RequestIDHeader, "req-1")
+	theirs, _ := send(h, "GET", "/v1/orders/"+id, ``, header...)
+	missing, _ := send(h, "GET", "/v1/orders/no-such-order", ``, header...)
 	require.Equal(t, http.StatusNotFound, theirs.Code)
 	require.JSONEq(t, missing.Body.String(), replaceInstance(theirs.Body.String(), id, "no-such-order"))
 }

@@ -17,6 +17,8 @@ type Problem struct {
 	servicehttp.Problem
 	// Errors lists every invalid field when there are several.
 	Errors []FieldError `json:"errors,omitempty"`
+	// RequestID is the request's ID (X-Request-ID), as logged.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // FieldError is one invalid request field.
@@ -58,13 +60,13 @@ func (s *server) errorProblem(c *gin.Context, err error) *Problem {
 	code := ordersaga.ErrorCode(err)
 	status := servicehttp.Status(code)
 	if code == ordersaga.EINTERNAL {
-		s.deps.Log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
+		s.deps.Log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "request_id", requestID(c), "error", err)
 		return statusProblem(status, "internal error")
 	}
 	var e *ordersaga.Error
 	errors.As(err, &e)
 	if code == ordersaga.EUNAVAILABLE {
-		s.deps.Log.Warn("dependency unavailable", "path", c.Request.URL.Path, "error", err)
+		s.deps.Log.Warn("dependency unavailable", "path", c.Request.URL.Path, "request_id", requestID(c), "error", err)
 	}
 	p = statusProblem(status, e.Message)
 	p.Field = e.Field
@@ -77,6 +79,7 @@ func (s *server) fail(c *gin.Context, err error) { s.problem(c, s.errorProblem(c
 
 func (s *server) problem(c *gin.Context, p *Problem) {
 	p.Instance = c.Request.URL.Path
+	p.RequestID = requestID(c)
 	if p.Status == http.StatusServiceUnavailable {
 		c.Header("Retry-After", "1")
 	}

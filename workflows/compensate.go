@@ -104,6 +104,7 @@ func (s *saga) compensateStep(ctx workflow.Context, step Step) {
 	c := s.comps[step.Name]
 	st := s.state.step(step.Name)
 	st.Status = StepCompensating
+	s.showDetails(ctx)
 	args, err := s.bindCompensation(step)
 	if err != nil {
 		// A definition bug: fail the workflow task so a fixed worker can
@@ -119,6 +120,7 @@ func (s *saga) compensateStep(ctx workflow.Context, step Step) {
 	} else {
 		st.Status = StepCompensated
 	}
+	s.observeCompensation(ctx, step.Name, st)
 	c.done, c.stuck = true, false
 	if s.state.Status == StatusFailed && !s.anyStuck() {
 		s.setStatus(ctx, StatusCompensating)
@@ -156,7 +158,7 @@ func (s *saga) runCompensation(ctx workflow.Context, step Step, c *compensation,
 			TaskQueue:           step.TaskQueue,
 			StartToCloseTimeout: step.Timeouts.StartToClose,
 			RetryPolicy:         policy.Temporal(),
-			Summary:             "compensate " + step.Name,
+			Summary:             compensationSummary(step.Name),
 		}
 		actx, cancel := workflow.WithCancel(ctx)
 		c.cancel = cancel

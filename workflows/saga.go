@@ -148,6 +148,7 @@ func (s *saga) validateCancel(_ workflow.Context, _ string) error {
 
 func (s *saga) run(ctx workflow.Context) (State, error) {
 	s.ensureSearchAttributes(ctx)
+	s.observeStarted(ctx)
 	for i := 0; i < len(s.steps); i++ {
 		step := s.steps[i]
 		stepCtx := s.actx
@@ -240,11 +241,14 @@ func (s *saga) runStep(ctx workflow.Context, step Step) error {
 		return err
 	}
 	st.Status = StepRunning
+	s.showDetails(ctx)
+	start := workflow.Now(ctx)
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:              step.TaskQueue,
 		StartToCloseTimeout:    step.Timeouts.StartToClose,
 		ScheduleToCloseTimeout: step.Timeouts.ScheduleToClose,
 		RetryPolicy:            step.Retry.Temporal(),
+		Summary:                actionSummary(step.Name),
 	})
 	err = workflow.ExecuteActivity(actx, step.Action, args).Get(ctx, result)
 	if err != nil {
@@ -257,12 +261,14 @@ func (s *saga) runStep(ctx workflow.Context, step Step) error {
 			// services' barriers make that safe if it did not.
 			s.toCompensate = append(s.toCompensate, step)
 		}
+		s.observeStep(ctx, step.Name, start, st.Attempts, err)
 		return err
 	}
 	st.Status = StepCompleted
 	st.Attempts = attemptOf(result)
 	s.toCompensate = append(s.toCompensate, step)
 	s.recordResult(step)
+	s.observeStep(ctx, step.Name, start, st.Attempts, nil)
 	return nil
 }
 
@@ -273,17 +279,22 @@ func (s *saga) awaitApproval(ctx workflow.Context, st *StepState) error {
 	}
 	st.Status = StepRunning
 	s.setStatus(ctx, StatusAwaitingApproval)
-	ok, err := workflow.AwaitWithTimeout(ctx, s.opts.ApprovalTimeout, func() bool { return s.approved })
+	start := workflow.Now(ctx)
+	ok, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+		Timeout:      s.opts.ApprovalTimeout,
+		TimerOptions: workflow.TimerOptions{Summary: "approval deadline"},
+	}, func() bool { return s.approved })
+	if err == nil && !ok {
+		st.LastError = fmt.Sprintf("no approval within %s", s.opts.ApprovalTimeout)
+		err = errApprovalTimedOut
+	}
 	if err != nil {
 		st.Status = StepFailed
+		s.observeStep(ctx, st.Name, start, 1, err)
 		return err
 	}
-	if !ok {
-		st.Status = StepFailed
-		st.LastError = fmt.Sprintf("no approval within %s", s.opts.ApprovalTimeout)
-		return errApprovalTimedOut
-	}
 	st.Status = StepCompleted
+	s.observeStep(ctx, st.Name, start, 1, nil)
 	s.setStatus(ctx, StatusRunning)
 	return nil
 }
@@ -291,8 +302,8 @@ func (s *saga) awaitApproval(ctx workflow.Context, st *StepState) error {
 // key is the idempotency key of a step's action and compensation.
 func (s *saga) key(step string) string { return s.workflowID + "/" + step }
 
-// setStatus changes the saga status and mirrors it into the SagaStatus
-// search attribute.
+// setStatus changes the saga status, mirrors it into the SagaStatus search
+// attribute and the current details, and records a terminal one.
 func (s *saga) setStatus(ctx workflow.Context, status Status) {
 	if s.state.Status == status {
 		return
@@ -301,6 +312,10 @@ func (s *saga) setStatus(ctx workflow.Context, status Status) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, SagaStatusKey.ValueSet(string(status))); err != nil {
 		workflow.GetLogger(ctx).Warn("upsert SagaStatus failed", "status", status, "error", err)
 	}
+	if status.Terminal() {
+		s.observeEnded(ctx, status)
+	}
+	s.showDetails(ctx)
 }
 
 // ensureSearchAttributes sets the order ID and status when the starter did

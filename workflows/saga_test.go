@@ -39,9 +39,13 @@ type harness struct {
 	updates       int
 }
 
-func newHarness(t *testing.T) *harness {
+// newHarness returns a harness; configure adjusts the test suite first.
+func newHarness(t *testing.T, configure ...func(*testsuite.WorkflowTestSuite)) *harness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
+	for _, c := range configure {
+		c(&suite)
+	}
 	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), fail: map[string]func(int32) error{}, unitPrice: 1000}
 	h.env.RegisterWorkflow(workflows.OrderFulfillment)
 	h.env.RegisterActivity(&activities.Order{})
@@ -376,8 +380,9 @@ func TestCancelAfterPivotIsRefused(t *testing.T) {
 	require.Equal(t, workflows.StatusCompleted, st.Status)
 }
 
-func TestCompensationRetriedWithinBound(t *testing.T) {
-	h := newHarness(t)
+// declineWithFlakyRelease makes the card declined and the stock's release
+// fail its first two attempts.
+func (h *harness) declineWithFlakyRelease() {
 	h.fail[activities.ChargePaymentName] = func(int32) error {
 		return temporal.NewNonRetryableApplicationError("card declined", activities.ErrPaymentDeclined, nil)
 	}
@@ -387,6 +392,11 @@ func TestCompensationRetriedWithinBound(t *testing.T) {
 		}
 		return nil
 	}
+}
+
+func TestCompensationRetriedWithinBound(t *testing.T) {
+	h := newHarness(t)
+	h.declineWithFlakyRelease()
 	var statuses []workflows.Status
 	for i := 1; i < 30; i++ {
 		h.env.RegisterDelayedCallback(func() { statuses = append(statuses, h.query().Status) }, time.Duration(i)*time.Second/2)

@@ -21,6 +21,7 @@ import (
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/services/inventory"
+	"github.com/ordersaga/ordersaga/services/timeline"
 	"github.com/ordersaga/ordersaga/workers"
 )
 
@@ -30,7 +31,8 @@ type DevCmd struct {
 	TemporalAddress   string            `env:"TEMPORAL_ADDRESS" help:"Use this existing Temporal cluster (host:port) instead of the embedded server."`
 	TemporalNamespace string            `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
 	TemporalPort      int               `env:"TEMPORAL_PORT" default:"7233" help:"Port of the embedded Temporal frontend (gRPC)."`
-	UIPort            int               `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Port of the embedded Temporal Web UI (negative: no UI)."`
+	UIPort            int               `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Port of the embedded Temporal Web UI (--ui-port=-1: no UI)."`
+	NoUI              bool              `name:"no-ui" env:"TEMPORAL_NO_UI" help:"Run the embedded Temporal server without its Web UI."`
 	TemporalDB        string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded Temporal's persistence: sqlite (the file under --data-dir), sqlite-memory (nothing survives), or a postgres:// URL (schema set up automatically)."`
 	TemporalConfig    map[string]string `help:"Embedded server dynamic config, key=value (repeatable), e.g. --temporal-config matching.rps=5000."`
 	Seed              bool              `env:"SEED_CATALOG" default:"true" negatable:"" help:"Create the demo catalog's SKUs that do not exist yet."`
@@ -158,7 +160,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			DataDir:          d.DataDir,
 			Persistence:      d.TemporalDB,
 			FrontendPort:     d.TemporalPort,
-			UIPort:           d.UIPort,
+			UIPort:           uiPort(d.UIPort, d.NoUI),
 			Namespace:        d.TemporalNamespace,
 			SearchAttributes: temporalclient.SearchAttributes(),
 			UICodecEndpoint:  uiCodecEndpoint,
@@ -173,7 +175,8 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 		st.UI = srv.UIAddress()
 	}
 	st.Temporal = tf.TemporalAddress
-	c, err := dialTemporal(ctx, tf, log)
+	reg := newRegistry()
+	c, err := dialTemporal(ctx, tf, reg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -199,10 +202,9 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
-	reg := newRegistry()
 	bg := newBackground()
 	st.onStop(bg.Stop) // after the workers: what they wrote is relayed, or kept for the next start
-	if err := startProjector(ctx, bg, newTimeline(d.CommonRedisFlags, pool), d.RabbitFlags, d.TimelineFlags, log); err != nil {
+	if err := startProjector(ctx, bg, newTimeline(d.CommonRedisFlags, pool), d.RabbitFlags, d.TimelineFlags, timeline.NewMetrics(reg), log); err != nil {
 		return nil, err
 	}
 	if err := startRelays(bg, workers.All, d.RedisFlags, pool, d.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
@@ -215,7 +217,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	}
 	st.onStop(group.Stop)
 
-	checks := append(pool.checks(), rabbitCheck(d.RabbitFlags), temporalCheck(c))
+	checks := append(pool.checks(), rabbitCheck(d.RabbitFlags), temporalCheck(c), pollersCheck(c, services))
 	svcSrv, err := roleHTTP{checks: checks, reg: reg, apis: stores.register}.serve(or(d.HTTPAddr, "127.0.0.1:0"), token, d.HTTPFlags, log)
 	if err != nil {
 		return nil, err
@@ -226,7 +228,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
-	handler, err := newAPI(c, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, metricsHandler(reg), log)
+	handler, err := newAPI(c, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +253,7 @@ func startDevCodec(d *DevCmd, keys *codec.Keyring, st *devStack, log *slog.Logge
 	}
 	cfg := codec.ServerConfig{Keys: keys, BearerKeys: callers, Origins: []string{
 		"http://localhost:" + strconv.Itoa(d.UIPort), "http://127.0.0.1:" + strconv.Itoa(d.UIPort)}}
-	embeddedUI := d.TemporalAddress == "" && d.UIPort >= 0
+	embeddedUI := d.TemporalAddress == "" && uiPort(d.UIPort, d.NoUI) >= 0
 	if embeddedUI {
 		cfg.PathSecret = rand.Text()
 	}
@@ -265,6 +267,15 @@ func startDevCodec(d *DevCmd, keys *codec.Keyring, st *devStack, log *slog.Logge
 		return "", nil
 	}
 	return st.Codec + "/" + cfg.PathSecret, nil
+}
+
+// uiPort is the Web UI port to give the embedded server: negative (none)
+// with --no-ui.
+func uiPort(port int, noUI bool) int {
+	if noUI {
+		return -1
+	}
+	return port
 }
 
 // seed creates the demo catalog's missing SKUs; existing stock is kept.

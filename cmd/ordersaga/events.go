@@ -96,10 +96,11 @@ func newTimeline(rf CommonRedisFlags, pool *redisPool) *timeline.Store {
 
 // startProjector declares the projector's queue (so no event published from
 // now on misses it) and runs it in bg.
-func startProjector(ctx context.Context, bg *background, store *timeline.Store, rab RabbitFlags, tf TimelineFlags, log *slog.Logger) error {
+func startProjector(ctx context.Context, bg *background, store *timeline.Store, rab RabbitFlags, tf TimelineFlags,
+	metrics *timeline.Metrics, log *slog.Logger) error {
 	p, err := timeline.NewProjector(timeline.Config{
 		URL: rab.RabbitMQURL, Queue: tf.TimelineQueue, Topology: rab.topology(),
-		Prefetch: tf.TimelinePrefetch, DeliveryLimit: tf.TimelineDeliveryLimit,
+		Prefetch: tf.TimelinePrefetch, DeliveryLimit: tf.TimelineDeliveryLimit, Metrics: metrics,
 	}, store, log)
 	if err != nil {
 		return err

@@ -107,3 +107,27 @@ func TestDevListensOnLoopbackByDefault(t *testing.T) {
 	require.True(t, loopback(cli.Worker.HTTPAddr), "a worker's default is loopback: %s", cli.Worker.HTTPAddr)
 	require.True(t, loopback(cli.Projector.HTTPAddr), "the projector's default is loopback: %s", cli.Projector.HTTPAddr)
 }
+
+// TestNoUI: --no-ui, or --ui-port=-1, runs the embedded server without its
+// Web UI (`--ui-port -1` is read as a short flag by the parser).
+func TestNoUI(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"dev", "--no-ui"}, {"dev", "--ui-port=-1"}, {"temporal-server", "--no-ui"}} {
+		var cli CLI
+		parser, err := newParser(&cli, io.Discard, io.Discard)
+		require.NoError(t, err)
+		_, err = parser.Parse(args)
+		require.NoError(t, err, args)
+		if args[0] == "dev" {
+			require.Negative(t, uiPort(cli.Dev.UIPort, cli.Dev.NoUI), args)
+		} else {
+			require.Negative(t, uiPort(cli.TemporalServer.UIPort, cli.TemporalServer.NoUI), args)
+		}
+	}
+	var cli CLI
+	parser, err := newParser(&cli, io.Discard, io.Discard)
+	require.NoError(t, err)
+	_, err = parser.Parse([]string{"dev"})
+	require.NoError(t, err)
+	require.Equal(t, 8233, uiPort(cli.Dev.UIPort, cli.Dev.NoUI), "the UI is on by default")
+}

@@ -1,17 +1,18 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/api/idempotency"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
+	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/order"
 	"github.com/ordersaga/ordersaga/services/payment"
@@ -50,9 +51,10 @@ func sameURL(url string) ServiceURLFlags {
 
 // newAPI builds the gateway on a Temporal client, the services' APIs, and
 // the gateway's own Redis keyspaces: its idempotency records and the
-// timeline. auth is the API's access control, checked by the caller before
+// timeline. It serves reg's metrics, with its own and the sagas needing
+// attention. auth is the API's access control, checked by the caller before
 // anything starts (APIFlags.auth).
-func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceClients, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, metrics http.Handler, log *slog.Logger) (http.Handler, error) {
+func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceClients, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
 	keys, err := cf.keyring()
 	if err != nil {
 		return nil, err
@@ -63,24 +65,23 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceCl
 		sagas.CustomerRef = keys.Ref
 	}
 	checks := append([]api.Check{temporalCheck(c)}, pool.checks()...)
+	reg.MustRegister(sagaclient.NewAttentionCollector(c, log))
 	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout, Auth: auth}, api.Deps{
-		Sagas:        sagas,
-		Idempotency:  idempotency.NewStore(pool.get(rf.RedisURL), string(rf.keyspace("api"))+"idempotency:", af.IdempotencyRetention, time.Minute),
-		Stock:        svc.inventory,
-		Orders:       svc.order,
-		Reservations: svc.inventory,
-		Payments:     svc.payment,
-		Timeline:     newTimeline(rf, pool),
-		Checks:       checks,
-		Metrics:      metrics,
-		Log:          log,
+		Sagas:          sagas,
+		Idempotency:    idempotency.NewStore(pool.get(rf.RedisURL), string(rf.keyspace("api"))+"idempotency:", af.IdempotencyRetention, time.Minute),
+		Stock:          svc.inventory,
+		Orders:         svc.order,
+		Reservations:   svc.inventory,
+		Payments:       svc.payment,
+		Timeline:       newTimeline(rf, pool),
+		Checks:         checks,
+		Metrics:        metricsHandler(reg),
+		RequestMetrics: api.NewRequestMetrics(reg),
+		Log:            log,
 	}), nil
 }
 
 // temporalCheck is the readiness check of Temporal.
 func temporalCheck(c client.Client) servicehttp.Check {
-	return servicehttp.Check{Name: "temporal", Fn: func(ctx context.Context) error {
-		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
-		return err
-	}}
+	return servicehttp.Check{Name: "temporal", Fn: temporalclient.Reachable(c)}
 }

@@ -13,9 +13,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ordersaga/ordersaga/internal/telemetry"
 )
 
 func main() {
@@ -57,9 +60,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	log := newLogger(cli.LogLevel, cli.LogFormat, stderr)
 	slog.SetDefault(log)
 	redis.SetLogger(redisLog{log: log})
+	service := "ordersaga"
+	if cmd := strings.Fields(kctx.Command()); len(cmd) > 0 {
+		service += "-" + cmd[0] // OTEL_SERVICE_NAME overrides it
+	}
+	shutdownTracing, err := telemetry.SetupTracing(ctx, service, log)
+	if err != nil {
+		return err
+	}
+	defer flushTraces(shutdownTracing, log)
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	kctx.BindTo(stdout, (*io.Writer)(nil))
 	return kctx.Run(log)
+}
+
+// flushTraces exports the spans still buffered, waiting up to 5s.
+func flushTraces(shutdown func(context.Context) error, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := shutdown(ctx); err != nil {
+		log.Warn("flush traces", "error", err)
+	}
 }
 
 // newParser returns the parser of the whole configuration into cli.

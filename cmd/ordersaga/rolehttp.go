@@ -6,9 +6,11 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
+	"github.com/ordersaga/ordersaga/workers"
 )
 
 // roleHTTP is what a role serves on its --http-addr: GET /healthz,
@@ -38,10 +40,12 @@ func (h roleHTTP) serve(addr, token string, hf HTTPFlags, log *slog.Logger) (*ht
 // rabbitCheck is the readiness check of RabbitMQ: a connection opens.
 func rabbitCheck(f RabbitFlags) servicehttp.Check {
 	return servicehttp.Check{Name: "rabbitmq " + broker.Redacted(f.RabbitMQURL), Fn: func(ctx context.Context) error {
-		conn, err := broker.Dial(ctx, f.RabbitMQURL, servicehttp.CheckTimeout)
-		if err != nil {
-			return err
-		}
-		return conn.Close()
+		return broker.Reachable(ctx, f.RabbitMQURL)
 	}}
+}
+
+// pollersCheck is the readiness check of this process's workers: Temporal
+// has seen each of their task queues polled by them lately.
+func pollersCheck(c client.Client, services []string) servicehttp.Check {
+	return servicehttp.Check{Name: "pollers", Fn: workers.PollersRunning(c, workers.Identity(), services)}
 }

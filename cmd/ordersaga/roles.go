@@ -11,6 +11,7 @@ import (
 	"github.com/ordersaga/ordersaga/internal/outbox"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
+	"github.com/ordersaga/ordersaga/services/timeline"
 	"github.com/ordersaga/ordersaga/workers"
 )
 
@@ -54,7 +55,8 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		}
 		checks = append(checks, rabbitCheck(w.RabbitFlags))
 	}
-	c, err := dialTemporal(ctx, w.TemporalFlags, log)
+	reg := newRegistry()
+	c, err := dialTemporal(ctx, w.TemporalFlags, reg, log)
 	if err != nil {
 		return err
 	}
@@ -63,14 +65,13 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	reg := newRegistry()
 	bg := newBackground()
 	defer bg.Stop()
 	if err := startRelays(bg, services, w.RedisFlags, pool, w.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
 		return err
 	}
 	st := newStores(w.RedisFlags, pool, services)
-	srv, err := roleHTTP{checks: append(checks, temporalCheck(c)), reg: reg, apis: st.register}.serve(w.HTTPAddr, token, w.HTTPFlags, log)
+	srv, err := roleHTTP{checks: append(checks, temporalCheck(c), pollersCheck(c, services)), reg: reg, apis: st.register}.serve(w.HTTPAddr, token, w.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
@@ -120,12 +121,13 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer pool.Close()
-	c, err := dialTemporal(ctx, a.TemporalFlags, log)
+	reg := newRegistry()
+	c, err := dialTemporal(ctx, a.TemporalFlags, reg, log)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	handler, err := newAPI(c, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, metricsHandler(newRegistry()), log)
+	handler, err := newAPI(c, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, log)
 	if err != nil {
 		return err
 	}
@@ -188,12 +190,13 @@ func (p *ProjectorCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err := checkRabbit(ctx, p.RabbitFlags); err != nil {
 		return err
 	}
+	reg := newRegistry() // to serve on the role's HTTP address
 	bg := newBackground()
 	defer bg.Stop()
-	if err := startProjector(ctx, bg, newTimeline(p.CommonRedisFlags, pool), p.RabbitFlags, p.TimelineFlags, log); err != nil {
+	if err := startProjector(ctx, bg, newTimeline(p.CommonRedisFlags, pool), p.RabbitFlags, p.TimelineFlags, timeline.NewMetrics(reg), log); err != nil {
 		return err
 	}
-	srv, err := roleHTTP{checks: append(pool.checks(), rabbitCheck(p.RabbitFlags)), reg: newRegistry()}.serve(p.HTTPAddr, "", p.HTTPFlags, log)
+	srv, err := roleHTTP{checks: append(pool.checks(), rabbitCheck(p.RabbitFlags)), reg: reg}.serve(p.HTTPAddr, "", p.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
@@ -251,14 +254,15 @@ type TemporalServerCmd struct {
 	DataDir           string `env:"DATA_DIR" default:"./.data" help:"Directory of the SQLite file."`
 	TemporalDB        string `env:"TEMPORAL_DB" default:"sqlite" help:"sqlite (the file under --data-dir), sqlite-memory, or a postgres:// URL."`
 	TemporalPort      int    `env:"TEMPORAL_PORT" default:"7233" help:"Frontend (gRPC) port."`
-	UIPort            int    `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Web UI port (negative: no UI)."`
+	UIPort            int    `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Web UI port (--ui-port=-1: no UI)."`
+	NoUI              bool   `name:"no-ui" env:"TEMPORAL_NO_UI" help:"Run without the Web UI."`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" default:"default" help:"Namespace to create."`
 }
 
 // Run serves until ctx is cancelled.
 func (t *TemporalServerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	srv, err := devserver.Start(devserver.Config{
-		DataDir: t.DataDir, Persistence: t.TemporalDB, FrontendPort: t.TemporalPort, UIPort: t.UIPort,
+		DataDir: t.DataDir, Persistence: t.TemporalDB, FrontendPort: t.TemporalPort, UIPort: uiPort(t.UIPort, t.NoUI),
 		Namespace: t.TemporalNamespace, SearchAttributes: temporalclient.SearchAttributes(), Logger: log,
 	})
 	if err != nil {

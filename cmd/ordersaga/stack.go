@@ -10,12 +10,14 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
+	"github.com/ordersaga/ordersaga/internal/telemetry"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/order"
@@ -173,11 +175,12 @@ func newPaymentClient(url string, f PaymentClientFlags, log *slog.Logger) (*paym
 	}, log)
 }
 
-// startWorkers starts the workers of services.
+// startWorkers starts the workers of services, as workers.Identity().
 func startWorkers(c client.Client, services []string, acts workers.Activities, wf WorkerFlags) (*workers.Group, error) {
 	var g workers.Group
 	for _, s := range services {
 		w, err := workers.New(c, s, acts, worker.Options{
+			Identity:                         workers.Identity(),
 			WorkerStopTimeout:                wf.ShutdownTimeout,
 			MaxConcurrentWorkflowTaskPollers: wf.WorkflowPollers,
 			MaxConcurrentActivityTaskPollers: wf.ActivityPollers,
@@ -195,13 +198,19 @@ func startWorkers(c client.Client, services []string, acts workers.Activities, w
 }
 
 // dialTemporal dials Temporal and makes sure the saga's search attributes
-// exist.
-func dialTemporal(ctx context.Context, tf TemporalFlags, log *slog.Logger) (client.Client, error) {
+// exist. The SDK's metrics, and the saga's, go to reg.
+func dialTemporal(ctx context.Context, tf TemporalFlags, reg *prometheus.Registry, log *slog.Logger) (client.Client, error) {
 	keys, err := tf.keyring()
 	if err != nil {
 		return nil, err
 	}
-	c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: tf.TemporalAddress, Namespace: tf.TemporalNamespace, Keys: keys}, log, 10*time.Second)
+	metrics, err := telemetry.NewTemporalMetrics(reg, log)
+	if err != nil {
+		return nil, err
+	}
+	c, err := temporalclient.Dial(ctx, temporalclient.Config{
+		Address: tf.TemporalAddress, Namespace: tf.TemporalNamespace, Keys: keys, Metrics: metrics,
+	}, log, 10*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("%w; start it with `docker compose up -d temporal`, or run `ordersaga dev` for an embedded one", err)
 	}

@@ -58,3 +58,18 @@ func Sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
+
+// Reachable reports whether RabbitMQ at rawURL accepts a connection before
+// ctx's deadline (2s without one): a readiness check. It opens and closes
+// a connection of its own.
+func Reachable(ctx context.Context, rawURL string) error {
+	timeout := 2 * time.Second
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = time.Until(deadline)
+	}
+	conn, err := Dial(ctx, rawURL, timeout)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}

@@ -1,11 +1,13 @@
 package broker_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ordersaga/ordersaga/internal/amqptest"
 	"github.com/ordersaga/ordersaga/internal/broker"
 )
 
@@ -22,4 +24,16 @@ func TestBackoffDoublesUpToMaxAndResets(t *testing.T) {
 	small := broker.Backoff{Max: 20 * time.Millisecond}
 	require.Equal(t, 20*time.Millisecond, small.Next(), "Max caps even the first wait")
 	require.Equal(t, 100*time.Millisecond, (&broker.Backoff{}).Next(), "Min defaults to 100ms")
+}
+
+// TestReachable: the broker that runs answers; a port nothing listens on
+// does not, and the error names it.
+func TestReachable(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, broker.Reachable(ctx, amqptest.URL()))
+	err := broker.Reachable(ctx, "amqp://guest:guest@127.0.0.1:1/")
+	require.ErrorContains(t, err, "127.0.0.1:1")
+	require.NotContains(t, err.Error(), "guest:guest", "no password in the error")
 }

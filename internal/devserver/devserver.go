@@ -21,6 +21,7 @@ import (
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
@@ -30,6 +31,7 @@ import (
 	"go.temporal.io/server/common/primitives"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+	"go.uber.org/fx"
 )
 
 const clusterName = "active"
@@ -134,7 +136,7 @@ func start(cfg Config) (*Server, error) {
 	for name, svc := range conf.Services {
 		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(cfg.IP, strconv.Itoa(svc.RPC.GRPCPort)))
 	}
-	srv, err := temporal.NewServer(
+	srv, err := temporal.NewServerFx(serverModule,
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(hosts),
@@ -190,6 +192,19 @@ func uiConfig(cfg Config, frontend string) *uiconfig.Config {
 		DisableNewsFetch: true,
 	}
 }
+
+// serverModule is the server's own module with its tracing configured here,
+// off, rather than from the process's environment: server v1.32.1 reads
+// OTEL_TRACES_EXPORTER and the OTLP variables itself, knows only "otlp" and
+// fails to start on any other value, and would export its own spans
+// wherever the application's go. The decorator replaces the span exporters
+// the server would build (env and config alike) by none, so its tracer
+// provider is a no-op and it never touches the global OpenTelemetry error
+// handler either.
+var serverModule = fx.Options(
+	temporal.TopLevelModule,
+	fx.Decorate(func() []sdktrace.SpanExporter { return nil }),
+)
 
 // FrontendAddress is the host:port Temporal clients dial.
 func (s *Server) FrontendAddress() string { return s.frontend }

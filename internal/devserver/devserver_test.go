@@ -1,6 +1,8 @@
 package devserver
 
 import (
+	"io"
+	"log/slog"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -22,4 +24,16 @@ func TestUIPassesItsTokenOnlyOverHTTPS(t *testing.T) {
 		require.False(t, c.Codec.IncludeCredentials, "no cookies are sent to the codec server")
 		require.Equal(t, "127.0.0.1:7233", c.TemporalGRPCAddress)
 	}
+}
+
+// TestServerIgnoresTheCallersTracingEnvironment: the OTEL_* variables that
+// configure the application's tracing name exporters the embedded server
+// does not know (it knows only otlp); it starts all the same, its own
+// tracing off.
+func TestServerIgnoresTheCallersTracingEnvironment(t *testing.T) {
+	t.Setenv("OTEL_TRACES_EXPORTER", "console")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf")
+	srv, err := Start(Config{Persistence: "sqlite-memory", UIPort: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	srv.Stop()
 }

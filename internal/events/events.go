@@ -43,6 +43,8 @@ const ContentType = "application/cloudevents+json"
 // inventory.restocked, the SKU) the event is about. WorkflowID is the
 // "workflowid" extension: the saga the event belongs to (also sent as the
 // AMQP correlation id); empty for an event about no saga.
+// TraceParent and TraceState are the distributed-tracing extension: the W3C
+// trace context of the operation that wrote the event (see trace.go).
 type Event struct {
 	SpecVersion     string          `json:"specversion"`
 	ID              string          `json:"id"`
@@ -52,6 +54,8 @@ type Event struct {
 	Time            time.Time       `json:"time"`
 	DataContentType string          `json:"datacontenttype"`
 	WorkflowID      string          `json:"workflowid,omitempty"`
+	TraceParent     string          `json:"traceparent,omitempty"`
+	TraceState      string          `json:"tracestate,omitempty"`
 	Data            json.RawMessage `json:"data"`
 }
 

@@ -96,7 +96,8 @@ func TestStalledRenewalNeverPublishesConcurrently(t *testing.T) {
 
 			fences := deliveredFences(t, tap, ids, 30*time.Second)
 			require.Positive(t, stalls.Load(), "the leader's renewals were stalled")
-			require.Positive(t, standby.Stats().Published, "the standby took over")
+			require.Eventually(t, func() bool { return standby.Stats().Published > 0 }, 5*time.Second, 10*time.Millisecond,
+				"the standby took over")
 			t.Logf("leases in delivery order: %v", fenceRuns(fences))
 			require.Zero(t, refused.Load(), "the leader published a batch after its lease had passed: its delete was refused")
 			for i := 1; i < len(fences); i++ {

@@ -28,6 +28,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// init makes the relay name's series show at zero from the start, so a
+// rate over them is defined before the first publish or failure.
+func (m *Metrics) init(name string) {
+	if m != nil {
+		m.Published.WithLabelValues(name)
+		m.Failed.WithLabelValues(name)
+	}
+}
+
 func (m *Metrics) published(name string, n int) {
 	if m != nil {
 		m.Published.WithLabelValues(name).Add(float64(n))

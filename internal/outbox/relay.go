@@ -47,6 +47,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/events"
@@ -152,6 +153,7 @@ type Relay struct {
 	log     *slog.Logger
 	owner   string
 	metrics *Metrics
+	tracer  trace.Tracer
 
 	published, failed atomic.Int64
 	lagNanos          atomic.Int64
@@ -165,7 +167,9 @@ func New(rdb Redis, cfg Config, log *slog.Logger, metrics *Metrics) (*Relay, err
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &Relay{rdb: rdb, cfg: cfg, log: log.With("outbox", cfg.Name), owner: hex.EncodeToString(b[:]), metrics: metrics}, nil
+	metrics.init(cfg.Name)
+	return &Relay{rdb: rdb, cfg: cfg, log: log.With("outbox", cfg.Name), owner: hex.EncodeToString(b[:]), metrics: metrics,
+		tracer: newTracer()}, nil
 }
 
 // Stats returns the relay's counters.
@@ -307,30 +311,42 @@ func (r *Relay) read(ctx context.Context, start string) ([]redis.XMessage, error
 
 // publish sends entries with deferred confirms, within ConfirmTimeout and
 // until ctx ends, and returns how many leading entries the broker confirmed;
-// err is set if any was not.
+// err is set if any was not. Each publish is a span in its event's trace,
+// ended when the broker's answer is known.
 func (r *Relay) publish(ctx context.Context, ch *amqp.Channel, fence int64, entries []redis.XMessage) (int, error) {
 	pctx, cancel := context.WithTimeout(ctx, r.cfg.ConfirmTimeout)
 	defer cancel()
 	confirms := make([]*amqp.DeferredConfirmation, 0, len(entries))
+	spans := make([]trace.Span, 0, len(entries))
 	var perr error
 	for _, e := range entries {
 		msg, key := message(e, fence)
+		span := r.startPublish(pctx, msg, key)
 		// Returns at once, publishing nothing, once pctx has ended.
 		dc, err := ch.PublishWithDeferredConfirmWithContext(pctx, r.cfg.Topology.EventsExchange(), key, false, false, msg)
 		if err != nil {
 			perr = fmt.Errorf("publish: %w", err)
+			endPublish(span, perr)
 			break
 		}
 		confirms = append(confirms, dc)
+		spans = append(spans, span)
 	}
 	for i, dc := range confirms {
 		ok, err := dc.WaitContext(pctx)
 		switch {
 		case err != nil:
-			return i, fmt.Errorf("wait for confirm: %w", err)
+			err = fmt.Errorf("wait for confirm: %w", err)
 		case !ok:
-			return i, errors.New("broker nacked a publish")
+			err = errors.New("broker nacked a publish")
 		}
+		if err != nil {
+			for _, span := range spans[i:] {
+				endPublish(span, err)
+			}
+			return i, err
+		}
+		endPublish(spans[i], nil)
 	}
 	return len(confirms), perr
 }

@@ -91,8 +91,10 @@ func ByOrder(ctx context.Context, rdb redis.Cmdable, ks Keyspace, record, orderI
 
 // StepEvent returns the JSON of an event for the saga step keyed stepKey
 // ("<workflow id>/<step>"), for a script to append to the outbox. With nil
-// data the event's data is {"order_id": orderID}.
-func StepEvent(source, typ, stepKey, orderID string, data any) (string, error) {
+// data the event's data is {"order_id": orderID}. The event carries the
+// trace context of ctx (the activity's span), so its publication and its
+// consumers join the saga's trace.
+func StepEvent(ctx context.Context, source, typ, stepKey, orderID string, data any) (string, error) {
 	wf := stepKey
 	if i := strings.LastIndex(stepKey, "/"); i >= 0 {
 		wf = stepKey[:i]
@@ -104,6 +106,7 @@ func StepEvent(source, typ, stepKey, orderID string, data any) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	ev.SetTraceContext(ctx)
 	b, err := json.Marshal(ev)
 	return string(b), err
 }

@@ -53,6 +53,8 @@ func (s *Client) Start(ctx context.Context, in workflows.Input) error {
 			workflows.SagaStatusKey.ValueSet(string(workflows.StatusRunning)),
 			workflows.ClientIDKey.ValueSet(in.ClientID),
 		),
+		StaticSummary: workflows.Summary(in),
+		StaticDetails: workflows.StaticDetails(in),
 	}, workflows.WorkflowName, in)
 	return domainError("start saga", err)
 }

@@ -14,10 +14,13 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/ordersaga/ordersaga/internal/codec"
+	"github.com/ordersaga/ordersaga/internal/telemetry"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -29,23 +32,48 @@ type Config struct {
 	Namespace string
 	// Keys, if set, encrypt every payload (see DataConverter).
 	Keys *codec.Keyring
+	// Metrics, if set, receives the SDK's metrics and those workflows
+	// record (telemetry.NewTemporalMetrics).
+	Metrics client.MetricsHandler
 }
 
 // Dial connects to Temporal and checks that it answers within timeout. The
-// error names the address.
+// error names the address. The client, and the workers made from it, trace
+// through the process's tracer provider (a no-op unless tracing is on):
+// starting a workflow, running it and each activity are spans of the
+// caller's trace, carried in Temporal headers.
 func Dial(ctx context.Context, cfg Config, log *slog.Logger, timeout time.Duration) (client.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
+		TextMapPropagator: telemetry.Propagator,
+		// Queries are how the API reads a saga: not part of its trace.
+		DisableQueryTracing: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("temporal tracing: %w", err)
+	}
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:      cfg.Address,
-		Namespace:     cfg.Namespace,
-		Logger:        tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-		DataConverter: DataConverter(cfg.Keys),
+		HostPort:       cfg.Address,
+		Namespace:      cfg.Namespace,
+		Logger:         tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		DataConverter:  DataConverter(cfg.Keys),
+		MetricsHandler: cfg.Metrics,
+		Interceptors:   []interceptor.ClientInterceptor{tracing},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("temporal at %s is unreachable: %w", cfg.Address, err)
 	}
 	return c, nil
+}
+
+// Reachable returns a readiness check: the Temporal frontend of c answers
+// a health check.
+func Reachable(c client.Client) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}
 }
 
 // DataConverter is the converter every process uses for payloads: the

@@ -88,7 +88,7 @@ func (s *Store) Get(ctx context.Context, sku string) (ordersaga.Stock, error) {
 // twice are merged.
 func (s *Store) Reserve(ctx context.Context, key, orderID string, items []ordersaga.Item) ([]ordersaga.Line, error) {
 	merged := mergeItems(items)
-	ev, err := redislua.StepEvent(events.SourceInventory, events.InventoryReserved, key, orderID, nil)
+	ev, err := redislua.StepEvent(ctx, events.SourceInventory, events.InventoryReserved, key, orderID, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func (s *Store) settle(ctx context.Context, key, op, eventType string) error {
 	}
 	raw, _ := fields[0].(string)
 	orderID, _ := fields[1].(string)
-	ev, err := redislua.StepEvent(events.SourceInventory, eventType, key, orderID, nil)
+	ev, err := redislua.StepEvent(ctx, events.SourceInventory, eventType, key, orderID, nil)
 	if err != nil {
 		return err
 	}

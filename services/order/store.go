@@ -50,7 +50,7 @@ func (s *Store) Create(ctx context.Context, key string, o ordersaga.Order) error
 	if err != nil {
 		return fmt.Errorf("create order: %w", err)
 	}
-	ev, err := redislua.StepEvent(events.SourceOrder, events.OrderCreated, key, o.ID,
+	ev, err := redislua.StepEvent(ctx, events.SourceOrder, events.OrderCreated, key, o.ID,
 		map[string]any{"order_id": o.ID, "customer_id": o.CustomerID, "items": o.Items})
 	if err != nil {
 		return err
@@ -68,7 +68,7 @@ func (s *Store) Create(ctx context.Context, key string, o ordersaga.Order) error
 
 // Reject implements activities.OrderStore.
 func (s *Store) Reject(ctx context.Context, key, orderID, reason string) error {
-	ev, err := redislua.StepEvent(events.SourceOrder, events.OrderCancelled, key, orderID, map[string]any{"order_id": orderID, "reason": reason})
+	ev, err := redislua.StepEvent(ctx, events.SourceOrder, events.OrderCancelled, key, orderID, map[string]any{"order_id": orderID, "reason": reason})
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (s *Store) Reject(ctx context.Context, key, orderID, reason string) error {
 
 // Confirm implements activities.OrderStore.
 func (s *Store) Confirm(ctx context.Context, key, orderID string, totalCents int64, chargeID string) error {
-	ev, err := redislua.StepEvent(events.SourceOrder, events.OrderConfirmed, key, orderID,
+	ev, err := redislua.StepEvent(ctx, events.SourceOrder, events.OrderConfirmed, key, orderID,
 		map[string]any{"order_id": orderID, "total_cents": totalCents, "charge_id": chargeID})
 	if err != nil {
 		return err
@@ -99,7 +99,7 @@ func (s *Store) RecordResolution(ctx context.Context, in activities.ResolutionIn
 	if err != nil {
 		return fmt.Errorf("record resolution: %w", err)
 	}
-	ev, err := redislua.StepEvent(events.SourceOrder, events.CompensationResolved, in.Key, in.OrderID, map[string]any{
+	ev, err := redislua.StepEvent(ctx, events.SourceOrder, events.CompensationResolved, in.Key, in.OrderID, map[string]any{
 		"order_id": in.OrderID, "step": in.Step, "by": in.By, "at": in.At, "reason": in.Reason})
 	if err != nil {
 		return err

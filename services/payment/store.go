@@ -59,7 +59,7 @@ func (s *Store) Charged(ctx context.Context, key string) (string, error) {
 
 // RecordCharge implements activities.PaymentStore.
 func (s *Store) RecordCharge(ctx context.Context, key, orderID, chargeID string, amountCents int64) error {
-	ev, err := redislua.StepEvent(events.SourcePayment, events.PaymentCharged, key, orderID,
+	ev, err := redislua.StepEvent(ctx, events.SourcePayment, events.PaymentCharged, key, orderID,
 		map[string]any{"order_id": orderID, "charge_id": chargeID, "amount_cents": amountCents})
 	if err != nil {
 		return err
@@ -69,7 +69,7 @@ func (s *Store) RecordCharge(ctx context.Context, key, orderID, chargeID string,
 
 // RecordDecline implements activities.PaymentStore.
 func (s *Store) RecordDecline(ctx context.Context, key, orderID, reason string) error {
-	ev, err := redislua.StepEvent(events.SourcePayment, events.PaymentDeclined, key, orderID, map[string]any{"order_id": orderID, "reason": reason})
+	ev, err := redislua.StepEvent(ctx, events.SourcePayment, events.PaymentDeclined, key, orderID, map[string]any{"order_id": orderID, "reason": reason})
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *Store) BeginRefund(ctx context.Context, key, orderID string) error {
 
 // RecordRefund implements activities.PaymentStore.
 func (s *Store) RecordRefund(ctx context.Context, key, orderID string) error {
-	ev, err := redislua.StepEvent(events.SourcePayment, events.PaymentRefunded, key, orderID, nil)
+	ev, err := redislua.StepEvent(ctx, events.SourcePayment, events.PaymentRefunded, key, orderID, nil)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/events"
@@ -32,6 +33,8 @@ type Config struct {
 	DeliveryLimit int
 	// MaxBackoff caps waits between attempts and reconnections (default 5s).
 	MaxBackoff time.Duration
+	// Metrics, if set, counts the deliveries by outcome.
+	Metrics *Metrics
 }
 
 func (c *Config) setDefaults() {
@@ -70,9 +73,10 @@ type Stats struct {
 // an order's: an event about no saga (no workflowid, such as
 // inventory.restocked, whose subject is a SKU) is acknowledged unwritten.
 type Projector struct {
-	cfg   Config
-	store *Store
-	log   *slog.Logger
+	cfg    Config
+	store  *Store
+	log    *slog.Logger
+	tracer trace.Tracer
 
 	applied, dups, dead, requeued, skipped atomic.Int64
 }
@@ -83,7 +87,7 @@ func NewProjector(cfg Config, store *Store, log *slog.Logger) (*Projector, error
 	if cfg.URL == "" {
 		return nil, errors.New("timeline: URL is required")
 	}
-	return &Projector{cfg: cfg, store: store, log: log.With("consumer", cfg.Queue)}, nil
+	return &Projector{cfg: cfg, store: store, log: log.With("consumer", cfg.Queue), tracer: newTracer()}, nil
 }
 
 // Stats returns the projector's counters.
@@ -151,32 +155,41 @@ func (p *Projector) session(ctx context.Context) error {
 }
 
 // handle processes one delivery and settles it; an error means the channel
-// is unusable.
+// is unusable. Applying an event is a span in the trace the event carries.
 func (p *Projector) handle(ctx context.Context, d amqp.Delivery) error {
 	ev, err := events.Decode(d.Body)
 	if err != nil {
 		p.log.Error("dead-lettering an undecodable message", "message_id", d.MessageId, "error", err)
 		p.dead.Add(1)
+		p.cfg.Metrics.delivered(outcomeDeadLettered)
 		return d.Reject(false)
 	}
 	if ev.WorkflowID == "" {
 		p.skipped.Add(1)
+		p.cfg.Metrics.delivered(outcomeSkipped)
 		return d.Ack(false)
 	}
+	ctx, span := p.startApply(ctx, ev)
 	backoff := broker.Backoff{Min: 50 * time.Millisecond, Max: p.cfg.MaxBackoff}
 	for attempt := 1; ; attempt++ {
 		applied, err := p.store.Apply(ctx, ev, d.Body)
 		if err == nil {
+			outcome := outcomeApplied
 			if applied {
 				p.applied.Add(1)
 			} else {
 				p.dups.Add(1)
+				outcome = outcomeDuplicate
 			}
+			p.cfg.Metrics.delivered(outcome)
+			endApply(span, outcome, nil)
 			return d.Ack(false)
 		}
 		if attempt >= p.cfg.Attempts || ctx.Err() != nil {
 			p.log.Warn("handing a delivery back to the broker", "event", ev.ID, "attempts", attempt, "error", err)
 			p.requeued.Add(1)
+			p.cfg.Metrics.delivered(outcomeRequeued)
+			endApply(span, outcomeRequeued, err)
 			return d.Nack(false, true)
 		}
 		broker.Sleep(ctx, backoff.Next())
