@@ -147,6 +147,7 @@ func New(cfg Config, deps Deps) http.Handler {
 	if deps.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(deps.Metrics))
 	}
+	routeDocs(r)
 
 	v1 := r.Group("/v1", s.authenticate)
 	v1.POST("/orders", s.require(ScopeOrdersCreate), s.idempotent, s.createOrder)

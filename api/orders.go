@@ -151,5 +151,8 @@ func (s *server) getOrderEvents(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if evs == nil {
+		evs = []events.Event{} // none yet is [], not null
+	}
 	c.JSON(http.StatusOK, OrderEvents{OrderID: id, Events: evs})
 }

@@ -74,6 +74,13 @@ func (s *server) getOrder(c *gin.Context) {
 			view.Unavailable = append(view.Unavailable, *m)
 		}
 	}
+	// Lists are lists: no lines yet (before the reservation) is [], not null.
+	if view.Lines == nil {
+		view.Lines = []ordersaga.Line{}
+	}
+	if view.Steps == nil {
+		view.Steps = []workflows.StepState{}
+	}
 	c.JSON(http.StatusOK, view)
 }
 
