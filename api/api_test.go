@@ -16,6 +16,7 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/api/contract"
 	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/workflows"
 )
@@ -139,24 +140,41 @@ func newAPI(sagas *fakeSagas) http.Handler {
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
-func send(h http.Handler, method, path, body string, header ...string) (*httptest.ResponseRecorder, api.Problem) {
+// send serves one request with h and checks the exchange against the
+// API's OpenAPI contract (a breach fails t).
+func send(t testing.TB, h http.Handler, method, path, body string, header ...string) (*httptest.ResponseRecorder, api.Problem) {
+	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
+	sent := req.Clone(context.Background())
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
+	ex := contract.Exchange{Request: sent, RequestBody: []byte(body), Status: rec.Code, Header: rec.Result().Header, Body: rec.Body.Bytes()}
+	if err := checker.Check(context.Background(), ex); err != nil {
+		t.Error(err)
+	}
 	var p api.Problem
 	_ = json.Unmarshal(rec.Body.Bytes(), &p)
 	return rec, p
 }
 
+// checker holds the API's OpenAPI contract.
+var checker = func() *contract.Checker {
+	c, err := contract.New()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
 const validOrder = `{"customer_id":"c-1","items":[{"sku":"widget","quantity":2}],"payment_token":"tok_ok"}`
 
 func TestCreateOrderAccepted(t *testing.T) {
 	sagas := &fakeSagas{}
-	rec, _ := send(newAPI(sagas), "POST", "/v1/orders", validOrder)
+	rec, _ := send(t, newAPI(sagas), "POST", "/v1/orders", validOrder)
 	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
 	var out api.OrderAccepted
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
@@ -198,7 +216,7 @@ func TestBadRequestsAreProblemsNamingTheField(t *testing.T) {
 	h := newAPI(&fakeSagas{owners: map[string]string{"o1": "anonymous"}})
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			rec, p := send(h, tc.method, tc.path, tc.body)
+			rec, p := send(t, h, tc.method, tc.path, tc.body)
 			require.Equal(t, tc.status, rec.Code, rec.Body.String())
 			require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
 			require.Equal(t, tc.status, p.Status)
@@ -209,7 +227,7 @@ func TestBadRequestsAreProblemsNamingTheField(t *testing.T) {
 }
 
 func TestAllInvalidFieldsAreListed(t *testing.T) {
-	_, p := send(newAPI(&fakeSagas{}), "POST", "/v1/orders", `{"customer_id":"","items":[{"sku":"","quantity":0}],"payment_token":""}`)
+	_, p := send(t, newAPI(&fakeSagas{}), "POST", "/v1/orders", `{"customer_id":"","items":[{"sku":"","quantity":0}],"payment_token":""}`)
 	var fields []string
 	for _, e := range p.Errors {
 		fields = append(fields, e.Field)
@@ -218,13 +236,13 @@ func TestAllInvalidFieldsAreListed(t *testing.T) {
 }
 
 func TestWrongContentTypeIs415(t *testing.T) {
-	rec, _ := send(newAPI(&fakeSagas{}), "POST", "/v1/orders", validOrder, "Content-Type", "text/plain")
+	rec, _ := send(t, newAPI(&fakeSagas{}), "POST", "/v1/orders", validOrder, "Content-Type", "text/plain")
 	require.Equal(t, http.StatusUnsupportedMediaType, rec.Code)
 }
 
 func TestUnavailableDependencyIs503WithRetryAfter(t *testing.T) {
 	sagas := &fakeSagas{err: &ordersaga.Error{Code: ordersaga.EUNAVAILABLE, Message: "temporal is unavailable"}}
-	rec, p := send(newAPI(sagas), "POST", "/v1/orders", validOrder)
+	rec, p := send(t, newAPI(sagas), "POST", "/v1/orders", validOrder)
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	require.Equal(t, "1", rec.Header().Get("Retry-After"))
 	require.Equal(t, "temporal is unavailable", p.Detail)
@@ -232,13 +250,13 @@ func TestUnavailableDependencyIs503WithRetryAfter(t *testing.T) {
 
 func TestInternalErrorsHideDetails(t *testing.T) {
 	sagas := &fakeSagas{err: io.ErrUnexpectedEOF}
-	rec, p := send(newAPI(sagas), "POST", "/v1/orders", validOrder)
+	rec, p := send(t, newAPI(sagas), "POST", "/v1/orders", validOrder)
 	require.Equal(t, http.StatusInternalServerError, rec.Code)
 	require.Equal(t, "internal error", p.Detail)
 }
 
 func TestPutStock(t *testing.T) {
-	rec, _ := send(newAPI(&fakeSagas{}), "PUT", "/v1/inventory/widget", `{"available":5,"price_cents":250}`)
+	rec, _ := send(t, newAPI(&fakeSagas{}), "PUT", "/v1/inventory/widget", `{"available":5,"price_cents":250}`)
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.JSONEq(t, `{"sku":"widget","available":5,"reserved":0,"committed":0,"price_cents":250}`, rec.Body.String())
 }

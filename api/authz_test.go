@@ -34,7 +34,7 @@ func bearer(key string) []string {
 // placeOrder places an order as key and returns its ID.
 func placeOrder(t *testing.T, h http.Handler, key string) string {
 	t.Helper()
-	rec, _ := send(h, "POST", "/v1/orders", validOrder, bearer(key)...)
+	rec, _ := send(t, h, "POST", "/v1/orders", validOrder, bearer(key)...)
 	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
 	var out api.OrderAccepted
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
@@ -86,7 +86,7 @@ func TestScopes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rec, p := send(h, tc.method, tc.path, tc.body, bearer(tc.key)...)
+			rec, p := send(t, h, tc.method, tc.path, tc.body, bearer(tc.key)...)
 			require.Equal(t, tc.want, rec.Code, rec.Body.String())
 			if tc.want >= 400 {
 				require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
@@ -107,8 +107,8 @@ func TestAnotherClientsOrderLooksMissing(t *testing.T) {
 	id := placeOrder(t, h, shopKey)
 	// The same request ID, so that it does not tell them apart either.
 	header := append(bearer(otherKey), api.RequestIDHeader, "req-1")
-	theirs, _ := send(h, "GET", "/v1/orders/"+id, ``, header...)
-	missing, _ := send(h, "GET", "/v1/orders/no-such-order", ``, header...)
+	theirs, _ := send(t, h, "GET", "/v1/orders/"+id, ``, header...)
+	missing, _ := send(t, h, "GET", "/v1/orders/no-such-order", ``, header...)
 	require.Equal(t, http.StatusNotFound, theirs.Code)
 	require.JSONEq(t, missing.Body.String(), replaceInstance(theirs.Body.String(), id, "no-such-order"))
 }
@@ -140,16 +140,16 @@ func TestUpdatesAreDeduplicatedByIdempotencyKey(t *testing.T) {
 	h := newSecureAPI(t, sagas, nil, scopedAuth)
 	id := placeOrder(t, h, shopKey)
 	for range 2 {
-		rec, _ := send(h, "POST", "/v1/orders/"+id+"/approve", ``, append(bearer(approverKey), "Idempotency-Key", "approve-1")...)
+		rec, _ := send(t, h, "POST", "/v1/orders/"+id+"/approve", ``, append(bearer(approverKey), "Idempotency-Key", "approve-1")...)
 		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
 	}
 	// The API's idempotency record replays the second; even without it
 	// (another key store, a lost record) the update ID is the same.
-	rec, _ := send(newSecureAPI(t, sagas, nil, scopedAuth), "POST", "/v1/orders/"+id+"/approve", ``,
+	rec, _ := send(t, newSecureAPI(t, sagas, nil, scopedAuth), "POST", "/v1/orders/"+id+"/approve", ``,
 		append(bearer(approverKey), "Idempotency-Key", "approve-1")...)
 	require.Equal(t, http.StatusAccepted, rec.Code)
 	for range 2 {
-		rec, _ := send(h, "POST", "/v1/orders/"+id+"/compensations/reserve_inventory/resolve", `{"reason":"fixed"}`,
+		rec, _ := send(t, h, "POST", "/v1/orders/"+id+"/compensations/reserve_inventory/resolve", `{"reason":"fixed"}`,
 			append(bearer(adminKey), "Idempotency-Key", "resolve-1")...)
 		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
 	}
@@ -165,7 +165,7 @@ func TestUpdatesAreDeduplicatedByIdempotencyKey(t *testing.T) {
 
 	// Without a key, each request is its own update.
 	for range 2 {
-		rec, _ := send(h, "POST", "/v1/orders/"+id+"/compensations/reserve_inventory/retry", ``, bearer(adminKey)...)
+		rec, _ := send(t, h, "POST", "/v1/orders/"+id+"/compensations/reserve_inventory/retry", ``, bearer(adminKey)...)
 		require.Equal(t, http.StatusAccepted, rec.Code)
 	}
 	require.Len(t, sagas.applied(), 4)
@@ -200,7 +200,7 @@ func TestOperatorActionsAnswerBadInputWithProblems(t *testing.T) {
 			if name == "GET is not allowed" {
 				method = "GET"
 			}
-			rec, p := send(h, method, tc.path, tc.body, bearer(adminKey)...)
+			rec, p := send(t, h, method, tc.path, tc.body, bearer(adminKey)...)
 			require.Equal(t, tc.status, rec.Code, rec.Body.String())
 			require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
 			require.Equal(t, tc.field, p.Field)

@@ -21,7 +21,7 @@ func FuzzCreateOrder(f *testing.F) {
 	}
 	h := newAPI(&fakeSagas{})
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
-		rec, p := send(h, "POST", "/v1/orders", string(body), "Content-Type", contentType)
+		rec, p := send(t, h, "POST", "/v1/orders", string(body), "Content-Type", contentType)
 		if rec.Code >= 500 {
 			t.Fatalf("status %d for body %q: %s", rec.Code, body, rec.Body)
 		}
@@ -47,7 +47,7 @@ func FuzzPutStock(f *testing.F) {
 	f.Add("a b", []byte(`{"available":-1}`))
 	h := newAPI(&fakeSagas{})
 	f.Fuzz(func(t *testing.T, sku string, body []byte) {
-		rec, p := send(h, "PUT", "/v1/inventory/"+url.PathEscape(sku), string(body))
+		rec, p := send(t, h, "PUT", "/v1/inventory/"+url.PathEscape(sku), string(body))
 		if rec.Code >= 500 {
 			t.Fatalf("status %d for sku %q body %q: %s", rec.Code, sku, body, rec.Body)
 		}

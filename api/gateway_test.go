@@ -96,7 +96,7 @@ func (s *services) placeOrders(t *testing.T) {
 
 func (s *services) view(t *testing.T, id string) api.OrderView {
 	t.Helper()
-	rec, _ := send(s.gateway, "GET", "/v1/orders/"+id, "")
+	rec, _ := send(t, s.gateway, "GET", "/v1/orders/"+id, "")
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	var v api.OrderView
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &v))
@@ -115,7 +115,7 @@ func TestOrderViewComposesEveryPart(t *testing.T) {
 	require.Empty(t, v.Unavailable)
 
 	// A part that does not exist yet is null, not unavailable.
-	rec, _ := send(s.gateway, "GET", "/v1/orders/o2", "")
+	rec, _ := send(t, s.gateway, "GET", "/v1/orders/o2", "")
 	require.Equal(t, http.StatusOK, rec.Code)
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &raw))
@@ -173,7 +173,7 @@ func TestOpenBreakerFailsFast(t *testing.T) {
 func TestOrderViewNeedsTheSaga(t *testing.T) {
 	t.Parallel()
 	s := newServices(t, nil)
-	rec, p := send(s.gateway, "GET", "/v1/orders/o9", "")
+	rec, p := send(t, s.gateway, "GET", "/v1/orders/o9", "")
 	require.Equal(t, http.StatusNotFound, rec.Code, "only the saga is required: %s", rec.Body.String())
 	require.Equal(t, "order not found", p.Detail)
 }
@@ -183,20 +183,20 @@ func TestOrderViewNeedsTheSaga(t *testing.T) {
 func TestStockGoesThroughTheInventoryService(t *testing.T) {
 	t.Parallel()
 	s := newServices(t, nil)
-	rec, _ := send(s.gateway, "PUT", "/v1/inventory/gadget", `{"available":7,"price_cents":900}`)
+	rec, _ := send(t, s.gateway, "PUT", "/v1/inventory/gadget", `{"available":7,"price_cents":900}`)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	st, err := s.inventory.Get(context.Background(), "gadget")
 	require.NoError(t, err)
 	require.EqualValues(t, 7, st.Available, "the inventory service stored it")
-	rec, _ = send(s.gateway, "GET", "/v1/inventory/gadget", "")
+	rec, _ = send(t, s.gateway, "GET", "/v1/inventory/gadget", "")
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.JSONEq(t, `{"sku":"gadget","available":7,"reserved":0,"committed":0,"price_cents":900}`, rec.Body.String())
-	rec, _ = send(s.gateway, "GET", "/v1/inventory/nope", "")
+	rec, _ = send(t, s.gateway, "GET", "/v1/inventory/nope", "")
 	require.Equal(t, http.StatusNotFound, rec.Code)
 
 	s.servers[api.PartReservation].Close()
 	for _, req := range [][3]string{{"GET", "/v1/inventory/gadget", ""}, {"PUT", "/v1/inventory/gadget", `{"available":1,"price_cents":1}`}} {
-		rec, p := send(s.gateway, req[0], req[1], req[2])
+		rec, p := send(t, s.gateway, req[0], req[1], req[2])
 		require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
 		require.Equal(t, "1", rec.Header().Get("Retry-After"))
 		require.Equal(t, "inventory service unavailable: connection failed", p.Detail)

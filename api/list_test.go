@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
+	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // List lists the known orders f selects (by client only), records the
@@ -22,7 +24,8 @@ func (f *fakeSagas) List(_ context.Context, filter sagaclient.Filter, size int, 
 	var page sagaclient.Page
 	for id, owner := range f.owners {
 		if filter.ClientID == "" || filter.ClientID == owner {
-			page.Orders = append(page.Orders, sagaclient.Summary{OrderID: id, ClientID: owner})
+			page.Orders = append(page.Orders, sagaclient.Summary{OrderID: id, WorkflowID: workflows.WorkflowID(id), ClientID: owner,
+				Status: workflows.StatusRunning, StartTime: time.Now()})
 		}
 	}
 	return page, f.err
@@ -36,7 +39,7 @@ type listRequest struct {
 
 func listed(t *testing.T, h http.Handler, key, query string) []string {
 	t.Helper()
-	rec, _ := send(h, "GET", "/v1/orders"+query, "", bearer(key)...)
+	rec, _ := send(t, h, "GET", "/v1/orders"+query, "", bearer(key)...)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	var out api.OrderList
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
@@ -62,7 +65,7 @@ func TestListShowsAClientItsOwnOrders(t *testing.T) {
 	require.Equal(t, []string{others}, listed(t, h, otherKey, "?customer_id=c-1"))
 	require.Equal(t, all, listed(t, h, approverKey, ""))
 	require.Equal(t, all, listed(t, h, adminKey, ""))
-	rec, _ := send(h, "GET", "/v1/orders", "")
+	rec, _ := send(t, h, "GET", "/v1/orders", "")
 	require.Equal(t, http.StatusUnauthorized, rec.Code)
 }
 
@@ -88,7 +91,7 @@ func TestListQueryIsValidated(t *testing.T) {
 	sagas := &fakeSagas{}
 	h := newAPI(sagas)
 	for _, tc := range tests {
-		rec, p := send(h, "GET", "/v1/orders"+tc.query, "")
+		rec, p := send(t, h, "GET", "/v1/orders"+tc.query, "")
 		require.Equal(t, http.StatusBadRequest, rec.Code, "%s: %s", tc.query, rec.Body)
 		require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
 		require.Equal(t, tc.field, p.Field, tc.query)

@@ -46,7 +46,7 @@ func TestEachRequestLogsOneLine(t *testing.T) {
 	t.Parallel()
 	h, logs, _ := observedAPI(t)
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	rec, _ := send(h, "GET", "/v1/orders/unknown-1", "", "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01", api.RequestIDHeader, "req-1")
+	rec, _ := send(t, h, "GET", "/v1/orders/unknown-1", "", "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01", api.RequestIDHeader, "req-1")
 	require.Equal(t, http.StatusNotFound, rec.Code)
 
 	lines := logLines(t, logs, "request")
@@ -83,7 +83,7 @@ func TestRequestIDIsHonouredOrMade(t *testing.T) {
 			if tc.sent != "" {
 				header = []string{api.RequestIDHeader, tc.sent}
 			}
-			rec, p := send(h, "GET", "/v1/orders/unknown-1", "", header...)
+			rec, p := send(t, h, "GET", "/v1/orders/unknown-1", "", header...)
 			got := rec.Header().Get(api.RequestIDHeader)
 			require.True(t, api.RequestIDPattern.MatchString(got), got)
 			if tc.kept {
@@ -102,11 +102,11 @@ func TestRequestIDIsHonouredOrMade(t *testing.T) {
 func TestRequestsAreCountedByRouteMethodStatus(t *testing.T) {
 	t.Parallel()
 	h, logs, m := observedAPI(t)
-	send(h, "GET", "/v1/orders/a-1", "")
-	send(h, "GET", "/v1/orders/b-2", "")
-	send(h, "GET", "/nowhere", "")
-	send(h, "BREW", "/v1/orders/a-1", "")
-	send(h, "GET", "/healthz", "")
+	send(t, h, "GET", "/v1/orders/a-1", "")
+	send(t, h, "GET", "/v1/orders/b-2", "")
+	send(t, h, "GET", "/nowhere", "")
+	send(t, h, "BREW", "/v1/orders/a-1", "")
+	send(t, h, "GET", "/healthz", "")
 
 	require.Equal(t, 2.0, testutil.ToFloat64(m.Requests.WithLabelValues("/v1/orders/:id", "GET", "404")))
 	require.Equal(t, 1.0, testutil.ToFloat64(m.Requests.WithLabelValues("unmatched", "GET", "404")))

@@ -74,20 +74,20 @@ func TestIdempotencyKeyReplaysTheFirstResponse(t *testing.T) {
 	t.Parallel()
 	sagas := &countingSagas{orders: map[string]int{}}
 	h := newSecureAPI(t, sagas, nil, api.Auth{})
-	first, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k-1")
+	first, _ := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k-1")
 	require.Equal(t, http.StatusAccepted, first.Code)
-	again, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k-1")
+	again, _ := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k-1")
 	require.Equal(t, http.StatusAccepted, again.Code)
 	require.Equal(t, first.Body.String(), again.Body.String(), "the stored response is replayed")
 	require.Equal(t, first.Header().Get("Location"), again.Header().Get("Location"))
 	require.Equal(t, "true", again.Header().Get("Idempotent-Replayed"))
 	require.Equal(t, 1, sagas.starts())
 
-	other, p := send(h, "POST", "/v1/orders", strings.Replace(validOrder, `"quantity":2`, `"quantity":3`, 1), "Idempotency-Key", "k-1")
+	other, p := send(t, h, "POST", "/v1/orders", strings.Replace(validOrder, `"quantity":2`, `"quantity":3`, 1), "Idempotency-Key", "k-1")
 	require.Equal(t, http.StatusUnprocessableEntity, other.Code, "same key, different body")
 	require.Contains(t, p.Detail, "different request")
 
-	fresh, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k-2")
+	fresh, _ := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k-2")
 	require.Equal(t, http.StatusAccepted, fresh.Code)
 	require.NotEqual(t, first.Body.String(), fresh.Body.String())
 	require.Equal(t, 2, sagas.starts())
@@ -99,11 +99,11 @@ func TestIdempotencyKeyInFlightIs409(t *testing.T) {
 	h := newSecureAPI(t, sagas, nil, api.Auth{})
 	done := make(chan *httptest.ResponseRecorder)
 	go func() {
-		rec, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "slow")
+		rec, _ := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "slow")
 		done <- rec
 	}()
 	<-sagas.entered // the first request holds the key and is starting the saga
-	rec, p := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "slow")
+	rec, p := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "slow")
 	require.Equal(t, http.StatusConflict, rec.Code)
 	require.Contains(t, p.Detail, "still in progress")
 	close(sagas.release)
@@ -119,13 +119,13 @@ func TestKeyLostFromRedisStillStartsOneSaga(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	h := api.New(api.Config{}, api.Deps{Sagas: sagas, Stock: fakeStock{}, Orders: noParts{}, Reservations: noParts{}, Payments: noParts{}, Timeline: fakeTimeline{},
 		Idempotency: idempotency.NewStore(rdb, prefix+"idem:", time.Hour, time.Minute), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	first, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k")
+	first, _ := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k")
 	require.Equal(t, http.StatusAccepted, first.Code)
 	iter := rdb.Scan(context.Background(), 0, prefix+"idem:*", 100).Iterator()
 	for iter.Next(context.Background()) {
 		rdb.Del(context.Background(), iter.Val())
 	}
-	again, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k")
+	again, _ := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k")
 	require.Equal(t, http.StatusAccepted, again.Code)
 	require.Equal(t, first.Body.String(), again.Body.String())
 	require.Equal(t, 1, sagas.starts())
@@ -137,7 +137,7 @@ func TestIdempotencyFailsClosedWhenRedisIsDown(t *testing.T) {
 	t.Cleanup(func() { _ = broken.Close() })
 	sagas := &countingSagas{orders: map[string]int{}}
 	h := newSecureAPI(t, sagas, broken, api.Auth{})
-	rec, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k")
+	rec, _ := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k")
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	require.NotEmpty(t, rec.Header().Get("Retry-After"))
 	require.Zero(t, sagas.starts(), "no saga starts when the key cannot be checked")
@@ -148,8 +148,8 @@ func TestIdempotencyKeysAreScopedPerClient(t *testing.T) {
 	sagas := &countingSagas{orders: map[string]int{}}
 	auth := api.Auth{Keys: map[string]string{"key-of-alice-123456": "alice", "key-of-bob-1234567": "bob"}}
 	h := newSecureAPI(t, sagas, nil, auth)
-	a, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "same", "Authorization", "Bearer key-of-alice-123456")
-	b, _ := send(h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "same", "Authorization", "Bearer key-of-bob-1234567")
+	a, _ := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "same", "Authorization", "Bearer key-of-alice-123456")
+	b, _ := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "same", "Authorization", "Bearer key-of-bob-1234567")
 	require.Equal(t, http.StatusAccepted, a.Code)
 	require.Equal(t, http.StatusAccepted, b.Code)
 	require.NotEqual(t, a.Body.String(), b.Body.String())
