@@ -144,6 +144,15 @@ func newAPI(sagas *fakeSagas) http.Handler {
 // API's OpenAPI contract (a breach fails t).
 func send(t testing.TB, h http.Handler, method, path, body string, header ...string) (*httptest.ResponseRecorder, api.Problem) {
 	t.Helper()
+	rec, ex, p := serve(h, method, path, body, header...)
+	if err := checker.Check(context.Background(), ex); err != nil {
+		t.Error(err)
+	}
+	return rec, p
+}
+
+// serve serves one JSON request (header: name, value, …) with h.
+func serve(h http.Handler, method, path, body string, header ...string) (*httptest.ResponseRecorder, contract.Exchange, api.Problem) {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(header); i += 2 {
@@ -153,12 +162,9 @@ func send(t testing.TB, h http.Handler, method, path, body string, header ...str
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	ex := contract.Exchange{Request: sent, RequestBody: []byte(body), Status: rec.Code, Header: rec.Result().Header, Body: rec.Body.Bytes()}
-	if err := checker.Check(context.Background(), ex); err != nil {
-		t.Error(err)
-	}
 	var p api.Problem
 	_ = json.Unmarshal(rec.Body.Bytes(), &p)
-	return rec, p
+	return rec, ex, p
 }
 
 // checker holds the API's OpenAPI contract.
@@ -195,6 +201,8 @@ func TestBadRequestsAreProblemsNamingTheField(t *testing.T) {
 		"not json":            {"POST", "/v1/orders", `{"customer_id":`, 400, ""},
 		"unknown field":       {"POST", "/v1/orders", `{"customer_id":"c","items":[{"sku":"a","quantity":1}],"payment_token":"t","coupon":"x"}`, 400, "coupon"},
 		"two values":          {"POST", "/v1/orders", validOrder + validOrder, 400, ""},
+		"field in other case": {"POST", "/v1/orders", strings.Replace(validOrder, "customer_id", "Customer_ID", 1), 400, "Customer_ID"},
+		"nested other case":   {"POST", "/v1/orders", strings.Replace(validOrder, `"sku"`, `"SKU"`, 1), 400, "SKU"},
 		"wrong type":          {"POST", "/v1/orders", `{"customer_id":"c","items":[{"sku":"a","quantity":"1"}],"payment_token":"t"}`, 400, "items.quantity"},
 		"missing customer":    {"POST", "/v1/orders", `{"items":[{"sku":"a","quantity":1}],"payment_token":"t"}`, 400, "customer_id"},
 		"customer too long":   {"POST", "/v1/orders", `{"customer_id":"` + long + `","items":[{"sku":"a","quantity":1}],"payment_token":"t"}`, 400, "customer_id"},

@@ -1,12 +1,17 @@
 package api
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -29,20 +34,63 @@ func (s *server) decodeJSON(c *gin.Context, dst any) error {
 			return statusProblem(http.StatusUnsupportedMediaType, "the body must be application/json")
 		}
 	}
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		return decodeProblem(err, s.cfg.MaxBodyBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeProblem(err, s.cfg.MaxBodyBytes)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return decodeProblem(err, s.cfg.MaxBodyBytes)
-		}
 		return statusProblem(http.StatusBadRequest, "the body must hold exactly one JSON value")
 	}
+	// encoding/json matches names regardless of case; the API does not.
+	var raw any
+	_ = json.Unmarshal(body, &raw) // decoded above: valid JSON
+	if field := inexactField(raw, reflect.TypeOf(dst)); field != "" {
+		p := statusProblem(http.StatusBadRequest, fmt.Sprintf("unknown field %q", field))
+		p.Field = field
+		return p
+	}
 	return nil
+}
+
+// inexactField returns the first object key in v (sorted, depth first) that
+// is not exactly the JSON name of a field of t: one that encoding/json
+// matched to a field only regardless of case.
+func inexactField(v any, t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, _ := v.(map[string]any)
+		fields := map[string]reflect.Type{}
+		for _, f := range reflect.VisibleFields(t) {
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); f.IsExported() && name != "-" {
+				fields[cmp.Or(name, f.Name)] = f.Type
+			}
+		}
+		for _, key := range slices.Sorted(maps.Keys(obj)) {
+			ft, ok := fields[key]
+			if !ok {
+				return key
+			}
+			if inner := inexactField(obj[key], ft); inner != "" {
+				return inner
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		list, _ := v.([]any)
+		for _, e := range list {
+			if inner := inexactField(e, t.Elem()); inner != "" {
+				return inner
+			}
+		}
+	}
+	return ""
 }
 
 func decodeProblem(err error, limit int64) *Problem {
