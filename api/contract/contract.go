@@ -90,7 +90,15 @@ type Exchange struct {
 //     states every limit the API enforces;
 //   - an unknown route answers a 404 problem, a method a route does not
 //     serve a 405 problem naming the ones it does.
-func (c *Checker) Check(ctx context.Context, ex Exchange) error {
+func (c *Checker) Check(ctx context.Context, ex Exchange) error { return c.check(ctx, ex, true) }
+
+// CheckAnswer is Check without the rules on the request: it checks only
+// that the answer is one the document gives. Fuzz targets use it, since
+// encoding/json and JSON Schema differ at the edges (2.0 is an integer to
+// JSON Schema, not to encoding/json).
+func (c *Checker) CheckAnswer(ctx context.Context, ex Exchange) error { return c.check(ctx, ex, false) }
+
+func (c *Checker) check(ctx context.Context, ex Exchange, request bool) error {
 	req := ex.Request.Clone(ctx)
 	req.Body = io.NopCloser(bytes.NewReader(ex.RequestBody))
 	route, params, err := c.router.FindRoute(req)
@@ -109,6 +117,7 @@ func (c *Checker) Check(ctx context.Context, ex Exchange) error {
 	reqErr := errors.Join(openapi3filter.ValidateRequest(ctx, in), unknownQuery(route, req), oneJSONValue(req, ex.RequestBody))
 	var errs []error
 	switch {
+	case !request:
 	case reqErr != nil && ex.Status < 400:
 		errs = append(errs, fmt.Errorf("the API accepted (%d) a request the contract rejects: %w", ex.Status, reqErr))
 	case reqErr == nil && (ex.Status == http.StatusBadRequest || ex.Status == http.StatusUnsupportedMediaType):
