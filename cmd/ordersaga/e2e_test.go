@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/api/contract"
 	"github.com/ordersaga/ordersaga/internal/amqptest"
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/codec"
@@ -124,6 +125,16 @@ func (s *stack) start() {
 	s.t.Fatalf("dev not ready within 90s\n%s", s.logs.String())
 }
 
+// apiClient sends the tests' API requests; an exchange that breaks the
+// API's OpenAPI contract fails the request, naming each breach.
+var apiClient = func() *http.Client {
+	c, err := contract.New()
+	if err != nil {
+		panic(err)
+	}
+	return &http.Client{Transport: c.Transport(nil)}
+}()
+
 // do sends a JSON request with the stack's default key and decodes the
 // JSON answer.
 func (s *stack) do(method, path string, body any) (int, map[string]any, http.Header) {
@@ -150,7 +161,7 @@ func (s *stack) doAs(key, method, path string, body any, header ...string) (int,
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient.Do(req)
 	require.NoError(s.t, err)
 	defer resp.Body.Close()
 	var out map[string]any
