@@ -1,20 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/ordersaga/ordersaga/api/client"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -40,7 +38,13 @@ func cancelled(i int) bool { return i%10 == 4 }
 func (s *suite) drive(ctx context.Context) (*Result, error) {
 	begin := time.Now()
 	for sku, v := range skus {
-		if err := s.call(ctx, "PUT", "/v1/inventory/"+sku, "", map[string]int64{"available": v[0], "price_cents": v[1]}, nil); err != nil {
+		r, err := retry(ctx, false, func() (*client.PutStockResponse, error) {
+			return s.client.PutStockWithResponse(ctx, sku, nil, client.PutStockRequest{Available: v[0], PriceCents: v[1]})
+		})
+		if err == nil && r.JSON200 == nil {
+			err = unexpected(r.StatusCode(), r.Body)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("seed %s: %w", sku, err)
 		}
 	}
@@ -56,19 +60,28 @@ func (s *suite) drive(ctx context.Context) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			sku := []string{"fs-widget", "fs-gadget", "fs-scarce"}[i%3]
-			body := map[string]any{"customer_id": fmt.Sprintf("cust-%d", i%17), "payment_token": token(i),
-				"items": []map[string]any{{"sku": sku, "quantity": 1 + i%2}}}
-			var out struct {
-				OrderID string `json:"order_id"`
+			body := client.CreateOrderRequest{CustomerID: fmt.Sprintf("cust-%d", i%17), PaymentToken: token(i),
+				Items: []client.Item{{SKU: sku, Quantity: int64(1 + i%2)}}}
+			key := fmt.Sprintf("faults-%d", i)
+			r, err := retry(ctx, true, func() (*client.CreateOrderResponse, error) {
+				return s.client.CreateOrderWithResponse(ctx, &client.CreateOrderParams{IdempotencyKey: &key}, body)
+			})
+			if err == nil && r.JSON202 == nil {
+				err = unexpected(r.StatusCode(), r.Body)
 			}
-			if err := s.call(ctx, "POST", "/v1/orders", fmt.Sprintf("faults-%d", i), body, &out); err != nil {
+			if err != nil {
 				errs <- fmt.Errorf("order %d: %w", i, err)
 				return
 			}
-			ids[i] = out.OrderID
-			s.place(i, out.OrderID)
+			id := r.JSON202.OrderID
+			ids[i] = id
+			s.place(i, id)
 			if cancelled(i) {
-				_ = s.call(ctx, "POST", "/v1/orders/"+out.OrderID+"/cancel", fmt.Sprintf("faults-cancel-%d", i), nil, nil)
+				// Refused (409) once the payment has started: fine.
+				key := fmt.Sprintf("faults-cancel-%d", i)
+				_, _ = retry(ctx, false, func() (*client.CancelOrderResponse, error) {
+					return s.client.CancelOrderWithResponse(ctx, id, &client.CancelOrderParams{IdempotencyKey: &key}, client.CancelRequest{})
+				})
 			}
 		}()
 	}
@@ -81,7 +94,7 @@ func (s *suite) drive(ctx context.Context) (*Result, error) {
 	s.log.Info("all orders placed; waiting for every saga to end")
 
 	res := &Result{Orders: len(ids), Faults: s.faults}
-	statuses := map[string]order{}
+	statuses := map[string]client.OrderView{}
 	deadline := time.Now().Add(s.cfg.Timeout)
 	for {
 		pending := 0
@@ -89,9 +102,8 @@ func (s *suite) drive(ctx context.Context) (*Result, error) {
 			if o, ok := statuses[id]; ok && terminal(o.Status) {
 				continue
 			}
-			var o order
-			if err := s.call(ctx, "GET", "/v1/orders/"+id, "", nil, &o); err == nil {
-				statuses[id] = o
+			if o, err := s.order(ctx, id); err == nil {
+				statuses[id] = *o
 			}
 			if !terminal(statuses[id].Status) {
 				pending++
@@ -111,7 +123,7 @@ func (s *suite) drive(ctx context.Context) (*Result, error) {
 		case "CANCELLED":
 			res.Cancelled++
 		default:
-			res.Stuck = append(res.Stuck, id+" "+statuses[id].Status)
+			res.Stuck = append(res.Stuck, id+" "+string(statuses[id].Status))
 		}
 	}
 	s.log.Info("sagas ended; checking stock, money and events")
@@ -123,55 +135,53 @@ func (s *suite) drive(ctx context.Context) (*Result, error) {
 	return res, nil
 }
 
-type order struct {
-	Status        string `json:"status"`
-	FailureReason string `json:"failure_reason"`
-	TotalCents    int64  `json:"total_cents"`
-	Lines         []struct {
-		SKU      string `json:"sku"`
-		Quantity int64  `json:"quantity"`
-	} `json:"lines"`
-	Steps []orderStep `json:"steps"`
-}
-
-type orderStep struct {
-	Name      string `json:"name"`
-	Status    string `json:"status"`
-	Attempts  int32  `json:"attempts"`
-	LastError string `json:"last_error"`
+// order reads an order's view.
+func (s *suite) order(ctx context.Context, id string) (*client.OrderView, error) {
+	r, err := retry(ctx, false, func() (*client.GetOrderResponse, error) { return s.client.GetOrderWithResponse(ctx, id, nil) })
+	if err == nil && r.JSON200 == nil {
+		err = unexpected(r.StatusCode(), r.Body)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.JSON200, nil
 }
 
 // step returns the order's step called name (zero if absent).
-func (o order) step(name string) orderStep {
+func step(o client.OrderView, name client.StepName) client.StepState {
 	for _, st := range o.Steps {
 		if st.Name == name {
 			return st
 		}
 	}
-	return orderStep{}
+	return client.StepState{}
 }
 
-// terminal reports whether a saga status (as the API spells it) is final.
-func terminal(status string) bool { return workflows.Status(status).Terminal() }
+// terminal reports whether a saga status is final.
+func terminal(status client.SagaStatus) bool { return workflows.Status(status).Terminal() }
 
 // checkStock: for every SKU available + reserved + committed is what was
 // stocked, nothing stays reserved, and committed matches the completed
 // orders' lines.
-func (s *suite) checkStock(ctx context.Context, res *Result, statuses map[string]order) {
+func (s *suite) checkStock(ctx context.Context, res *Result, statuses map[string]client.OrderView) {
 	committed := map[string]int64{}
 	for _, o := range statuses {
-		if o.Status == "COMPLETED" {
+		if o.Status == client.SagaStatusCOMPLETED {
 			for _, l := range o.Lines {
 				committed[l.SKU] += l.Quantity
 			}
 		}
 	}
 	for sku, v := range skus {
-		var st struct{ Available, Reserved, Committed int64 }
-		if err := s.call(ctx, "GET", "/v1/inventory/"+sku, "", nil, &st); err != nil {
+		r, err := retry(ctx, false, func() (*client.GetStockResponse, error) { return s.client.GetStockWithResponse(ctx, sku, nil) })
+		if err == nil && r.JSON200 == nil {
+			err = unexpected(r.StatusCode(), r.Body)
+		}
+		if err != nil {
 			res.StockViolations = append(res.StockViolations, sku+": "+err.Error())
 			continue
 		}
+		st := r.JSON200
 		if st.Available+st.Reserved+st.Committed != v[0] || st.Reserved != 0 || st.Committed != committed[sku] {
 			res.StockViolations = append(res.StockViolations, fmt.Sprintf("%s: available %d + reserved %d + committed %d, stocked %d, committed by completed orders %d",
 				sku, st.Available, st.Reserved, st.Committed, v[0], committed[sku]))
@@ -182,10 +192,10 @@ func (s *suite) checkStock(ctx context.Context, res *Result, statuses map[string
 // checkMoney: the provider kept exactly the totals of the completed orders,
 // charged each order at most once, and kept a charge of each completed order
 // (for its total) and of no other.
-func (s *suite) checkMoney(ctx context.Context, res *Result, statuses map[string]order) {
+func (s *suite) checkMoney(ctx context.Context, res *Result, statuses map[string]client.OrderView) {
 	var kept int64
 	for _, o := range statuses {
-		if o.Status == "COMPLETED" {
+		if o.Status == client.SagaStatusCOMPLETED {
 			kept += o.TotalCents
 		}
 	}
@@ -227,10 +237,10 @@ func (s *suite) checkMoney(ctx context.Context, res *Result, statuses map[string
 		status, _ := ch[0].(string)
 		amount, _ := ch[1].(string)
 		switch {
-		case o.Status == "COMPLETED" && (status != "succeeded" || amount != strconv.FormatInt(o.TotalCents, 10)):
+		case o.Status == client.SagaStatusCOMPLETED && (status != "succeeded" || amount != strconv.FormatInt(o.TotalCents, 10)):
 			res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("order %s completed (total %d) but its charge is %q of %q cents",
 				id, o.TotalCents, status, amount))
-		case o.Status != "COMPLETED" && status == "succeeded":
+		case o.Status != client.SagaStatusCOMPLETED && status == "succeeded":
 			res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("order %s %s but the provider kept its charge", id, o.Status))
 		}
 	}
@@ -244,13 +254,14 @@ func (s *suite) checkEvents(ctx context.Context, res *Result, ids []string) {
 		var missing, extra []string
 		for _, id := range ids {
 			want := s.expectedEvents(ctx, id)
-			var tl struct {
-				Events []struct{ Type string } `json:"events"`
-			}
-			_ = s.call(ctx, "GET", "/v1/orders/"+id+"/events", "", nil, &tl)
 			var got []string
-			for _, e := range tl.Events {
-				got = append(got, e.Type)
+			r, err := retry(ctx, false, func() (*client.GetOrderEventsResponse, error) {
+				return s.client.GetOrderEventsWithResponse(ctx, id, nil)
+			})
+			if err == nil && r.JSON200 != nil {
+				for _, e := range r.JSON200.Events {
+					got = append(got, e.Type)
+				}
 			}
 			sort.Strings(got)
 			for _, w := range want {
@@ -310,45 +321,31 @@ func (s *suite) expectedEvents(ctx context.Context, id string) []string {
 	return out
 }
 
-// call sends a JSON request to the API, retrying transient failures (503,
-// connection errors) with backoff; with an idempotency key the retries are
-// safe for writes.
-func (s *suite) call(ctx context.Context, method, path, key string, body, out any) error {
-	var payload []byte
-	if body != nil {
-		payload, _ = json.Marshal(body)
-	}
+// retry calls the API with do until it gets a definite answer: a
+// connection error or a 5xx is retried with backoff, and so is a 409 when
+// retryConflict says it means "a request with the same Idempotency-Key is
+// still in progress". Writes carry an Idempotency-Key, so retrying them is
+// safe. Past the attempts it returns the last error, or the last answer.
+func retry[R interface{ StatusCode() int }](ctx context.Context, retryConflict bool, do func() (R, error)) (R, error) {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		req, _ := http.NewRequestWithContext(ctx, method, "http://"+s.api+path, bytes.NewReader(payload))
-		req.Header.Set("Content-Type", "application/json")
-		if key != "" {
-			req.Header.Set("Idempotency-Key", key)
-		}
-		resp, err := http.DefaultClient.Do(req)
+		r, err := do()
 		if err == nil {
-			raw, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			switch {
-			case resp.StatusCode < 300:
-				if out != nil {
-					return json.Unmarshal(raw, out)
-				}
-				return nil
-			case resp.StatusCode == http.StatusConflict && strings.HasSuffix(path, "/cancel"):
-				return nil // too late to cancel: fine
-			case resp.StatusCode < 500 && resp.StatusCode != http.StatusConflict:
-				return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+			code := r.StatusCode()
+			if code < 500 && (code != http.StatusConflict || !retryConflict) {
+				return r, nil
 			}
-			err = fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
 		}
 		if attempt >= 60 || ctx.Err() != nil {
-			return err
+			return r, err
 		}
 		time.Sleep(backoff)
 		backoff = min(2*backoff, 2*time.Second)
 	}
 }
+
+// unexpected is the error of an answer the caller cannot use.
+func unexpected(status int, body []byte) error { return fmt.Errorf("answered %d: %s", status, body) }
 
 func waitReady(ctx context.Context, url string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)

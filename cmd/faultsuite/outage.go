@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ordersaga/ordersaga/api/client"
 )
 
 // The provider outage: the payment provider's process is stopped for
@@ -69,12 +71,12 @@ func (s *suite) observeRetrying(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	for _, p := range during {
-		var o order
-		if err := s.call(ctx, "GET", "/v1/orders/"+p.id, "", nil, &o); err != nil {
+		o, err := s.order(ctx, p.id)
+		if err != nil {
 			continue
 		}
-		if st := o.step("charge_payment"); st.Status == "running" && st.Attempts >= 2 && st.LastError != "" {
-			seen := fmt.Sprintf("order %s: charge_payment attempts=%d last_error=%q", p.id, st.Attempts, st.LastError)
+		if st := step(*o, client.StepNameChargePayment); st.Status == client.StepStateStatusRunning && st.Attempts >= 2 && st.LastError != nil {
+			seen := fmt.Sprintf("order %s: charge_payment attempts=%d last_error=%q", p.id, st.Attempts, *st.LastError)
 			s.log.Info("a charge retrying through the outage", "state", seen)
 			s.mu.Lock()
 			s.retrying = seen
@@ -88,7 +90,7 @@ func (s *suite) observeRetrying(ctx context.Context) {
 // completed. Two endings are not the outage's doing and are allowed: the
 // suite cancelled the order before its payment started, or the order was
 // out of stock.
-func (s *suite) checkOutage(res *Result, statuses map[string]order) {
+func (s *suite) checkOutage(res *Result, statuses map[string]client.OrderView) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	res.RetryingSeen = s.retrying
@@ -97,17 +99,21 @@ func (s *suite) checkOutage(res *Result, statuses map[string]order) {
 			continue
 		}
 		o := statuses[p.id]
+		var reason string
+		if o.FailureReason != nil {
+			reason = *o.FailureReason
+		}
 		switch {
-		case o.Status == "CANCELLED" && cancelled(p.i):
+		case o.Status == client.SagaStatusCANCELLED && cancelled(p.i):
 			continue
-		case o.Status == "COMPENSATED" && strings.Contains(o.FailureReason, "out of stock"):
+		case o.Status == client.SagaStatusCOMPENSATED && strings.Contains(reason, "out of stock"):
 			continue
 		}
 		res.OutageOrders++
-		if o.Status == "COMPLETED" {
+		if o.Status == client.SagaStatusCOMPLETED {
 			res.OutageCompleted++
 		} else {
-			res.OutageFailures = append(res.OutageFailures, fmt.Sprintf("%s %s %q", p.id, o.Status, o.FailureReason))
+			res.OutageFailures = append(res.OutageFailures, fmt.Sprintf("%s %s %q", p.id, o.Status, reason))
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ordersaga/ordersaga/api/client"
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/faultproxy"
 	"github.com/ordersaga/ordersaga/internal/redislua"
@@ -53,10 +54,12 @@ type suite struct {
 	// provider, the worker's service APIs (every service runs in the one
 	// worker process) and the projector's health endpoints.
 	temporal, api, provider, services, projector string
-	mu                                           sync.Mutex
-	procs                                        map[string]*exec.Cmd
-	args                                         map[string][]string
-	faults                                       []string
+	// client calls the gateway at api.
+	client *client.ClientWithResponses
+	mu     sync.Mutex
+	procs  map[string]*exec.Cmd
+	args   map[string][]string
+	faults []string
 	// The provider outage (outage.go): when it was, which orders were
 	// placed when, and what an order's state showed while its charge was
 	// retrying.
@@ -114,6 +117,9 @@ func (s *suite) setup(ctx context.Context) error {
 		}
 	}
 	s.temporal, s.api, s.provider, s.services, s.projector = freeAddr(), freeAddr(), freeAddr(), freeAddr(), freeAddr()
+	if s.client, err = client.NewClientWithResponses("http://" + s.api); err != nil {
+		return err
+	}
 	token := rand.Text() // shared by the gateway and the services' APIs
 	_, tport, _ := net.SplitHostPort(s.temporal)
 	proxiedRedis := s.redisP.URL(s.cfg.RedisURL)

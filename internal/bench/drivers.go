@@ -1,11 +1,8 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -13,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga"
+	apiclient "github.com/ordersaga/ordersaga/api/client"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/workflows"
 	"github.com/ordersaga/ordersaga/workflows/baseline"
@@ -55,30 +53,26 @@ type APIDriver struct {
 // Name implements Driver.
 func (d *APIDriver) Name() string { return "ordersaga (HTTP API)" }
 
-// Start implements Driver: POST /v1/orders.
+// Start implements Driver: POST /v1/orders, through the API's generated
+// client.
 func (d *APIDriver) Start(ctx context.Context, _ int) (string, error) {
-	body, _ := json.Marshal(map[string]any{"customer_id": d.Order.CustomerID, "items": d.Order.Items, "payment_token": d.Order.Token})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(d.BaseURL, "/")+"/v1/orders", bytes.NewReader(body))
+	api, err := apiclient.NewClientWithResponses(d.BaseURL, apiclient.WithHTTPClient(d.HTTP))
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := d.HTTP.Do(req)
+	items := make([]apiclient.Item, len(d.Order.Items))
+	for i, it := range d.Order.Items {
+		items[i] = apiclient.Item{SKU: it.SKU, Quantity: it.Quantity}
+	}
+	resp, err := api.CreateOrderWithResponse(ctx, nil, apiclient.CreateOrderRequest{CustomerID: d.Order.CustomerID, Items: items,
+		PaymentToken: d.Order.Token})
 	if err != nil {
 		return "", errKind{"http: " + classify(err), err.Error()}
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusAccepted {
-		return "", errKind{fmt.Sprintf("http %d", resp.StatusCode), string(raw)}
+	if resp.JSON202 == nil {
+		return "", errKind{fmt.Sprintf("http %d", resp.StatusCode()), string(resp.Body)}
 	}
-	var out struct {
-		WorkflowID string `json:"workflow_id"`
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return "", err
-	}
-	return out.WorkflowID, nil
+	return resp.JSON202.WorkflowID, nil
 }
 
 // Wait implements Driver.
