@@ -1093,6 +1093,8 @@ type ClientInterface interface {
 	//
 	// Read from the inventory service; `503` while it cannot be reached.
 	//
+	// **Roles:** `client`, `approver`, `admin` (`inventory:read`).
+	//
 	// Corresponds with GET /v1/inventory/{sku} (the `GetStock` operationId).
 	GetStock(ctx context.Context, sku ID, params *GetStockParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1102,6 +1104,8 @@ type ClientInterface interface {
 	// inventory service, which announces it as `inventory.restocked`.
 	// Reserved and committed units are kept. `503` while the service
 	// cannot be reached.
+	//
+	// **Roles:** `admin` (`inventory:write`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1114,6 +1118,8 @@ type ClientInterface interface {
 	// inventory service, which announces it as `inventory.restocked`.
 	// Reserved and committed units are kept. `503` while the service
 	// cannot be reached.
+	//
+	// **Roles:** `admin` (`inventory:write`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1128,6 +1134,8 @@ type ClientInterface interface {
 	// repeated, empty or invalid query parameter is a `400` naming it.
 	// Visibility follows a saga a moment behind.
 	//
+	// **Roles:** `client` (its own orders), `approver`, `admin` (`orders:read`).
+	//
 	// Corresponds with GET /v1/orders (the `ListOrders` operationId).
 	ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1137,6 +1145,8 @@ type ClientInterface interface {
 	// `GET /v1/orders/{id}`. With an `Idempotency-Key` the order ID is
 	// derived from the client and the key, so one key never starts two
 	// sagas, even if the stored answer was lost.
+	//
+	// **Roles:** `client`, `admin` (`orders:create`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1149,6 +1159,8 @@ type ClientInterface interface {
 	// `GET /v1/orders/{id}`. With an `Idempotency-Key` the order ID is
 	// derived from the client and the key, so one key never starts two
 	// sagas, even if the stored answer was lost.
+	//
+	// **Roles:** `client`, `admin` (`orders:create`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1164,6 +1176,8 @@ type ClientInterface interface {
 	// named in `unavailable`, and the answer is still `200`. Only the
 	// saga's state is required: without it the answer is its error.
 	//
+	// **Roles:** `client` (its own orders), `approver`, `admin` (`orders:read`).
+	//
 	// Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
 	GetOrder(ctx context.Context, id OrderID, params *GetOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1174,6 +1188,8 @@ type ClientInterface interface {
 	// not awaiting approval. A client may not approve, not even its own
 	// order. Takes no body.
 	//
+	// **Roles:** `approver`, `admin` (`orders:approve`).
+	//
 	// Corresponds with POST /v1/orders/{id}/approve (the `ApproveOrder` operationId).
 	ApproveOrder(ctx context.Context, id OrderID, params *ApproveOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1183,6 +1199,8 @@ type ClientInterface interface {
 	// the saga compensates what it did and ends `CANCELLED`; once the
 	// payment has started, or after the saga ended, `409`. The body is
 	// optional.
+	//
+	// **Roles:** `client` (its own orders), `admin` (`orders:cancel`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1196,6 +1214,8 @@ type ClientInterface interface {
 	// payment has started, or after the saga ended, `409`. The body is
 	// optional.
 	//
+	// **Roles:** `client` (its own orders), `admin` (`orders:cancel`).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/orders/{id}/cancel (the `CancelOrder` operationId).
@@ -1207,6 +1227,8 @@ type ClientInterface interface {
 	// (who, when, why): the saga stops retrying it, the step becomes
 	// `resolved`, and the saga goes on to its end state. The step must be
 	// `compensating` (else `409`).
+	//
+	// **Roles:** `admin` (`sagas:operate`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1220,6 +1242,8 @@ type ClientInterface interface {
 	// `resolved`, and the saga goes on to its end state. The step must be
 	// `compensating` (else `409`).
 	//
+	// **Roles:** `admin` (`sagas:operate`).
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/orders/{id}/compensations/{step}/resolve (the `ResolveCompensation` operationId).
@@ -1232,6 +1256,8 @@ type ClientInterface interface {
 	// a step that has no compensation is a `404` naming `step`. Takes no
 	// body.
 	//
+	// **Roles:** `admin` (`sagas:operate`).
+	//
 	// Corresponds with POST /v1/orders/{id}/compensations/{step}/retry (the `RetryCompensation` operationId).
 	RetryCompensation(ctx context.Context, id OrderID, step CompensatedStep, params *RetryCompensationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1240,6 +1266,8 @@ type ClientInterface interface {
 	// The order's timeline: the CloudEvents its services emitted, in
 	// event-time order, each once. Read from the projection, so it needs
 	// no worker; events may arrive a moment after the state change.
+	//
+	// **Roles:** `client` (its own orders), `approver`, `admin` (`orders:read`).
 	//
 	// Corresponds with GET /v1/orders/{id}/events (the `GetOrderEvents` operationId).
 	GetOrderEvents(ctx context.Context, id OrderID, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1355,6 +1383,8 @@ func (c *Client) GetReadiness(ctx context.Context, params *GetReadinessParams, r
 //
 // Read from the inventory service; `503` while it cannot be reached.
 //
+// **Roles:** `client`, `approver`, `admin` (`inventory:read`).
+//
 // Corresponds with GET /v1/inventory/{sku} (the `GetStock` operationId).
 func (c *Client) GetStock(ctx context.Context, sku ID, params *GetStockParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetStockRequest(c.Server, sku, params)
@@ -1374,6 +1404,8 @@ func (c *Client) GetStock(ctx context.Context, sku ID, params *GetStockParams, r
 // inventory service, which announces it as `inventory.restocked`.
 // Reserved and committed units are kept. `503` while the service
 // cannot be reached.
+//
+// **Roles:** `admin` (`inventory:write`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1396,6 +1428,8 @@ func (c *Client) PutStockWithBody(ctx context.Context, sku ID, params *PutStockP
 // inventory service, which announces it as `inventory.restocked`.
 // Reserved and committed units are kept. `503` while the service
 // cannot be reached.
+//
+// **Roles:** `admin` (`inventory:write`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1420,6 +1454,8 @@ func (c *Client) PutStock(ctx context.Context, sku ID, params *PutStockParams, b
 // repeated, empty or invalid query parameter is a `400` naming it.
 // Visibility follows a saga a moment behind.
 //
+// **Roles:** `client` (its own orders), `approver`, `admin` (`orders:read`).
+//
 // Corresponds with GET /v1/orders (the `ListOrders` operationId).
 func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListOrdersRequest(c.Server, params)
@@ -1439,6 +1475,8 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 // `GET /v1/orders/{id}`. With an `Idempotency-Key` the order ID is
 // derived from the client and the key, so one key never starts two
 // sagas, even if the stored answer was lost.
+//
+// **Roles:** `client`, `admin` (`orders:create`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1461,6 +1499,8 @@ func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderPar
 // `GET /v1/orders/{id}`. With an `Idempotency-Key` the order ID is
 // derived from the client and the key, so one key never starts two
 // sagas, even if the stored answer was lost.
+//
+// **Roles:** `client`, `admin` (`orders:create`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1486,6 +1526,8 @@ func (c *Client) CreateOrder(ctx context.Context, params *CreateOrderParams, bod
 // named in `unavailable`, and the answer is still `200`. Only the
 // saga's state is required: without it the answer is its error.
 //
+// **Roles:** `client` (its own orders), `approver`, `admin` (`orders:read`).
+//
 // Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
 func (c *Client) GetOrder(ctx context.Context, id OrderID, params *GetOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOrderRequest(c.Server, id, params)
@@ -1506,6 +1548,8 @@ func (c *Client) GetOrder(ctx context.Context, id OrderID, params *GetOrderParam
 // not awaiting approval. A client may not approve, not even its own
 // order. Takes no body.
 //
+// **Roles:** `approver`, `admin` (`orders:approve`).
+//
 // Corresponds with POST /v1/orders/{id}/approve (the `ApproveOrder` operationId).
 func (c *Client) ApproveOrder(ctx context.Context, id OrderID, params *ApproveOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewApproveOrderRequest(c.Server, id, params)
@@ -1525,6 +1569,8 @@ func (c *Client) ApproveOrder(ctx context.Context, id OrderID, params *ApproveOr
 // the saga compensates what it did and ends `CANCELLED`; once the
 // payment has started, or after the saga ended, `409`. The body is
 // optional.
+//
+// **Roles:** `client` (its own orders), `admin` (`orders:cancel`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1548,6 +1594,8 @@ func (c *Client) CancelOrderWithBody(ctx context.Context, id OrderID, params *Ca
 // payment has started, or after the saga ended, `409`. The body is
 // optional.
 //
+// **Roles:** `client` (its own orders), `admin` (`orders:cancel`).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/orders/{id}/cancel (the `CancelOrder` operationId).
@@ -1569,6 +1617,8 @@ func (c *Client) CancelOrder(ctx context.Context, id OrderID, params *CancelOrde
 // (who, when, why): the saga stops retrying it, the step becomes
 // `resolved`, and the saga goes on to its end state. The step must be
 // `compensating` (else `409`).
+//
+// **Roles:** `admin` (`sagas:operate`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1592,6 +1642,8 @@ func (c *Client) ResolveCompensationWithBody(ctx context.Context, id OrderID, st
 // `resolved`, and the saga goes on to its end state. The step must be
 // `compensating` (else `409`).
 //
+// **Roles:** `admin` (`sagas:operate`).
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/orders/{id}/compensations/{step}/resolve (the `ResolveCompensation` operationId).
@@ -1614,6 +1666,8 @@ func (c *Client) ResolveCompensation(ctx context.Context, id OrderID, step Compe
 // a step that has no compensation is a `404` naming `step`. Takes no
 // body.
 //
+// **Roles:** `admin` (`sagas:operate`).
+//
 // Corresponds with POST /v1/orders/{id}/compensations/{step}/retry (the `RetryCompensation` operationId).
 func (c *Client) RetryCompensation(ctx context.Context, id OrderID, step CompensatedStep, params *RetryCompensationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRetryCompensationRequest(c.Server, id, step, params)
@@ -1632,6 +1686,8 @@ func (c *Client) RetryCompensation(ctx context.Context, id OrderID, step Compens
 // The order's timeline: the CloudEvents its services emitted, in
 // event-time order, each once. Read from the projection, so it needs
 // no worker; events may arrive a moment after the state change.
+//
+// **Roles:** `client` (its own orders), `approver`, `admin` (`orders:read`).
 //
 // Corresponds with GET /v1/orders/{id}/events (the `GetOrderEvents` operationId).
 func (c *Client) GetOrderEvents(ctx context.Context, id OrderID, params *GetOrderEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2664,6 +2720,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Read from the inventory service; `503` while it cannot be reached.
 	//
+	// **Roles:** `client`, `approver`, `admin` (`inventory:read`).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/inventory/{sku} (the `GetStock` operationId).
@@ -2676,6 +2734,8 @@ type ClientWithResponsesInterface interface {
 	// Reserved and committed units are kept. `503` while the service
 	// cannot be reached.
 	//
+	// **Roles:** `admin` (`inventory:write`).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/inventory/{sku} (the `PutStock` operationId).
@@ -2687,6 +2747,8 @@ type ClientWithResponsesInterface interface {
 	// inventory service, which announces it as `inventory.restocked`.
 	// Reserved and committed units are kept. `503` while the service
 	// cannot be reached.
+	//
+	// **Roles:** `admin` (`inventory:write`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2701,6 +2763,8 @@ type ClientWithResponsesInterface interface {
 	// repeated, empty or invalid query parameter is a `400` naming it.
 	// Visibility follows a saga a moment behind.
 	//
+	// **Roles:** `client` (its own orders), `approver`, `admin` (`orders:read`).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/orders (the `ListOrders` operationId).
@@ -2713,6 +2777,8 @@ type ClientWithResponsesInterface interface {
 	// derived from the client and the key, so one key never starts two
 	// sagas, even if the stored answer was lost.
 	//
+	// **Roles:** `client`, `admin` (`orders:create`).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orders (the `CreateOrder` operationId).
@@ -2724,6 +2790,8 @@ type ClientWithResponsesInterface interface {
 	// `GET /v1/orders/{id}`. With an `Idempotency-Key` the order ID is
 	// derived from the client and the key, so one key never starts two
 	// sagas, even if the stored answer was lost.
+	//
+	// **Roles:** `client`, `admin` (`orders:create`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2739,6 +2807,8 @@ type ClientWithResponsesInterface interface {
 	// named in `unavailable`, and the answer is still `200`. Only the
 	// saga's state is required: without it the answer is its error.
 	//
+	// **Roles:** `client` (its own orders), `approver`, `admin` (`orders:read`).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
@@ -2750,6 +2820,8 @@ type ClientWithResponsesInterface interface {
 	// applied it; the saga records who approved. `409` when the order is
 	// not awaiting approval. A client may not approve, not even its own
 	// order. Takes no body.
+	//
+	// **Roles:** `approver`, `admin` (`orders:approve`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2763,6 +2835,8 @@ type ClientWithResponsesInterface interface {
 	// payment has started, or after the saga ended, `409`. The body is
 	// optional.
 	//
+	// **Roles:** `client` (its own orders), `admin` (`orders:cancel`).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orders/{id}/cancel (the `CancelOrder` operationId).
@@ -2774,6 +2848,8 @@ type ClientWithResponsesInterface interface {
 	// the saga compensates what it did and ends `CANCELLED`; once the
 	// payment has started, or after the saga ended, `409`. The body is
 	// optional.
+	//
+	// **Roles:** `client` (its own orders), `admin` (`orders:cancel`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2787,6 +2863,8 @@ type ClientWithResponsesInterface interface {
 	// `resolved`, and the saga goes on to its end state. The step must be
 	// `compensating` (else `409`).
 	//
+	// **Roles:** `admin` (`sagas:operate`).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orders/{id}/compensations/{step}/resolve (the `ResolveCompensation` operationId).
@@ -2798,6 +2876,8 @@ type ClientWithResponsesInterface interface {
 	// (who, when, why): the saga stops retrying it, the step becomes
 	// `resolved`, and the saga goes on to its end state. The step must be
 	// `compensating` (else `409`).
+	//
+	// **Roles:** `admin` (`sagas:operate`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2811,6 +2891,8 @@ type ClientWithResponsesInterface interface {
 	// a step that has no compensation is a `404` naming `step`. Takes no
 	// body.
 	//
+	// **Roles:** `admin` (`sagas:operate`).
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/orders/{id}/compensations/{step}/retry (the `RetryCompensation` operationId).
@@ -2821,6 +2903,8 @@ type ClientWithResponsesInterface interface {
 	// The order's timeline: the CloudEvents its services emitted, in
 	// event-time order, each once. Read from the projection, so it needs
 	// no worker; events may arrive a moment after the state change.
+	//
+	// **Roles:** `client` (its own orders), `approver`, `admin` (`orders:read`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3009,13 +3093,13 @@ type GetOpenAPIResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
-	YAML200 *string
+	YAML200 *map[string]interface{}
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetOpenAPIResponse200Headers
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r GetOpenAPIResponse) GetYAML200() *string {
+func (r GetOpenAPIResponse) GetYAML200() *map[string]interface{} {
 	return r.YAML200
 }
 
@@ -4824,6 +4908,8 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, para
 //
 // Read from the inventory service; `503` while it cannot be reached.
 //
+// **Roles:** `client`, `approver`, `admin` (`inventory:read`).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/inventory/{sku} (the `GetStock` operationId).
@@ -4842,6 +4928,8 @@ func (c *ClientWithResponses) GetStockWithResponse(ctx context.Context, sku ID, 
 // Reserved and committed units are kept. `503` while the service
 // cannot be reached.
 //
+// **Roles:** `admin` (`inventory:write`).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/inventory/{sku} (the `PutStock` operationId).
@@ -4859,6 +4947,8 @@ func (c *ClientWithResponses) PutStockWithBodyWithResponse(ctx context.Context, 
 // inventory service, which announces it as `inventory.restocked`.
 // Reserved and committed units are kept. `503` while the service
 // cannot be reached.
+//
+// **Roles:** `admin` (`inventory:write`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4879,6 +4969,8 @@ func (c *ClientWithResponses) PutStockWithResponse(ctx context.Context, sku ID, 
 // repeated, empty or invalid query parameter is a `400` naming it.
 // Visibility follows a saga a moment behind.
 //
+// **Roles:** `client` (its own orders), `approver`, `admin` (`orders:read`).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/orders (the `ListOrders` operationId).
@@ -4897,6 +4989,8 @@ func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params
 // derived from the client and the key, so one key never starts two
 // sagas, even if the stored answer was lost.
 //
+// **Roles:** `client`, `admin` (`orders:create`).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orders (the `CreateOrder` operationId).
@@ -4914,6 +5008,8 @@ func (c *ClientWithResponses) CreateOrderWithBodyWithResponse(ctx context.Contex
 // `GET /v1/orders/{id}`. With an `Idempotency-Key` the order ID is
 // derived from the client and the key, so one key never starts two
 // sagas, even if the stored answer was lost.
+//
+// **Roles:** `client`, `admin` (`orders:create`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4935,6 +5031,8 @@ func (c *ClientWithResponses) CreateOrderWithResponse(ctx context.Context, param
 // named in `unavailable`, and the answer is still `200`. Only the
 // saga's state is required: without it the answer is its error.
 //
+// **Roles:** `client` (its own orders), `approver`, `admin` (`orders:read`).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/orders/{id} (the `GetOrder` operationId).
@@ -4952,6 +5050,8 @@ func (c *ClientWithResponses) GetOrderWithResponse(ctx context.Context, id Order
 // applied it; the saga records who approved. `409` when the order is
 // not awaiting approval. A client may not approve, not even its own
 // order. Takes no body.
+//
+// **Roles:** `approver`, `admin` (`orders:approve`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4971,6 +5071,8 @@ func (c *ClientWithResponses) ApproveOrderWithResponse(ctx context.Context, id O
 // payment has started, or after the saga ended, `409`. The body is
 // optional.
 //
+// **Roles:** `client` (its own orders), `admin` (`orders:cancel`).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orders/{id}/cancel (the `CancelOrder` operationId).
@@ -4988,6 +5090,8 @@ func (c *ClientWithResponses) CancelOrderWithBodyWithResponse(ctx context.Contex
 // the saga compensates what it did and ends `CANCELLED`; once the
 // payment has started, or after the saga ended, `409`. The body is
 // optional.
+//
+// **Roles:** `client` (its own orders), `admin` (`orders:cancel`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5007,6 +5111,8 @@ func (c *ClientWithResponses) CancelOrderWithResponse(ctx context.Context, id Or
 // `resolved`, and the saga goes on to its end state. The step must be
 // `compensating` (else `409`).
 //
+// **Roles:** `admin` (`sagas:operate`).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orders/{id}/compensations/{step}/resolve (the `ResolveCompensation` operationId).
@@ -5024,6 +5130,8 @@ func (c *ClientWithResponses) ResolveCompensationWithBodyWithResponse(ctx contex
 // (who, when, why): the saga stops retrying it, the step becomes
 // `resolved`, and the saga goes on to its end state. The step must be
 // `compensating` (else `409`).
+//
+// **Roles:** `admin` (`sagas:operate`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5043,6 +5151,8 @@ func (c *ClientWithResponses) ResolveCompensationWithResponse(ctx context.Contex
 // a step that has no compensation is a `404` naming `step`. Takes no
 // body.
 //
+// **Roles:** `admin` (`sagas:operate`).
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/orders/{id}/compensations/{step}/retry (the `RetryCompensation` operationId).
@@ -5059,6 +5169,8 @@ func (c *ClientWithResponses) RetryCompensationWithResponse(ctx context.Context,
 // The order's timeline: the CloudEvents its services emitted, in
 // event-time order, each once. Read from the projection, so it needs
 // no worker; events may arrive a moment after the state change.
+//
+// **Roles:** `client` (its own orders), `approver`, `admin` (`orders:read`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5219,7 +5331,7 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
-		var dest string
+		var dest map[string]interface{}
 		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
