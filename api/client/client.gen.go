@@ -3093,13 +3093,21 @@ type GetOpenAPIResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
-	YAML200 *map[string]interface{}
+	YAML200 *struct {
+		Info    map[string]interface{} `json:"info"`
+		Openapi string                 `json:"openapi"`
+		Paths   map[string]interface{} `json:"paths"`
+	}
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetOpenAPIResponse200Headers
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r GetOpenAPIResponse) GetYAML200() *map[string]interface{} {
+func (r GetOpenAPIResponse) GetYAML200() *struct {
+	Info    map[string]interface{} `json:"info"`
+	Openapi string                 `json:"openapi"`
+	Paths   map[string]interface{} `json:"paths"`
+} {
 	return r.YAML200
 }
 
@@ -5331,7 +5339,11 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
-		var dest map[string]interface{}
+		var dest struct {
+			Info    map[string]interface{} `json:"info"`
+			Openapi string                 `json:"openapi"`
+			Paths   map[string]interface{} `json:"paths"`
+		}
 		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
