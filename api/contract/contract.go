@@ -170,7 +170,7 @@ func (c *Checker) checkUnrouted(req *http.Request, ex Exchange) error {
 		errs = append(errs, fmt.Errorf("answered %d, want %d: %s", ex.Status, want, ex.Body))
 	}
 	if want == http.StatusMethodNotAllowed && ex.Header.Get("Allow") != allowed {
-		errs = append(errs, fmt.Errorf("Allow is %q, want %q", ex.Header.Get("Allow"), allowed))
+		errs = append(errs, fmt.Errorf("the Allow header is %q, want %q", ex.Header.Get("Allow"), allowed))
 	}
 	problem := c.doc.Components.Schemas["Problem"].Value
 	var v any
@@ -180,7 +180,7 @@ func (c *Checker) checkUnrouted(req *http.Request, ex Exchange) error {
 		errs = append(errs, fmt.Errorf("the body is not a Problem: %w", err))
 	}
 	if ct := ex.Header.Get("Content-Type"); ct != "application/problem+json" {
-		errs = append(errs, fmt.Errorf("Content-Type is %q, want application/problem+json", ct))
+		errs = append(errs, fmt.Errorf("the Content-Type is %q, want application/problem+json", ct))
 	}
 	errs = append(errs, undocumentedHeaders(ex.Header, openapi3.Headers{
 		"X-Request-ID": nil, "Allow": nil}), checkProblem(req, ex))
