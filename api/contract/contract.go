@@ -123,7 +123,7 @@ func (c *Checker) check(ctx context.Context, ex Exchange, request bool) error {
 	case reqErr == nil && (ex.Status == http.StatusBadRequest || ex.Status == http.StatusUnsupportedMediaType):
 		errs = append(errs, fmt.Errorf("the API refused (%d: %s) a request the contract accepts", ex.Status, ex.Body))
 	}
-	// The answer is checked as an answer to a well-formed request.
+	// ValidateRequest has read the body; the answer's check reads it again.
 	in.Request.Body = io.NopCloser(bytes.NewReader(ex.RequestBody))
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: ex.Status, Header: ex.Header,
 		Body: io.NopCloser(bytes.NewReader(ex.Body)), Options: opts}
