@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/workflows"
@@ -104,4 +105,15 @@ func TestListQueryIsValidated(t *testing.T) {
 		{size: 20},
 		{filter: sagaclient.Filter{CustomerID: "cust-1", Status: "AWAITING_APPROVAL"}, size: 100, token: "eyJzIjoiIn0"},
 	}, sagas.listed)
+}
+
+// TestListRefusesATokenItDidNotIssue: a well-formed page token the saga
+// client did not issue is a 400 naming page_token (the contract marks it
+// x-opaque: only the API can tell).
+func TestListRefusesATokenItDidNotIssue(t *testing.T) {
+	t.Parallel()
+	sagas := &fakeSagas{err: ordersaga.Invalid("page_token", "page_token is not a token this API returned")}
+	rec, p := send(t, newAPI(sagas), "GET", "/v1/orders?page_token=bm90LWEtdG9rZW4", "")
+	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	require.Equal(t, "page_token", p.Field)
 }

@@ -857,7 +857,8 @@ type ListOrdersParams struct {
 	// PageSize Orders per page.
 	PageSize *int32 `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken The `next_page_token` of the previous page.
+	// PageToken The `next_page_token` of the previous page. Opaque (`x-opaque`):
+	// a well-formed token the API did not return is a `400` naming it.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 
 	// XRequestID The request's ID, echoed in the response and its problem documents
