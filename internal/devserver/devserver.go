@@ -136,18 +136,28 @@ func start(cfg Config) (*Server, error) {
 	for name, svc := range conf.Services {
 		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(cfg.IP, strconv.Itoa(svc.RPC.GRPCPort)))
 	}
-	srv, err := temporal.NewServerFx(serverModule,
-		temporal.WithConfig(conf),
-		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithStaticHosts(hosts),
-		temporal.WithLogger(newLogger(cfg.Logger)),
-		temporal.WithDynamicConfigClient(dynamicConfig(cfg.DynamicConfig)),
-	)
+	// The server reports some start failures (a port taken) by a fatal log
+	// call, which panics: turn it back into an error.
+	var srv temporal.Server
+	err = recoverFatal(func() error {
+		var err error
+		srv, err = temporal.NewServerFx(serverModule,
+			temporal.WithConfig(conf),
+			temporal.ForServices(temporal.DefaultServices),
+			temporal.WithStaticHosts(hosts),
+			temporal.WithLogger(newLogger(cfg.Logger)),
+			temporal.WithDynamicConfigClient(dynamicConfig(cfg.DynamicConfig)),
+		)
+		if err != nil {
+			return fmt.Errorf("devserver: %w", err)
+		}
+		if err := srv.Start(); err != nil {
+			return fmt.Errorf("devserver: start: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("devserver: %w", err)
-	}
-	if err := srv.Start(); err != nil {
-		return nil, fmt.Errorf("devserver: start: %w", err)
+		return nil, err
 	}
 	s := &Server{server: srv, frontend: net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.FrontendPort))}
 	if isPostgres(cfg.Persistence) {

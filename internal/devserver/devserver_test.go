@@ -3,6 +3,7 @@ package devserver
 import (
 	"io"
 	"log/slog"
+	"net"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -36,4 +37,17 @@ func TestServerIgnoresTheCallersTracingEnvironment(t *testing.T) {
 	srv, err := Start(Config{Persistence: "sqlite-memory", UIPort: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
 	srv.Stop()
+}
+
+// A port the server cannot bind is an error naming it, not a crash: the
+// server reports it through a fatal log call, which Start turns back into
+// an error (and, for ports it picked itself, retries with new ones).
+func TestTakenPortIsAnError(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	_, err = Start(Config{Persistence: "sqlite-memory", UIPort: -1, FrontendPort: port,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.ErrorContains(t, err, "address already in use")
 }

@@ -2,6 +2,8 @@ package devserver
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 
 	"go.temporal.io/server/common/log"
@@ -40,5 +42,54 @@ func (g logger) Info(msg string, tags ...tag.Tag)   { g.log(slog.LevelInfo, msg,
 func (g logger) Warn(msg string, tags ...tag.Tag)   { g.log(slog.LevelWarn, msg, tags) }
 func (g logger) Error(msg string, tags ...tag.Tag)  { g.log(slog.LevelError, msg, tags) }
 func (g logger) DPanic(msg string, tags ...tag.Tag) { g.log(slog.LevelError, msg, tags) }
-func (g logger) Panic(msg string, tags ...tag.Tag)  { g.log(slog.LevelError, msg, tags); panic(msg) }
-func (g logger) Fatal(msg string, tags ...tag.Tag)  { g.log(slog.LevelError, msg, tags); panic(msg) }
+func (g logger) Panic(msg string, tags ...tag.Tag) {
+	g.log(slog.LevelError, msg, tags)
+	panic(newFatal(msg, tags))
+}
+
+func (g logger) Fatal(msg string, tags ...tag.Tag) {
+	g.log(slog.LevelError, msg, tags)
+	panic(newFatal(msg, tags))
+}
+
+// fatalError is what the server's Fatal and Panic calls panic with: its
+// message and the error it tagged, so that start can return them as an
+// error (a port taken between its pick and its bind is retried).
+type fatalError struct {
+	msg string
+	err error
+}
+
+func newFatal(msg string, tags []tag.Tag) fatalError {
+	f := fatalError{msg: msg}
+	for _, t := range tags {
+		if t.Key() == "error" && t.Value() != nil {
+			f.err = errors.New(fmt.Sprint(t.Value())) // the tag keeps the error's text
+		}
+	}
+	return f
+}
+
+func (f fatalError) Error() string {
+	if f.err == nil {
+		return f.msg
+	}
+	return f.msg + ": " + f.err.Error()
+}
+
+func (f fatalError) Unwrap() error { return f.err }
+
+// recoverFatal runs fn and returns the fatalError it panics with as an
+// error; any other panic goes on.
+func recoverFatal(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			f, ok := v.(fatalError)
+			if !ok {
+				panic(v)
+			}
+			err = f
+		}
+	}()
+	return fn()
+}
