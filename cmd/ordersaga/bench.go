@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -37,6 +38,7 @@ type BenchCmd struct {
 	Duration    time.Duration `help:"How long to drive load."`
 	Baseline    bool          `help:"Also run the samples-style saga (one queue, defer compensations, default options) on the same stack and print ours/baseline ratios. Uses the Temporal client for both."`
 	JSON        string        `name:"json" help:"Write the report as JSON to this file."`
+	Report      string        `help:"Write the report as a self-contained HTML page (throughput and latency over time, the runs side by side) to this file."`
 	SKU         string        `default:"bench-sku" help:"SKU every order buys (created with ample stock)."`
 	Token       string        `default:"tok_ok" help:"Payment token of every order."`
 	Transitions int           `default:"20" help:"Completed sagas sampled for state transitions per saga."`
@@ -50,6 +52,7 @@ type BenchCmd struct {
 	TemporalNamespace string            `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
 	TemporalDB        string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded stack's persistence: sqlite (a file in a temporary directory), sqlite-memory, or a postgres:// URL."`
 	TemporalConfig    map[string]string `help:"Embedded server dynamic config, key=value (repeatable)."`
+	TemporalMetrics   string            `help:"Serve the embedded server's own metrics (Prometheus) on this address, at /metrics."`
 
 	RedisFlags  `embed:""`
 	RabbitFlags `embed:""`
@@ -174,8 +177,8 @@ func (b *BenchCmd) httpClient(conns int) *http.Client {
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
 }
 
-// finish writes --json, logs the runs' failures and fails if any saga or
-// read failed.
+// finish writes --json and --report, logs the runs' failures and fails if
+// any saga or read failed.
 func (b *BenchCmd) finish(report BenchReport, log *slog.Logger) error {
 	if b.JSON != "" {
 		raw, err := json.MarshalIndent(report, "", "  ")
@@ -183,6 +186,16 @@ func (b *BenchCmd) finish(report BenchReport, log *slog.Logger) error {
 			return err
 		}
 		if err := os.WriteFile(b.JSON, append(raw, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if b.Report != "" {
+		var page bytes.Buffer
+		doc := bench.Document{Title: "ordersaga bench", Command: "ordersaga " + strings.Join(report.Args, " "), Runs: report.Runs, Ratios: report.Ratios}
+		if err := bench.WriteHTML(&page, doc); err != nil {
+			return err
+		}
+		if err := os.WriteFile(b.Report, page.Bytes(), 0o644); err != nil {
 			return err
 		}
 	}
@@ -209,7 +222,7 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 	rab := b.RabbitFlags
 	rab.RabbitMQExchange = runID + ".events"
 	d := &DevCmd{
-		DataDir: dir, TemporalNamespace: "default", UIPort: -1, TemporalDB: b.TemporalDB, TemporalConfig: b.TemporalConfig,
+		DataDir: dir, TemporalNamespace: "default", UIPort: -1, TemporalDB: b.TemporalDB, TemporalConfig: b.TemporalConfig, TemporalMetrics: b.TemporalMetrics,
 		RedisFlags: rf, RabbitFlags: rab,
 		TimelineFlags:      TimelineFlags{TimelineQueue: runID + ".timeline", TimelinePrefetch: 256, TimelineDeliveryLimit: 5},
 		SagaFlags:          SagaFlags{ApprovalThresholdCents: -1, ApprovalTimeout: time.Hour, CompensationAlertAttempts: 10, CompensationMaxInterval: time.Minute},
@@ -259,6 +272,7 @@ func ratios(ours, base bench.Report) map[string]float64 {
 		"end_to_end_p50":       ratio(float64(ours.EndToEnd.P50), float64(base.EndToEnd.P50)),
 		"end_to_end_p99":       ratio(float64(ours.EndToEnd.P99), float64(base.EndToEnd.P99)),
 		"transitions_per_saga": ratio(ours.TransitionsPerSaga, base.TransitionsPerSaga),
+		"cpu_seconds_per_saga": ratio(ours.CPUSecondsPerSaga, base.CPUSecondsPerSaga),
 	}
 }
 
@@ -298,6 +312,7 @@ func printReport(w io.Writer, rep BenchReport) {
 	}
 	fmt.Fprintln(tw, header)
 	row("sagas completed (failed)", func(r bench.Report) string { return fmt.Sprintf("%d (%d)", r.Completed, r.Failed) }, "")
+	row("orders rejected (429)", func(r bench.Report) string { return fmt.Sprint(r.Rejected) }, "")
 	row("completed/s", func(r bench.Report) string { return fmt.Sprintf("%.1f", r.PerSecond) }, ratio("completed_per_second"))
 	row("start p50/p90/p99/max ms", func(r bench.Report) string {
 		return ms(r.Start.P50) + "/" + ms(r.Start.P90) + "/" + ms(r.Start.P99) + "/" + ms(r.Start.Max)
@@ -306,6 +321,7 @@ func printReport(w io.Writer, rep BenchReport) {
 		return ms(r.EndToEnd.P50) + "/" + ms(r.EndToEnd.P90) + "/" + ms(r.EndToEnd.P99) + "/" + ms(r.EndToEnd.Max)
 	}, ratio("end_to_end_p50"))
 	row("state transitions/saga", func(r bench.Report) string { return fmt.Sprintf("%.1f", r.TransitionsPerSaga) }, ratio("transitions_per_saga"))
+	row("CPU ms/saga (this process)", func(r bench.Report) string { return fmt.Sprintf("%.1f", r.CPUSecondsPerSaga*1000) }, ratio("cpu_seconds_per_saga"))
 	row("errors", func(r bench.Report) string {
 		if len(r.Errors) == 0 {
 			return "none"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,7 +56,8 @@ type APIDriver struct {
 // Name implements Driver.
 func (d *APIDriver) Name() string { return "ordersaga (HTTP API)" }
 
-// Start implements Driver: POST /v1/orders.
+// Start implements Driver: POST /v1/orders. A 429 is a *Rejected with the
+// response's Retry-After (seconds; 1s when absent).
 func (d *APIDriver) Start(ctx context.Context, _ int) (string, error) {
 	body, _ := json.Marshal(map[string]any{"customer_id": d.Order.CustomerID, "items": d.Order.Items, "payment_token": d.Order.Token})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(d.BaseURL, "/")+"/v1/orders", bytes.NewReader(body))
@@ -69,6 +71,13 @@ func (d *APIDriver) Start(ctx context.Context, _ int) (string, error) {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusTooManyRequests {
+		after, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if err != nil || after < 1 {
+			after = 1
+		}
+		return "", &Rejected{RetryAfter: time.Duration(after) * time.Second, Detail: string(raw)}
+	}
 	if resp.StatusCode != http.StatusAccepted {
 		return "", errKind{fmt.Sprintf("http %d", resp.StatusCode), string(raw)}
 	}
