@@ -311,8 +311,9 @@ func (s *suite) expectedEvents(ctx context.Context, id string) []string {
 }
 
 // call sends a JSON request to the API, retrying transient failures (503,
-// connection errors) with backoff; with an idempotency key the retries are
-// safe for writes.
+// 429 from admission control while the sagas are behind, connection
+// errors) with backoff; with an idempotency key the retries are safe for
+// writes.
 func (s *suite) call(ctx context.Context, method, path, key string, body, out any) error {
 	var payload []byte
 	if body != nil {
@@ -337,7 +338,7 @@ func (s *suite) call(ctx context.Context, method, path, key string, body, out an
 				return nil
 			case resp.StatusCode == http.StatusConflict && strings.HasSuffix(path, "/cancel"):
 				return nil // too late to cancel: fine
-			case resp.StatusCode < 500 && resp.StatusCode != http.StatusConflict:
+			case resp.StatusCode < 500 && resp.StatusCode != http.StatusConflict && resp.StatusCode != http.StatusTooManyRequests:
 				return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
 			}
 			err = fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)

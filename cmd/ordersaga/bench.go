@@ -54,9 +54,10 @@ type BenchCmd struct {
 	TemporalConfig    map[string]string `help:"Embedded server dynamic config, key=value (repeatable)."`
 	TemporalMetrics   string            `help:"Serve the embedded server's own metrics (Prometheus) on this address, at /metrics."`
 
-	RedisFlags  `embed:""`
-	RabbitFlags `embed:""`
-	WorkerFlags `embed:""`
+	RedisFlags     `embed:""`
+	RabbitFlags    `embed:""`
+	WorkerFlags    `embed:""`
+	AdmissionFlags `embed:""`
 }
 
 // BenchReport is what --json writes.
@@ -112,16 +113,20 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 		return err
 	}
 	defer stopProfile()
+	watch := &bench.Watcher{C: c}
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go watch.Run(wctx)
 	if b.Read {
-		return b.runReads(ctx, c, apiURL, order, runID, log, stdout)
+		return b.runReads(ctx, c, watch, apiURL, order, runID, log, stdout)
 	}
 	cfg := bench.Config{Orders: b.Orders, Duration: b.Duration, Rate: b.Rate, Concurrency: b.Concurrency}
 	if !b.Quiet {
 		cfg.Progress = os.Stderr
 	}
-	drivers := []bench.Driver{b.sagaDriver(c, apiURL, order, runID)}
+	drivers := []bench.Driver{b.sagaDriver(c, watch, apiURL, order, runID)}
 	if b.Baseline {
-		drivers = append(drivers, &bench.BaselineDriver{Client: c, Order: order, Prefix: runID})
+		drivers = append(drivers, &bench.BaselineDriver{Client: c, Watch: watch, Order: order, Prefix: runID})
 	}
 	report := BenchReport{Args: os.Args[1:]}
 	for _, d := range drivers {
@@ -163,14 +168,15 @@ func (b *BenchCmd) startCPUProfile() (stop func(), err error) {
 	}, nil
 }
 
-// sagaDriver starts sagas through --via; prefix makes the order IDs of a
-// run unique when they are made here (--via temporal).
-func (b *BenchCmd) sagaDriver(c client.Client, apiURL string, order bench.Order, prefix string) bench.Driver {
+// sagaDriver starts sagas through --via, and waits for them through w;
+// prefix makes the order IDs of a run unique when they are made here (--via
+// temporal).
+func (b *BenchCmd) sagaDriver(c client.Client, w *bench.Watcher, apiURL string, order bench.Order, prefix string) bench.Driver {
 	if b.Via == "api" {
-		return &bench.APIDriver{BaseURL: apiURL, Client: c, Order: order, HTTP: b.httpClient(b.Concurrency)}
+		return &bench.APIDriver{BaseURL: apiURL, Client: c, Watch: w, Order: order, HTTP: b.httpClient(b.Concurrency)}
 	}
 	return &bench.TemporalDriver{Sagas: sagaclient.New(c, workflows.Options{ApprovalThresholdCents: -1}),
-		Client: c, Order: order, Prefix: prefix}
+		Client: c, Watch: w, Order: order, Prefix: prefix}
 }
 
 func (b *BenchCmd) httpClient(conns int) *http.Client {
@@ -228,7 +234,7 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 		SagaFlags:          SagaFlags{ApprovalThresholdCents: -1, ApprovalTimeout: time.Hour, CompensationAlertAttempts: 10, CompensationMaxInterval: time.Minute},
 		PaymentClientFlags: PaymentClientFlags{PaymentTimeout: 2 * time.Second, PaymentBreakerFailures: 5, PaymentBreakerOpen: 5 * time.Second},
 		ProviderFlags:      ProviderFlags{ProviderAddr: "127.0.0.1:0", ProviderSlowDelay: 3 * time.Second, ProviderFlakyFailures: 2},
-		APIFlags:           APIFlags{APIAddr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, RequestTimeout: 10 * time.Second},
+		APIFlags:           APIFlags{APIAddr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, RequestTimeout: 10 * time.Second, AdmissionFlags: b.AdmissionFlags},
 		WorkerFlags:        b.WorkerFlags,
 	}
 	if b.Baseline {

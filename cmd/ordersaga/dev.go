@@ -230,7 +230,11 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
-	handler, err := newAPI(c, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, log)
+	backlog, err := startBacklog(bg, c, d.TemporalNamespace, d.AdmissionFlags, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	handler, err := newAPI(c, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, log)
 	if err != nil {
 		return nil, err
 	}

@@ -26,9 +26,9 @@ type Driver interface {
 	// is acknowledged. An order the system sheds (HTTP 429) is a *Rejected
 	// error: counted apart, never retried.
 	Start(ctx context.Context, n int) (workflowID string, err error)
-	// Wait blocks until the saga has ended and returns nil if it completed
-	// successfully.
-	Wait(ctx context.Context, workflowID string) error
+	// Wait blocks until the saga has ended and returns when it ended (zero:
+	// when Wait returns), and nil if it completed successfully.
+	Wait(ctx context.Context, workflowID string) (ended time.Time, err error)
 }
 
 // Config says how much load to drive.
@@ -124,7 +124,9 @@ type Slowest struct {
 type sample struct {
 	id         string
 	start, e2e time.Duration
-	// end is when the saga ended (or was rejected), from the run's start.
+	// endedAt is when the saga ended (or its start failed or was
+	// rejected); end is that from the run's start.
+	endedAt    time.Time
 	end        time.Duration
 	rejected   bool
 	retryAfter time.Duration
@@ -154,7 +156,7 @@ func Run(ctx context.Context, cfg Config, d Driver) (Report, error) {
 		defer wg.Done()
 		defer func() { <-slots }()
 		s := runOne(context.WithoutCancel(ctx), cfg.Timeout, d, n, scheduled)
-		s.end = time.Since(begin)
+		s.end = s.endedAt.Sub(begin)
 		if s.rejected && cfg.Rate <= 0 {
 			// Closed loop: the slot honours Retry-After before the next
 			// order, rather than spin on refusals.
@@ -211,7 +213,7 @@ func runOne(ctx context.Context, timeout time.Duration, d Driver, n int, schedul
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	id, err := d.Start(ctx, n)
-	s := sample{id: id, start: time.Since(scheduled)}
+	s := sample{id: id, start: time.Since(scheduled), endedAt: time.Now()}
 	var rejected *Rejected
 	if errors.As(err, &rejected) {
 		s.rejected, s.retryAfter = true, rejected.RetryAfter
@@ -221,10 +223,14 @@ func runOne(ctx context.Context, timeout time.Duration, d Driver, n int, schedul
 		s.err, s.msg = "start: "+kind(err), err.Error()
 		return s
 	}
-	if err := d.Wait(ctx, id); err != nil {
+	ended, err := d.Wait(ctx, id)
+	if err != nil {
 		s.err, s.msg = kind(err), err.Error()
 	}
-	s.e2e = time.Since(scheduled)
+	if ended.IsZero() {
+		ended = time.Now()
+	}
+	s.endedAt, s.e2e = ended, ended.Sub(scheduled)
 	return s
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga"
@@ -32,16 +33,25 @@ type errKind struct{ kind, msg string }
 func (e errKind) Error() string { return e.msg }
 func (e errKind) Kind() string  { return e.kind }
 
-// waitSaga waits for an OrderFulfillment run and fails unless it COMPLETED.
-func waitSaga(ctx context.Context, c client.Client, id string) error {
+// waitSaga waits for an OrderFulfillment run through w and fails unless
+// it COMPLETED; it returns when the run closed.
+func waitSaga(ctx context.Context, w *Watcher, c client.Client, id string) (time.Time, error) {
+	closed, err := w.Wait(ctx, id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if closed.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED && closed.SagaStatus == string(workflows.StatusCompleted) {
+		return closed.At, nil
+	}
+	// Not a success, or a saga without SagaStatus: its result says.
 	var st workflows.State
 	if err := waitResult(ctx, c, id, &st); err != nil {
-		return err
+		return closed.At, err
 	}
 	if st.Status != workflows.StatusCompleted {
-		return errKind{"saga " + string(st.Status), st.FailureReason}
+		return closed.At, errKind{"saga " + string(st.Status), st.FailureReason}
 	}
-	return nil
+	return closed.At, nil
 }
 
 // APIDriver starts sagas through the HTTP API and waits for them through
@@ -50,6 +60,7 @@ type APIDriver struct {
 	BaseURL string
 	HTTP    *http.Client
 	Client  client.Client
+	Watch   *Watcher
 	Order   Order
 }
 
@@ -91,7 +102,9 @@ func (d *APIDriver) Start(ctx context.Context, _ int) (string, error) {
 }
 
 // Wait implements Driver.
-func (d *APIDriver) Wait(ctx context.Context, id string) error { return waitSaga(ctx, d.Client, id) }
+func (d *APIDriver) Wait(ctx context.Context, id string) (time.Time, error) {
+	return waitSaga(ctx, d.Watch, d.Client, id)
+}
 
 // TemporalDriver starts OrderFulfillment directly with the Temporal client.
 // It starts them exactly as the API does (sagaclient), and waits through
@@ -99,6 +112,7 @@ func (d *APIDriver) Wait(ctx context.Context, id string) error { return waitSaga
 type TemporalDriver struct {
 	Sagas  *sagaclient.Client
 	Client client.Client
+	Watch  *Watcher
 	Order  Order
 	// Prefix makes order IDs unique per run.
 	Prefix string
@@ -118,13 +132,14 @@ func (d *TemporalDriver) Start(ctx context.Context, n int) (string, error) {
 }
 
 // Wait implements Driver.
-func (d *TemporalDriver) Wait(ctx context.Context, id string) error {
-	return waitSaga(ctx, d.Client, id)
+func (d *TemporalDriver) Wait(ctx context.Context, id string) (time.Time, error) {
+	return waitSaga(ctx, d.Watch, d.Client, id)
 }
 
 // BaselineDriver starts the samples-style saga (workflows/baseline).
 type BaselineDriver struct {
 	Client client.Client
+	Watch  *Watcher
 	Order  Order
 	Prefix string
 }
@@ -145,15 +160,19 @@ func (d *BaselineDriver) Start(ctx context.Context, n int) (string, error) {
 }
 
 // Wait implements Driver.
-func (d *BaselineDriver) Wait(ctx context.Context, id string) error {
-	return waitResult(ctx, d.Client, id, nil)
+func (d *BaselineDriver) Wait(ctx context.Context, id string) (time.Time, error) {
+	closed, err := d.Watch.Wait(ctx, id)
+	if err != nil || closed.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		return closed.At, err
+	}
+	return closed.At, waitResult(ctx, d.Client, id, nil) // the failure
 }
 
-// waitResult waits for a workflow's result. Each wait is a long poll of
-// at most a second, polled again until ctx ends: on the embedded server a
-// long poll sometimes misses the close of a workflow that ends as it
-// subscribes, and only returns when it expires (20s) — seen here for about
-// one saga in a few hundred, with a history that ended in milliseconds.
+// waitResult waits for a workflow's result (after a Watcher saw it close,
+// to read why it failed). Each wait is a long poll of at most a second,
+// polled again until ctx ends: on the embedded server a long poll
+// sometimes misses the close of a workflow that ends as it subscribes, and
+// only returns when it expires (20s).
 func waitResult(ctx context.Context, c client.Client, id string, result any) error {
 	run := c.GetWorkflow(ctx, id, "")
 	for {

@@ -228,9 +228,11 @@ func (s *Server) Stop() {
 
 // dynamicConfig holds the settings that make a one-shard embedded server
 // responsive: without them every task waits for the next poll of the
-// server's task queues (~50 ms each at the default 20 polls/s).
+// server's task queues (~50 ms each at the default 20 polls/s), and task
+// queue stats (what admission control samples) are cached for 5s.
 func dynamicConfig(overrides map[string]any) dynamicconfig.StaticClient {
 	dc := dynamicconfig.StaticClient{
+		dynamicconfig.TaskQueueInfoByBuildIdTTL.Key():                    50 * time.Millisecond,
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8192,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 1000,
 		dynamicconfig.TransferProcessorMaxPollRPS.Key():                  1000,
