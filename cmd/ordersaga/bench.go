@@ -12,8 +12,8 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -37,6 +37,7 @@ type BenchCmd struct {
 	Orders      int           `help:"Sagas to run (with --duration: whichever ends first)."`
 	Duration    time.Duration `help:"How long to drive load."`
 	Baseline    bool          `help:"Also run the samples-style saga (one queue, defer compensations, default options) on the same stack and print ours/baseline ratios. Uses the Temporal client for both."`
+	Repeat      int           `default:"1" help:"With --baseline: run ours and the baseline this many times each, alternating (ours, baseline, baseline, ours, ...), and report the median of the ours/baseline ratios."`
 	JSON        string        `name:"json" help:"Write the report as JSON to this file."`
 	Report      string        `help:"Write the report as a self-contained HTML page (throughput and latency over time, the runs side by side) to this file."`
 	SKU         string        `default:"bench-sku" help:"SKU every order buys (created with ample stock)."`
@@ -124,26 +125,35 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if !b.Quiet {
 		cfg.Progress = os.Stderr
 	}
-	drivers := []bench.Driver{b.sagaDriver(c, watch, apiURL, order, runID)}
-	if b.Baseline {
-		drivers = append(drivers, &bench.BaselineDriver{Client: c, Watch: watch, Order: order, Prefix: runID})
-	}
 	report := BenchReport{Args: os.Args[1:]}
-	for _, d := range drivers {
-		r, err := bench.Run(ctx, cfg, d)
-		if err != nil {
-			return err
+	for i := range max(1, b.Repeat) {
+		prefix := fmt.Sprintf("%s-%d", runID, i)
+		drivers := []bench.Driver{b.sagaDriver(c, watch, apiURL, order, prefix)}
+		if b.Baseline {
+			drivers = append(drivers, &bench.BaselineDriver{Client: c, Watch: watch, Order: order, Prefix: prefix})
+			if i%2 == 1 {
+				slices.Reverse(drivers) // ABBA: a drift of the machine weighs on both alike
+			}
 		}
-		if err := bench.MeasureTransitions(ctx, c, &r, b.Transitions); err != nil {
-			log.Warn("state transitions not measured", "error", err)
+		for _, d := range drivers {
+			r, err := bench.Run(ctx, cfg, d)
+			if err != nil {
+				return err
+			}
+			if err := bench.MeasureTransitions(ctx, c, &r, b.Transitions); err != nil {
+				log.Warn("state transitions not measured", "error", err)
+			}
+			if err := bench.DiagnoseSlowest(ctx, c, &r); err != nil {
+				log.Warn("slowest saga not diagnosed", "error", err)
+			}
+			if b.Repeat > 1 {
+				r.Name += fmt.Sprintf(" #%d", i+1)
+			}
+			report.Runs = append(report.Runs, r)
 		}
-		if err := bench.DiagnoseSlowest(ctx, c, &r); err != nil {
-			log.Warn("slowest saga not diagnosed", "error", err)
-		}
-		report.Runs = append(report.Runs, r)
 	}
-	if len(report.Runs) == 2 {
-		report.Ratios = ratios(report.Runs[0], report.Runs[1])
+	if b.Baseline {
+		report.Ratios = medianRatios(report.Runs)
 	}
 	printReport(stdout, report)
 	return b.finish(report, log)
@@ -270,79 +280,4 @@ func putStock(ctx context.Context, apiURL, sku string) error {
 		return fmt.Errorf("bench: stock %s: status %d", sku, resp.StatusCode)
 	}
 	return nil
-}
-
-func ratios(ours, base bench.Report) map[string]float64 {
-	return map[string]float64{
-		"completed_per_second": ratio(ours.PerSecond, base.PerSecond),
-		"end_to_end_p50":       ratio(float64(ours.EndToEnd.P50), float64(base.EndToEnd.P50)),
-		"end_to_end_p99":       ratio(float64(ours.EndToEnd.P99), float64(base.EndToEnd.P99)),
-		"transitions_per_saga": ratio(ours.TransitionsPerSaga, base.TransitionsPerSaga),
-		"cpu_seconds_per_saga": ratio(ours.CPUSecondsPerSaga, base.CPUSecondsPerSaga),
-	}
-}
-
-// ratio is a/b, or 0 when b is.
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
-}
-
-func printReport(w io.Writer, rep BenchReport) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
-	row := func(label string, f func(r bench.Report) string, ratio string) {
-		fmt.Fprint(tw, label+"\t")
-		for _, r := range rep.Runs {
-			fmt.Fprint(tw, f(r)+"\t")
-		}
-		if len(rep.Runs) == 2 {
-			fmt.Fprint(tw, ratio+"\t")
-		}
-		fmt.Fprintln(tw)
-	}
-	ratio := func(k string) string {
-		if v, ok := rep.Ratios[k]; ok {
-			return fmt.Sprintf("%.2f×", v)
-		}
-		return ""
-	}
-	header := "\t"
-	for _, r := range rep.Runs {
-		header += r.Name + "\t"
-	}
-	if len(rep.Runs) == 2 {
-		header += "ours/baseline\t"
-	}
-	fmt.Fprintln(tw, header)
-	row("sagas completed (failed)", func(r bench.Report) string { return fmt.Sprintf("%d (%d)", r.Completed, r.Failed) }, "")
-	row("orders rejected (429)", func(r bench.Report) string { return fmt.Sprint(r.Rejected) }, "")
-	row("completed/s", func(r bench.Report) string { return fmt.Sprintf("%.1f", r.PerSecond) }, ratio("completed_per_second"))
-	row("start p50/p90/p99/max ms", func(r bench.Report) string {
-		return ms(r.Start.P50) + "/" + ms(r.Start.P90) + "/" + ms(r.Start.P99) + "/" + ms(r.Start.Max)
-	}, "")
-	row("end-to-end p50/p90/p99/max ms", func(r bench.Report) string {
-		return ms(r.EndToEnd.P50) + "/" + ms(r.EndToEnd.P90) + "/" + ms(r.EndToEnd.P99) + "/" + ms(r.EndToEnd.Max)
-	}, ratio("end_to_end_p50"))
-	row("state transitions/saga", func(r bench.Report) string { return fmt.Sprintf("%.1f", r.TransitionsPerSaga) }, ratio("transitions_per_saga"))
-	row("CPU ms/saga (this process)", func(r bench.Report) string { return fmt.Sprintf("%.1f", r.CPUSecondsPerSaga*1000) }, ratio("cpu_seconds_per_saga"))
-	row("errors", func(r bench.Report) string {
-		if len(r.Errors) == 0 {
-			return "none"
-		}
-		s := ""
-		for k, v := range r.Errors {
-			s += fmt.Sprintf("%s=%d ", k, v)
-		}
-		return s
-	}, "")
-	_ = tw.Flush()
-	for _, r := range rep.Runs {
-		if sl := r.Slowest; sl != nil {
-			fmt.Fprintf(w, "slowest %s: %s end to end; longest history gap %s, between %s and %s\n", sl.WorkflowID,
-				sl.EndToEnd.Round(time.Millisecond), sl.Gap.Round(time.Millisecond), sl.GapAfter, sl.GapBefore)
-		}
-	}
 }
