@@ -45,6 +45,9 @@ type Watcher struct {
 	since   time.Time
 }
 
+// lookback is how far before its previous listing a listing starts.
+const lookback = 2 * time.Second
+
 // Run lists closed workflows until ctx is done.
 func (w *Watcher) Run(ctx context.Context) {
 	interval := w.Interval
@@ -68,8 +71,10 @@ func (w *Watcher) Run(ctx context.Context) {
 		listed := time.Now()
 		if err := w.list(ctx, since); err == nil {
 			w.mu.Lock()
-			// Visibility lags the close by a little: look back 10s.
-			w.since = listed.Add(-10 * time.Second)
+			// Visibility records a close a little after it: look back 2s.
+			// A close recorded later is found by Wait's fallback; its
+			// CloseTime is right either way.
+			w.since = listed.Add(-lookback)
 			w.mu.Unlock()
 		}
 	}
@@ -110,7 +115,7 @@ func (w *Watcher) Wait(ctx context.Context, id string) (Closed, error) {
 		w.waiting = map[string]chan Closed{}
 	}
 	if len(w.waiting) == 0 || w.since.IsZero() {
-		w.since = time.Now().Add(-10 * time.Second)
+		w.since = time.Now().Add(-lookback)
 	}
 	w.waiting[id] = ch
 	w.mu.Unlock()
