@@ -38,6 +38,7 @@ type BenchCmd struct {
 	Duration    time.Duration `help:"How long to drive load."`
 	Baseline    bool          `help:"Also run the samples-style saga (one queue, defer compensations, default options) on the same stack and print ours/baseline ratios. Uses the Temporal client for both."`
 	Repeat      int           `default:"1" help:"With --baseline: run ours and the baseline this many times each, alternating (ours, baseline, baseline, ours, ...), and report the median of the ours/baseline ratios."`
+	Fresh       bool          `help:"Start a new embedded stack (empty database) for each run, so that no run inherits what an earlier one left."`
 	JSON        string        `name:"json" help:"Write the report as JSON to this file."`
 	Report      string        `help:"Write the report as a self-contained HTML page (throughput and latency over time, the runs side by side) to this file."`
 	SKU         string        `default:"bench-sku" help:"SKU every order buys (created with ample stock)."`
@@ -79,47 +80,26 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if b.Baseline {
 		b.Via = "temporal"
 	}
+	if b.Fresh && (b.Target != "" || b.Read) {
+		return fmt.Errorf("bench: --fresh starts embedded stacks: not with --target or --read")
+	}
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
 	runID := "bench-" + hex.EncodeToString(suffix[:])
 	order := bench.Order{CustomerID: "bench", Items: []ordersaga.Item{{SKU: b.SKU, Quantity: 1}}, Token: b.Token}
-
-	var c client.Client
-	apiURL := b.Target
-	if b.Target == "" {
-		st, rf, cleanup, err := b.startEmbedded(ctx, runID, log)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		c, apiURL = st.Client, "http://"+st.API
-		inv := inventory.NewStore(st.Pool.get(rf.inventoryURL()), rf.keyspace("inventory"))
-		if _, err := inv.Put(ctx, b.SKU, 1_000_000_000, 1000); err != nil {
-			return err
-		}
-	} else {
-		var err error
-		c, err = temporalclient.Dial(ctx, temporalclient.Config{Address: b.TemporalAddress, Namespace: b.TemporalNamespace}, log, 10*time.Second)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		if err := putStock(ctx, apiURL, b.SKU); err != nil {
-			return err
-		}
-	}
 
 	stopProfile, err := b.startCPUProfile()
 	if err != nil {
 		return err
 	}
 	defer stopProfile()
-	watch := &bench.Watcher{C: c}
-	wctx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	go watch.Run(wctx)
+	env, err := b.open(ctx, runID, log)
+	if err != nil {
+		return err
+	}
+	defer func() { env.close() }()
 	if b.Read {
-		return b.runReads(ctx, c, watch, apiURL, order, runID, log, stdout)
+		return b.runReads(ctx, env.c, env.watch, env.apiURL, order, runID, log, stdout)
 	}
 	cfg := bench.Config{Orders: b.Orders, Duration: b.Duration, Rate: b.Rate, Concurrency: b.Concurrency}
 	if !b.Quiet {
@@ -128,22 +108,33 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	report := BenchReport{Args: os.Args[1:]}
 	for i := range max(1, b.Repeat) {
 		prefix := fmt.Sprintf("%s-%d", runID, i)
-		drivers := []bench.Driver{b.sagaDriver(c, watch, apiURL, order, prefix)}
+		drivers := []func(*benchEnv) bench.Driver{func(e *benchEnv) bench.Driver { return b.sagaDriver(e.c, e.watch, e.apiURL, order, prefix) }}
 		if b.Baseline {
-			drivers = append(drivers, &bench.BaselineDriver{Client: c, Watch: watch, Order: order, Prefix: prefix})
+			drivers = append(drivers, func(e *benchEnv) bench.Driver {
+				return &bench.BaselineDriver{Client: e.c, Watch: e.watch, Order: order, Prefix: prefix}
+			})
 			if i%2 == 1 {
 				slices.Reverse(drivers) // ABBA: a drift of the machine weighs on both alike
 			}
 		}
-		for _, d := range drivers {
-			r, err := bench.Run(ctx, cfg, d)
+		for j, driver := range drivers {
+			if b.Fresh && (i > 0 || j > 0) {
+				env.close()
+				next, err := b.open(ctx, fmt.Sprintf("%s-%d-%d", runID, i, j), log)
+				if err != nil {
+					env.close = func() {}
+					return err
+				}
+				env = next
+			}
+			r, err := bench.Run(ctx, cfg, driver(env))
 			if err != nil {
 				return err
 			}
-			if err := bench.MeasureTransitions(ctx, c, &r, b.Transitions); err != nil {
+			if err := bench.MeasureTransitions(ctx, env.c, &r, b.Transitions); err != nil {
 				log.Warn("state transitions not measured", "error", err)
 			}
-			if err := bench.DiagnoseSlowest(ctx, c, &r); err != nil {
+			if err := bench.DiagnoseSlowest(ctx, env.c, &r); err != nil {
 				log.Warn("slowest saga not diagnosed", "error", err)
 			}
 			if b.Repeat > 1 {
@@ -157,6 +148,56 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	}
 	printReport(stdout, report)
 	return b.finish(report, log)
+}
+
+// benchEnv is what the runs drive: a Temporal client, the API, and a
+// Watcher of the sagas' closes.
+type benchEnv struct {
+	c      client.Client
+	apiURL string
+	watch  *bench.Watcher
+	close  func()
+}
+
+// open starts an embedded stack in its own keyspace named by id (or dials
+// --target), stocks the SKU and starts watching closes; close stops it all.
+func (b *BenchCmd) open(ctx context.Context, id string, log *slog.Logger) (*benchEnv, error) {
+	env := &benchEnv{apiURL: b.Target}
+	var stops []func()
+	if b.Target == "" {
+		st, rf, cleanup, err := b.startEmbedded(ctx, id, log)
+		if err != nil {
+			return nil, err
+		}
+		stops = append(stops, cleanup)
+		env.c, env.apiURL = st.Client, "http://"+st.API
+		inv := inventory.NewStore(st.Pool.get(rf.inventoryURL()), rf.keyspace("inventory"))
+		if _, err := inv.Put(ctx, b.SKU, 1_000_000_000, 1000); err != nil {
+			cleanup()
+			return nil, err
+		}
+	} else {
+		c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: b.TemporalAddress, Namespace: b.TemporalNamespace}, log, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		env.c = c
+		stops = append(stops, c.Close)
+		if err := putStock(ctx, env.apiURL, b.SKU); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	env.watch = &bench.Watcher{C: env.c}
+	wctx, stopWatch := context.WithCancel(ctx)
+	go env.watch.Run(wctx)
+	stops = append(stops, stopWatch)
+	env.close = func() {
+		for _, stop := range slices.Backward(stops) {
+			stop()
+		}
+	}
+	return env, nil
 }
 
 // startCPUProfile starts --cpu-profile, if given; stop ends it.
