@@ -37,7 +37,10 @@ type Watcher struct {
 	// Interval between listings (default 100ms).
 	Interval time.Duration
 	// Fallback is how long a workflow may go unseen before it is described
-	// (default 5s), and then again every Fallback.
+	// (default 30s), and then again every Fallback: a close that visibility
+	// recorded after the listing's look-back. Its close time is right
+	// whenever it is found; a Describe per waiting saga every few seconds
+	// would itself load a system past capacity.
 	Fallback time.Duration
 
 	mu      sync.Mutex
@@ -126,7 +129,7 @@ func (w *Watcher) Wait(ctx context.Context, id string) (Closed, error) {
 	}()
 	fallback := w.Fallback
 	if fallback <= 0 {
-		fallback = 5 * time.Second
+		fallback = 30 * time.Second
 	}
 	t := time.NewTicker(fallback)
 	defer t.Stop()
