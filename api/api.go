@@ -91,6 +91,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Auth is the optional API-key access control.
 	Auth Auth
+	// Admission bounds how far behind the sagas may be when a new order
+	// comes (with Deps.Backlog).
+	Admission Admission
 }
 
 func (c *Config) setDefaults() {
@@ -102,8 +105,8 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Deps are the API's dependencies; all but Idempotency, Checks and Metrics
-// are required.
+// Deps are the API's dependencies; all but Idempotency, Backlog, Checks and
+// Metrics are required.
 type Deps struct {
 	Sagas Sagas
 	// Stock, Orders, Reservations and Payments are the services' APIs.
@@ -114,7 +117,10 @@ type Deps struct {
 	Timeline     Timeline
 	// Idempotency, if set, honours Idempotency-Key on the order writes.
 	Idempotency Idempotency
-	Checks      []Check
+	// Backlog, if set, is how far behind the sagas are: new orders are
+	// refused (429) past Config.Admission's bound.
+	Backlog Backlog
+	Checks  []Check
 	// Metrics, if set, is served at GET /metrics.
 	Metrics http.Handler
 	// RequestMetrics, if set, counts and times the requests.
@@ -150,7 +156,7 @@ func New(cfg Config, deps Deps) http.Handler {
 	routeDocs(r)
 
 	v1 := r.Group("/v1", s.authenticate)
-	v1.POST("/orders", s.require(ScopeOrdersCreate), s.idempotent, s.createOrder)
+	v1.POST("/orders", s.require(ScopeOrdersCreate), s.admit, s.idempotent, s.createOrder)
 	v1.GET("/orders", s.require(ScopeOrdersRead), s.listOrders)
 	v1.GET("/orders/:id", s.require(ScopeOrdersRead), s.getOrder)
 	v1.GET("/orders/:id/events", s.require(ScopeOrdersRead), s.getOrderEvents)

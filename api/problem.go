@@ -38,6 +38,7 @@ var codeByStatus = map[int]string{
 	http.StatusRequestEntityTooLarge: "too_large",
 	http.StatusUnsupportedMediaType:  "unsupported_media_type",
 	http.StatusUnprocessableEntity:   "idempotency_key_mismatch",
+	http.StatusTooManyRequests:       CodeOverloaded,
 	http.StatusInternalServerError:   ordersaga.EINTERNAL,
 	http.StatusServiceUnavailable:    ordersaga.EUNAVAILABLE,
 }

@@ -59,14 +59,16 @@ const changeIndependentCompensations = "independent-compensations"
 // CompensationAlertAttempts the saga shows FAILED while it keeps retrying.
 func (s *saga) compensate(ctx workflow.Context) {
 	s.setStatus(ctx, StatusCompensating)
+	// In definition order: steps that start together may have ended in
+	// either order, and a step's dependents come after it.
 	var pending []Step
-	for _, step := range s.toCompensate {
-		if step.Compensation != "" {
+	for _, step := range s.steps {
+		if step.Compensation != "" && slices.ContainsFunc(s.toCompensate, func(c Step) bool { return c.Name == step.Name }) {
 			pending = append(pending, step)
 			s.comps[step.Name] = &compensation{}
 		}
 	}
-	if s.getVersion(ctx, changeIndependentCompensations, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if s.in.Revision < 1 && s.getVersion(ctx, changeIndependentCompensations, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		for _, step := range slices.Backward(pending) {
 			s.compensateStep(ctx, step)
 		}

@@ -2,13 +2,17 @@ package workflows
 
 import "go.temporal.io/sdk/workflow"
 
-// OrderFulfillmentUnguarded is OrderFulfillment with every change applied
-// but without its workflow.GetVersion guard: the changes as a careless
-// developer would ship them. Replaying older histories with it must fail.
+// OrderFulfillmentUnguarded is OrderFulfillment with the change
+// parallel-retriable-steps applied without its workflow.GetVersion guard:
+// the change as a careless developer would ship it (the other changes keep
+// their guards). Replaying older histories with it must fail.
 func OrderFulfillmentUnguarded(ctx workflow.Context, in Input) (State, error) {
 	s := newSaga(ctx, in, Definition())
-	s.getVersion = func(_ workflow.Context, _ string, _, maxSupported workflow.Version) workflow.Version {
-		return maxSupported
+	s.getVersion = func(ctx workflow.Context, change string, minSupported, maxSupported workflow.Version) workflow.Version {
+		if change == changeParallelRetriables {
+			return maxSupported
+		}
+		return workflow.GetVersion(ctx, change, minSupported, maxSupported)
 	}
 	if err := s.register(ctx); err != nil {
 		return s.state, err

@@ -124,3 +124,16 @@ func TestApproveRecordsWhoApproved(t *testing.T) {
 	require.Equal(t, workflows.StatusCompleted, st.Status)
 	require.Equal(t, "ops", st.ApprovedBy)
 }
+
+// A worker never runs a saga started for a newer revision of the code: it
+// fails the workflow task (here, the test environment reports the panic)
+// before doing anything, so a newer worker can run it.
+func TestNewerRevisionIsRefusedByAnOlderWorker(t *testing.T) {
+	h := newHarness(t)
+	in := input(5000)
+	in.Revision = workflows.Revision + 1
+	h.env.ExecuteWorkflow(workflows.OrderFulfillment, in)
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.ErrorContains(t, h.env.GetWorkflowError(), "deploy the new workers before the starters")
+	require.Empty(t, h.distinctCalls(), "no step ran")
+}

@@ -23,6 +23,13 @@ var errApprovalTimedOut = errors.New("approval timed out")
 // error's details. Cancellation after the pivot has started is ignored: the
 // saga completes.
 func OrderFulfillment(ctx workflow.Context, in Input) (State, error) {
+	if in.Revision > Revision {
+		// A starter newer than this worker: running the saga with older
+		// code would record a history the newer workers cannot replay.
+		// Panicking fails the workflow task, which Temporal retries until a
+		// worker of that revision takes it.
+		panic(fmt.Sprintf("saga of revision %d, but this worker runs revision %d: deploy the new workers before the starters", in.Revision, Revision))
+	}
 	s := newSaga(ctx, in, Definition())
 	if err := s.register(ctx); err != nil {
 		return s.state, err
@@ -168,6 +175,13 @@ func (s *saga) run(ctx workflow.Context) (State, error) {
 			i += len(group) - 1
 			continue
 		}
+		if group := startsTogether(s.steps[i:]); len(group) > 1 && s.concurrentStarts() {
+			if err := s.runConcurrently(stepCtx, group); err != nil {
+				return s.abort(ctx, err)
+			}
+			i += len(group) - 1
+			continue
+		}
 		if err := s.runStep(stepCtx, step); err != nil {
 			return s.abort(ctx, err)
 		}
@@ -184,10 +198,26 @@ const (
 	changeParallelRetriables = "parallel-retriable-steps"
 )
 
+// concurrentStarts reports whether this saga starts WithPrevious steps
+// together with the step before them: from revision 1 on (sagas of
+// revision 0 ran them one after the other).
+func (s *saga) concurrentStarts() bool { return s.in.Revision >= 1 }
+
+// startsTogether returns the first of steps and the steps right after it
+// that start with it (WithPrevious).
+func startsTogether(steps []Step) []Step {
+	n := 1
+	for n < len(steps) && steps[n].WithPrevious {
+		n++
+	}
+	return steps[:n]
+}
+
 // parallelRetriables reports whether this saga runs its retriable steps
-// concurrently. Histories recorded before the change replay sequentially.
+// concurrently: from revision 1 on always; before, as its marker says
+// (histories recorded before the change replay sequentially).
 func (s *saga) parallelRetriables(ctx workflow.Context) bool {
-	return s.getVersion(ctx, changeParallelRetriables, workflow.DefaultVersion, 1) == 1
+	return s.in.Revision >= 1 || s.getVersion(ctx, changeParallelRetriables, workflow.DefaultVersion, 1) == 1
 }
 
 // retriableRun returns the leading run of retriable steps of steps.

@@ -108,7 +108,26 @@ type Input struct {
 	Items        []ordersaga.Item `json:"items"`
 	PaymentToken string           `json:"payment_token"`
 	Options      Options          `json:"options"`
+	// Revision is the revision of the saga's code its starter asked for
+	// (Revision; 0 in sagas started before revisions existed). It is fixed
+	// in the input, so a change enabled by a revision needs no
+	// workflow.GetVersion marker: see Revision.
+	Revision int `json:"revision,omitempty"`
 }
+
+// Revision is the revision of the saga's code new sagas run (starters set
+// Input.Revision to it). A saga of revision 1 or more runs every change made
+// up to revision 1 — the retriable steps concurrently
+// (parallel-retriable-steps), independent compensations side by side
+// (independent-compensations), the reservation started with the order's
+// creation (WithPrevious) — without recording a workflow.GetVersion marker
+// for them, and so without the TemporalChangeVersion search attribute
+// upsert (a visibility write) that each marker brings. A saga of revision 0
+// decides the first two by their markers, as it was recorded, and runs its
+// steps one after the other. A later change raises Revision and checks
+// Input.Revision >= its revision: a saga keeps the revision it started
+// with, so its replay never changes.
+const Revision = 1
 
 // Options are the saga's tunables, fixed at start (they are part of the
 // recorded input, so replay sees the same values).

@@ -97,8 +97,13 @@ type Step struct {
 	// that do not depend on one another run concurrently, so one stuck
 	// compensation does not hold back an independent one.
 	DependsOn []string
-	Retry     RetryPolicy
-	Timeouts  Timeouts
+	// WithPrevious starts the step together with the step before it (both
+	// activity steps of the same kind): it needs nothing from that step's
+	// result. The saga goes on when both have ended; their compensations
+	// still follow DependsOn.
+	WithPrevious bool
+	Retry        RetryPolicy
+	Timeouts     Timeouts
 }
 
 var (
@@ -134,7 +139,10 @@ func Definition() []Step {
 		{
 			Name: StepReserveInventory, Kind: Compensatable, Runner: RunActivity,
 			TaskQueue: TaskQueueInventory, Action: activities.ReserveInventoryName, Compensation: activities.ReleaseInventoryName,
-			DependsOn: []string{StepCreateOrder},
+			// The reservation needs only the order's items: it starts with
+			// the order's creation. Its release still comes before the
+			// order's rejection.
+			DependsOn: []string{StepCreateOrder}, WithPrevious: true,
 			Retry: withNonRetryable(quickRetry, activities.ErrOutOfStock, activities.ErrUnknownSKU,
 				activities.ErrInvalidInput, activities.ErrAlreadyCompensated),
 			Timeouts: quick,
@@ -188,7 +196,10 @@ func Validate(steps []Step) error {
 	}
 	seen := map[string]bool{}
 	pivots := 0
-	for _, step := range steps {
+	for i, step := range steps {
+		if step.WithPrevious && (i == 0 || step.Runner != RunActivity || steps[i-1].Runner != RunActivity || steps[i-1].Kind != step.Kind) {
+			bad(step, "starts with the previous step: both must be activity steps of the same kind")
+		}
 		if step.Name == "" {
 			bad(step, "has no name")
 		}

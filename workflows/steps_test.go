@@ -44,6 +44,20 @@ func TestValidateRejectsBrokenDefinitions(t *testing.T) {
 		edit func([]workflows.Step) []workflows.Step
 		want string
 	}{
+		"first step starts with the previous one": {
+			edit: func(s []workflows.Step) []workflows.Step {
+				s[0].WithPrevious = true
+				return s
+			},
+			want: "starts with the previous step",
+		},
+		"approval starts with the previous step": {
+			edit: func(s []workflows.Step) []workflows.Step {
+				s[2].WithPrevious = true
+				return s
+			},
+			want: "starts with the previous step",
+		},
 		"compensatable after pivot": {
 			edit: func(s []workflows.Step) []workflows.Step {
 				s[4].Kind = workflows.Compensatable

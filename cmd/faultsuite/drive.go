@@ -322,17 +322,18 @@ func (s *suite) expectedEvents(ctx context.Context, id string) []string {
 }
 
 // retry calls the API with do until it gets a definite answer: a
-// connection error or a 5xx is retried with backoff, and so is a 409 when
-// retryConflict says it means "a request with the same Idempotency-Key is
-// still in progress". Writes carry an Idempotency-Key, so retrying them is
-// safe. Past the attempts it returns the last error, or the last answer.
+// connection error, a 5xx or a 429 (admission control, while the sagas are
+// behind) is retried with backoff, and so is a 409 when retryConflict says
+// it means "a request with the same Idempotency-Key is still in progress".
+// Writes carry an Idempotency-Key, so retrying them is safe. Past the
+// attempts it returns the last error, or the last answer.
 func retry[R interface{ StatusCode() int }](ctx context.Context, retryConflict bool, do func() (R, error)) (R, error) {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		r, err := do()
 		if err == nil {
 			code := r.StatusCode()
-			if code < 500 && (code != http.StatusConflict || !retryConflict) {
+			if code < 500 && code != http.StatusTooManyRequests && (code != http.StatusConflict || !retryConflict) {
 				return r, nil
 			}
 		}

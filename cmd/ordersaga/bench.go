@@ -12,7 +12,8 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
-	"text/tabwriter"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -36,7 +37,10 @@ type BenchCmd struct {
 	Orders      int           `help:"Sagas to run (with --duration: whichever ends first)."`
 	Duration    time.Duration `help:"How long to drive load."`
 	Baseline    bool          `help:"Also run the samples-style saga (one queue, defer compensations, default options) on the same stack and print ours/baseline ratios. Uses the Temporal client for both."`
+	Repeat      int           `default:"1" help:"With --baseline: run ours and the baseline this many times each, alternating (ours, baseline, baseline, ours, ...), and report the median of the ours/baseline ratios."`
+	Fresh       bool          `help:"Start a new embedded stack (empty database) for each run, so that no run inherits what an earlier one left."`
 	JSON        string        `name:"json" help:"Write the report as JSON to this file."`
+	Report      string        `help:"Write the report as a self-contained HTML page (throughput and latency over time, the runs side by side) to this file."`
 	SKU         string        `default:"bench-sku" help:"SKU every order buys (created with ample stock)."`
 	Token       string        `default:"tok_ok" help:"Payment token of every order."`
 	Transitions int           `default:"20" help:"Completed sagas sampled for state transitions per saga."`
@@ -50,10 +54,12 @@ type BenchCmd struct {
 	TemporalNamespace string            `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
 	TemporalDB        string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded stack's persistence: sqlite (a file in a temporary directory), sqlite-memory, or a postgres:// URL."`
 	TemporalConfig    map[string]string `help:"Embedded server dynamic config, key=value (repeatable)."`
+	TemporalMetrics   string            `help:"Serve the embedded server's own metrics (Prometheus) on this address, at /metrics."`
 
-	RedisFlags  `embed:""`
-	RabbitFlags `embed:""`
-	WorkerFlags `embed:""`
+	RedisFlags     `embed:""`
+	RabbitFlags    `embed:""`
+	WorkerFlags    `embed:""`
+	AdmissionFlags `embed:""`
 }
 
 // BenchReport is what --json writes.
@@ -74,71 +80,124 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if b.Baseline {
 		b.Via = "temporal"
 	}
+	if b.Fresh && (b.Target != "" || b.Read) {
+		return fmt.Errorf("bench: --fresh starts embedded stacks: not with --target or --read")
+	}
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
 	runID := "bench-" + hex.EncodeToString(suffix[:])
 	order := bench.Order{CustomerID: "bench", Items: []ordersaga.Item{{SKU: b.SKU, Quantity: 1}}, Token: b.Token}
-
-	var c client.Client
-	apiURL := b.Target
-	if b.Target == "" {
-		st, rf, cleanup, err := b.startEmbedded(ctx, runID, log)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		c, apiURL = st.Client, "http://"+st.API
-		inv := inventory.NewStore(st.Pool.get(rf.inventoryURL()), rf.keyspace("inventory"))
-		if _, err := inv.Put(ctx, b.SKU, 1_000_000_000, 1000); err != nil {
-			return err
-		}
-	} else {
-		var err error
-		c, err = temporalclient.Dial(ctx, temporalclient.Config{Address: b.TemporalAddress, Namespace: b.TemporalNamespace}, log, 10*time.Second)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		if err := putStock(ctx, apiURL, b.SKU); err != nil {
-			return err
-		}
-	}
 
 	stopProfile, err := b.startCPUProfile()
 	if err != nil {
 		return err
 	}
 	defer stopProfile()
+	env, err := b.open(ctx, runID, log)
+	if err != nil {
+		return err
+	}
+	defer func() { env.close() }()
 	if b.Read {
-		return b.runReads(ctx, c, apiURL, order, runID, log, stdout)
+		return b.runReads(ctx, env.c, env.watch, env.apiURL, order, runID, log, stdout)
 	}
 	cfg := bench.Config{Orders: b.Orders, Duration: b.Duration, Rate: b.Rate, Concurrency: b.Concurrency}
 	if !b.Quiet {
 		cfg.Progress = os.Stderr
 	}
-	drivers := []bench.Driver{b.sagaDriver(c, apiURL, order, runID)}
-	if b.Baseline {
-		drivers = append(drivers, &bench.BaselineDriver{Client: c, Order: order, Prefix: runID})
-	}
 	report := BenchReport{Args: os.Args[1:]}
-	for _, d := range drivers {
-		r, err := bench.Run(ctx, cfg, d)
-		if err != nil {
-			return err
+	for i := range max(1, b.Repeat) {
+		prefix := fmt.Sprintf("%s-%d", runID, i)
+		drivers := []func(*benchEnv) bench.Driver{func(e *benchEnv) bench.Driver { return b.sagaDriver(e.c, e.watch, e.apiURL, order, prefix) }}
+		if b.Baseline {
+			drivers = append(drivers, func(e *benchEnv) bench.Driver {
+				return &bench.BaselineDriver{Client: e.c, Watch: e.watch, Order: order, Prefix: prefix}
+			})
+			if i%2 == 1 {
+				slices.Reverse(drivers) // ABBA: a drift of the machine weighs on both alike
+			}
 		}
-		if err := bench.MeasureTransitions(ctx, c, &r, b.Transitions); err != nil {
-			log.Warn("state transitions not measured", "error", err)
+		for j, driver := range drivers {
+			if b.Fresh && (i > 0 || j > 0) {
+				env.close()
+				next, err := b.open(ctx, fmt.Sprintf("%s-%d-%d", runID, i, j), log)
+				if err != nil {
+					env.close = func() {}
+					return err
+				}
+				env = next
+			}
+			r, err := bench.Run(ctx, cfg, driver(env))
+			if err != nil {
+				return err
+			}
+			if err := bench.MeasureTransitions(ctx, env.c, &r, b.Transitions); err != nil {
+				log.Warn("state transitions not measured", "error", err)
+			}
+			if err := bench.DiagnoseSlowest(ctx, env.c, &r); err != nil {
+				log.Warn("slowest saga not diagnosed", "error", err)
+			}
+			if b.Repeat > 1 {
+				r.Name += fmt.Sprintf(" #%d", i+1)
+			}
+			report.Runs = append(report.Runs, r)
 		}
-		if err := bench.DiagnoseSlowest(ctx, c, &r); err != nil {
-			log.Warn("slowest saga not diagnosed", "error", err)
-		}
-		report.Runs = append(report.Runs, r)
 	}
-	if len(report.Runs) == 2 {
-		report.Ratios = ratios(report.Runs[0], report.Runs[1])
+	if b.Baseline {
+		report.Ratios = medianRatios(report.Runs)
 	}
 	printReport(stdout, report)
 	return b.finish(report, log)
+}
+
+// benchEnv is what the runs drive: a Temporal client, the API, and a
+// Watcher of the sagas' closes.
+type benchEnv struct {
+	c      client.Client
+	apiURL string
+	watch  *bench.Watcher
+	close  func()
+}
+
+// open starts an embedded stack in its own keyspace named by id (or dials
+// --target), stocks the SKU and starts watching closes; close stops it all.
+func (b *BenchCmd) open(ctx context.Context, id string, log *slog.Logger) (*benchEnv, error) {
+	env := &benchEnv{apiURL: b.Target}
+	var stops []func()
+	if b.Target == "" {
+		st, rf, cleanup, err := b.startEmbedded(ctx, id, log)
+		if err != nil {
+			return nil, err
+		}
+		stops = append(stops, cleanup)
+		env.c, env.apiURL = st.Client, "http://"+st.API
+		inv := inventory.NewStore(st.Pool.get(rf.inventoryURL()), rf.keyspace("inventory"))
+		if _, err := inv.Put(ctx, b.SKU, 1_000_000_000, 1000); err != nil {
+			cleanup()
+			return nil, err
+		}
+	} else {
+		c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: b.TemporalAddress, Namespace: b.TemporalNamespace}, log, 10*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		env.c = c
+		stops = append(stops, c.Close)
+		if err := putStock(ctx, env.apiURL, b.SKU); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	env.watch = &bench.Watcher{C: env.c}
+	wctx, stopWatch := context.WithCancel(ctx)
+	go env.watch.Run(wctx)
+	stops = append(stops, stopWatch)
+	env.close = func() {
+		for _, stop := range slices.Backward(stops) {
+			stop()
+		}
+	}
+	return env, nil
 }
 
 // startCPUProfile starts --cpu-profile, if given; stop ends it.
@@ -160,22 +219,23 @@ func (b *BenchCmd) startCPUProfile() (stop func(), err error) {
 	}, nil
 }
 
-// sagaDriver starts sagas through --via; prefix makes the order IDs of a
-// run unique when they are made here (--via temporal).
-func (b *BenchCmd) sagaDriver(c client.Client, apiURL string, order bench.Order, prefix string) bench.Driver {
+// sagaDriver starts sagas through --via, and waits for them through w;
+// prefix makes the order IDs of a run unique when they are made here (--via
+// temporal).
+func (b *BenchCmd) sagaDriver(c client.Client, w *bench.Watcher, apiURL string, order bench.Order, prefix string) bench.Driver {
 	if b.Via == "api" {
-		return &bench.APIDriver{BaseURL: apiURL, Client: c, Order: order, HTTP: b.httpClient(b.Concurrency)}
+		return &bench.APIDriver{BaseURL: apiURL, Client: c, Watch: w, Order: order, HTTP: b.httpClient(b.Concurrency)}
 	}
 	return &bench.TemporalDriver{Sagas: sagaclient.New(c, workflows.Options{ApprovalThresholdCents: -1}),
-		Client: c, Order: order, Prefix: prefix}
+		Client: c, Watch: w, Order: order, Prefix: prefix}
 }
 
 func (b *BenchCmd) httpClient(conns int) *http.Client {
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
 }
 
-// finish writes --json, logs the runs' failures and fails if any saga or
-// read failed.
+// finish writes --json and --report, logs the runs' failures and fails if
+// any saga or read failed.
 func (b *BenchCmd) finish(report BenchReport, log *slog.Logger) error {
 	if b.JSON != "" {
 		raw, err := json.MarshalIndent(report, "", "  ")
@@ -183,6 +243,16 @@ func (b *BenchCmd) finish(report BenchReport, log *slog.Logger) error {
 			return err
 		}
 		if err := os.WriteFile(b.JSON, append(raw, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if b.Report != "" {
+		var page bytes.Buffer
+		doc := bench.Document{Title: "ordersaga bench", Command: "ordersaga " + strings.Join(report.Args, " "), Runs: report.Runs, Ratios: report.Ratios}
+		if err := bench.WriteHTML(&page, doc); err != nil {
+			return err
+		}
+		if err := os.WriteFile(b.Report, page.Bytes(), 0o644); err != nil {
 			return err
 		}
 	}
@@ -209,13 +279,13 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 	rab := b.RabbitFlags
 	rab.RabbitMQExchange = runID + ".events"
 	d := &DevCmd{
-		DataDir: dir, TemporalNamespace: "default", UIPort: -1, TemporalDB: b.TemporalDB, TemporalConfig: b.TemporalConfig,
+		DataDir: dir, TemporalNamespace: "default", UIPort: -1, TemporalDB: b.TemporalDB, TemporalConfig: b.TemporalConfig, TemporalMetrics: b.TemporalMetrics,
 		RedisFlags: rf, RabbitFlags: rab,
 		TimelineFlags:      TimelineFlags{TimelineQueue: runID + ".timeline", TimelinePrefetch: 256, TimelineDeliveryLimit: 5},
 		SagaFlags:          SagaFlags{ApprovalThresholdCents: -1, ApprovalTimeout: time.Hour, CompensationAlertAttempts: 10, CompensationMaxInterval: time.Minute},
 		PaymentClientFlags: PaymentClientFlags{PaymentTimeout: 2 * time.Second, PaymentBreakerFailures: 5, PaymentBreakerOpen: 5 * time.Second},
 		ProviderFlags:      ProviderFlags{ProviderAddr: "127.0.0.1:0", ProviderSlowDelay: 3 * time.Second, ProviderFlakyFailures: 2},
-		APIFlags:           APIFlags{APIAddr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, RequestTimeout: 10 * time.Second},
+		APIFlags:           APIFlags{APIAddr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, RequestTimeout: 10 * time.Second, AdmissionFlags: b.AdmissionFlags},
 		WorkerFlags:        b.WorkerFlags,
 	}
 	if b.Baseline {
@@ -251,76 +321,4 @@ func putStock(ctx context.Context, apiURL, sku string) error {
 		return fmt.Errorf("bench: stock %s: status %d", sku, resp.StatusCode)
 	}
 	return nil
-}
-
-func ratios(ours, base bench.Report) map[string]float64 {
-	return map[string]float64{
-		"completed_per_second": ratio(ours.PerSecond, base.PerSecond),
-		"end_to_end_p50":       ratio(float64(ours.EndToEnd.P50), float64(base.EndToEnd.P50)),
-		"end_to_end_p99":       ratio(float64(ours.EndToEnd.P99), float64(base.EndToEnd.P99)),
-		"transitions_per_saga": ratio(ours.TransitionsPerSaga, base.TransitionsPerSaga),
-	}
-}
-
-// ratio is a/b, or 0 when b is.
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
-}
-
-func printReport(w io.Writer, rep BenchReport) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
-	row := func(label string, f func(r bench.Report) string, ratio string) {
-		fmt.Fprint(tw, label+"\t")
-		for _, r := range rep.Runs {
-			fmt.Fprint(tw, f(r)+"\t")
-		}
-		if len(rep.Runs) == 2 {
-			fmt.Fprint(tw, ratio+"\t")
-		}
-		fmt.Fprintln(tw)
-	}
-	ratio := func(k string) string {
-		if v, ok := rep.Ratios[k]; ok {
-			return fmt.Sprintf("%.2f×", v)
-		}
-		return ""
-	}
-	header := "\t"
-	for _, r := range rep.Runs {
-		header += r.Name + "\t"
-	}
-	if len(rep.Runs) == 2 {
-		header += "ours/baseline\t"
-	}
-	fmt.Fprintln(tw, header)
-	row("sagas completed (failed)", func(r bench.Report) string { return fmt.Sprintf("%d (%d)", r.Completed, r.Failed) }, "")
-	row("completed/s", func(r bench.Report) string { return fmt.Sprintf("%.1f", r.PerSecond) }, ratio("completed_per_second"))
-	row("start p50/p90/p99/max ms", func(r bench.Report) string {
-		return ms(r.Start.P50) + "/" + ms(r.Start.P90) + "/" + ms(r.Start.P99) + "/" + ms(r.Start.Max)
-	}, "")
-	row("end-to-end p50/p90/p99/max ms", func(r bench.Report) string {
-		return ms(r.EndToEnd.P50) + "/" + ms(r.EndToEnd.P90) + "/" + ms(r.EndToEnd.P99) + "/" + ms(r.EndToEnd.Max)
-	}, ratio("end_to_end_p50"))
-	row("state transitions/saga", func(r bench.Report) string { return fmt.Sprintf("%.1f", r.TransitionsPerSaga) }, ratio("transitions_per_saga"))
-	row("errors", func(r bench.Report) string {
-		if len(r.Errors) == 0 {
-			return "none"
-		}
-		s := ""
-		for k, v := range r.Errors {
-			s += fmt.Sprintf("%s=%d ", k, v)
-		}
-		return s
-	}, "")
-	_ = tw.Flush()
-	for _, r := range rep.Runs {
-		if sl := r.Slowest; sl != nil {
-			fmt.Fprintf(w, "slowest %s: %s end to end; longest history gap %s, between %s and %s\n", sl.WorkflowID,
-				sl.EndToEnd.Round(time.Millisecond), sl.Gap.Round(time.Millisecond), sl.GapAfter, sl.GapBefore)
-		}
-	}
 }

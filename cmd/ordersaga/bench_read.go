@@ -35,13 +35,13 @@ const (
 // finished orders at --read-rate beside them, with again, and alone again.
 // It prints the rate and latencies of each run and the ratios orders/events
 // and sagas with reads/alone, all from this one run.
-func (b *BenchCmd) runReads(ctx context.Context, c client.Client, apiURL string, order bench.Order, runID string, log *slog.Logger, stdout io.Writer) error {
+func (b *BenchCmd) runReads(ctx context.Context, c client.Client, w *bench.Watcher, apiURL string, order bench.Order, runID string, log *slog.Logger, stdout io.Writer) error {
 	report := BenchReport{Args: os.Args[1:]}
 	sagas := func(name string, cfg bench.Config) (bench.Report, error) {
 		if !b.Quiet {
 			cfg.Progress = os.Stderr
 		}
-		r, err := bench.Run(ctx, cfg, b.sagaDriver(c, apiURL, order, fmt.Sprintf("%s-%d", runID, len(report.Runs))))
+		r, err := bench.Run(ctx, cfg, b.sagaDriver(c, w, apiURL, order, fmt.Sprintf("%s-%d", runID, len(report.Runs))))
 		r.Name = name
 		return r, err
 	}

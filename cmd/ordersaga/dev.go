@@ -35,6 +35,7 @@ type DevCmd struct {
 	NoUI              bool              `name:"no-ui" env:"TEMPORAL_NO_UI" help:"Run the embedded Temporal server without its Web UI."`
 	TemporalDB        string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded Temporal's persistence: sqlite (the file under --data-dir), sqlite-memory (nothing survives), or a postgres:// URL (schema set up automatically)."`
 	TemporalConfig    map[string]string `help:"Embedded server dynamic config, key=value (repeatable), e.g. --temporal-config matching.rps=5000."`
+	TemporalMetrics   string            `env:"TEMPORAL_METRICS_ADDR" help:"Serve the embedded Temporal server's own metrics (Prometheus) on this address, at /metrics; empty: none."`
 	Seed              bool              `env:"SEED_CATALOG" default:"true" negatable:"" help:"Create the demo catalog's SKUs that do not exist yet."`
 	HTTPAddr          string            `env:"HTTP_ADDR" default:"127.0.0.1:9100" help:"Address of the services' APIs (the gateway calls them there; they need --service-token, or the token dev makes at each start), /healthz, /readyz and /metrics. Empty: a free loopback port."`
 
@@ -165,6 +166,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			SearchAttributes: temporalclient.SearchAttributes(),
 			UICodecEndpoint:  uiCodecEndpoint,
 			DynamicConfig:    dynamicValues(d.TemporalConfig),
+			MetricsAddr:      d.TemporalMetrics,
 			Logger:           log,
 		})
 		if err != nil {
@@ -228,7 +230,11 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
-	handler, err := newAPI(c, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, log)
+	backlog, err := startBacklog(bg, c, d.TemporalNamespace, d.AdmissionFlags, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	handler, err := newAPI(c, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, log)
 	if err != nil {
 		return nil, err
 	}

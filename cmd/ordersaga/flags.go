@@ -164,6 +164,16 @@ type APIFlags struct {
 	AdminAPIKeys         string        `name:"admin-api-keys" env:"ADMIN_API_KEYS" help:"Admin keys (name:key,...): everything, including inventory writes and operator actions."`
 	InsecureNoAuth       bool          `name:"insecure-no-auth" env:"INSECURE_NO_AUTH" help:"Allow the API to listen on a non-loopback address without any API key (everyone is admin)."`
 	IdempotencyRetention time.Duration `env:"IDEMPOTENCY_RETENTION" default:"24h" help:"How long responses to requests with an Idempotency-Key are kept for replay."`
+	AdmissionFlags       `embed:""`
+}
+
+// AdmissionFlags configure admission control of new orders (POST
+// /v1/orders): past the bound the API sheds them rather than let every
+// saga slow down.
+type AdmissionFlags struct {
+	AdmissionMaxBacklogAge  time.Duration `env:"ADMISSION_MAX_BACKLOG_AGE" default:"50ms" help:"Refuse new orders (429 overloaded, with Retry-After) while the oldest saga task waiting for a worker - on the orchestrator's workflow task queue or a service's activity task queue - is at least this old. 0: admit every order."`
+	AdmissionSampleInterval time.Duration `env:"ADMISSION_SAMPLE_INTERVAL" default:"100ms" help:"How often the API samples the backlog of the saga's task queues (Temporal's task queue stats, which a server caches for its dynamic config matching.TaskQueueInfoByBuildIdTTL: 5s unless lowered for these queues; the embedded server's is 50ms)."`
+	AdmissionRetryAfter     time.Duration `env:"ADMISSION_RETRY_AFTER" default:"1s" help:"Retry-After of a refused order (whole seconds, at least 1)."`
 }
 
 // auth parses the configured keys. Without any, it refuses a non-loopback

@@ -6,16 +6,19 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/api/idempotency"
+	"github.com/ordersaga/ordersaga/internal/backlog"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/order"
 	"github.com/ordersaga/ordersaga/services/payment"
+	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // serviceClients are the gateway's clients of the services' APIs.
@@ -53,8 +56,9 @@ func sameURL(url string) ServiceURLFlags {
 // the gateway's own Redis keyspaces: its idempotency records and the
 // timeline. It serves reg's metrics, with its own and the sagas needing
 // attention. auth is the API's access control, checked by the caller before
-// anything starts (APIFlags.auth).
-func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceClients, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
+// anything starts (APIFlags.auth). Admission control reads backlog (nil:
+// off; see startBacklog).
+func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceClients, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, backlog api.Backlog, log *slog.Logger) (http.Handler, error) {
 	keys, err := cf.keyring()
 	if err != nil {
 		return nil, err
@@ -66,8 +70,10 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceCl
 	}
 	checks := append([]api.Check{temporalCheck(c)}, pool.checks()...)
 	reg.MustRegister(sagaclient.NewAttentionCollector(c, log))
-	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout, Auth: auth}, api.Deps{
+	admission := api.Admission{MaxBacklogAge: af.AdmissionMaxBacklogAge, RetryAfter: af.AdmissionRetryAfter}
+	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout, Auth: auth, Admission: admission}, api.Deps{
 		Sagas:          sagas,
+		Backlog:        backlog,
 		Idempotency:    idempotency.NewStore(pool.get(rf.RedisURL), string(rf.keyspace("api"))+"idempotency:", af.IdempotencyRetention, time.Minute),
 		Stock:          svc.inventory,
 		Orders:         svc.order,
@@ -79,6 +85,30 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceCl
 		RequestMetrics: api.NewRequestMetrics(reg),
 		Log:            log,
 	}), nil
+}
+
+// startBacklog samples, in bg, the backlog of the task queues the saga's
+// tasks wait in — the orchestrator's workflow tasks and each service's
+// activity tasks — for admission control, and serves the last sample as
+// the gauge ordersaga_saga_backlog_age_seconds. It returns nil (admission
+// control off) when the bound is 0.
+func startBacklog(bg *background, c client.Client, namespace string, af AdmissionFlags, reg *prometheus.Registry, log *slog.Logger) (api.Backlog, error) {
+	if af.AdmissionMaxBacklogAge <= 0 {
+		return nil, nil
+	}
+	queues := []backlog.Queue{{Name: workflows.TaskQueueOrchestrator, Type: enumspb.TASK_QUEUE_TYPE_WORKFLOW}}
+	for _, q := range []string{workflows.TaskQueueOrder, workflows.TaskQueueInventory, workflows.TaskQueuePayment} {
+		queues = append(queues, backlog.Queue{Name: q, Type: enumspb.TASK_QUEUE_TYPE_ACTIVITY})
+	}
+	s, err := backlog.New(c.WorkflowService(), backlog.Config{Namespace: namespace, Queues: queues, Interval: af.AdmissionSampleInterval}, log)
+	if err != nil {
+		return nil, err
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ordersaga_saga_backlog_age_seconds",
+		Help: "Age of the oldest saga task waiting for a worker (orchestrator workflow tasks, the services' activity tasks), as admission control last sampled it."},
+		func() float64 { age, _ := s.BacklogAge(); return age.Seconds() }))
+	bg.Go(s.Run, log, "backlog sampler")
+	return s, nil
 }
 
 // temporalCheck is the readiness check of Temporal.

@@ -127,7 +127,13 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
-	handler, err := newAPI(c, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, log)
+	bg := newBackground()
+	defer bg.Stop()
+	backlog, err := startBacklog(bg, c, a.TemporalNamespace, a.AdmissionFlags, reg, log)
+	if err != nil {
+		return err
+	}
+	handler, err := newAPI(c, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, backlog, log)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 // Package bench drives sagas at a fixed arrival rate or a fixed concurrency
 // and measures them: completions per second, start and end-to-end latency
-// percentiles, errors by kind, and Temporal state transitions per saga.
+// percentiles, orders shed by admission control, errors by kind, the
+// process's CPU time per saga, throughput and latency over time, and
+// Temporal state transitions per saga.
 package bench
 
 import (
@@ -21,11 +23,12 @@ type Driver interface {
 	// Name labels the driver's report.
 	Name() string
 	// Start starts saga number n and returns its workflow ID once the start
-	// is acknowledged.
+	// is acknowledged. An order the system sheds (HTTP 429) is a *Rejected
+	// error: counted apart, never retried.
 	Start(ctx context.Context, n int) (workflowID string, err error)
-	// Wait blocks until the saga has ended and returns nil if it completed
-	// successfully.
-	Wait(ctx context.Context, workflowID string) error
+	// Wait blocks until the saga has ended and returns when it ended (zero:
+	// when Wait returns), and nil if it completed successfully.
+	Wait(ctx context.Context, workflowID string) (ended time.Time, err error)
 }
 
 // Config says how much load to drive.
@@ -64,22 +67,37 @@ type Latencies struct {
 	P50, P90, P99, Max time.Duration
 }
 
-// Report is the outcome of a run.
+// Report is the outcome of a run. Started = Completed + Failed + Rejected.
 type Report struct {
-	Name      string         `json:"name"`
-	Started   int            `json:"started"`
-	Completed int            `json:"completed"`
-	Failed    int            `json:"failed"`
-	Elapsed   time.Duration  `json:"elapsed_ns"`
-	PerSecond float64        `json:"completed_per_second"`
-	Start     Latencies      `json:"start_latency_ns"`
-	EndToEnd  Latencies      `json:"end_to_end_latency_ns"`
-	Errors    map[string]int `json:"errors"`
+	Name string `json:"name"`
+	// Started counts the sagas the run tried to start.
+	Started   int `json:"started"`
+	Completed int `json:"completed"`
+	Failed    int `json:"failed"`
+	// Rejected counts the orders shed by admission control (HTTP 429):
+	// neither failed nor retried.
+	Rejected  int           `json:"rejected"`
+	Elapsed   time.Duration `json:"elapsed_ns"`
+	PerSecond float64       `json:"completed_per_second"`
+	// Start is the latency of the starts, rejected ones included; EndToEnd
+	// that of the completed sagas only.
+	Start    Latencies      `json:"start_latency_ns"`
+	EndToEnd Latencies      `json:"end_to_end_latency_ns"`
+	Errors   map[string]int `json:"errors"`
 	// ErrorSamples holds one full message per error kind.
 	ErrorSamples map[string]string `json:"error_samples,omitempty"`
 	// TransitionsPerSaga is the mean StateTransitionCount of a sample of
 	// completed sagas (0 when not measured).
 	TransitionsPerSaga float64 `json:"state_transitions_per_saga"`
+	// CPUSeconds is the CPU time (user + system) this process used over
+	// the run, from its first start to its last saga's end; with an
+	// embedded stack that is the whole product but Redis and RabbitMQ.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// CPUSecondsPerSaga is CPUSeconds per completed saga (0 when none
+	// completed).
+	CPUSecondsPerSaga float64 `json:"cpu_seconds_per_saga"`
+	// Series is the run over time, in buckets of equal width.
+	Series []Point `json:"series"`
 
 	// Slowest is the completed saga with the longest end-to-end latency,
 	// and where its history spent the most time.
@@ -106,6 +124,12 @@ type Slowest struct {
 type sample struct {
 	id         string
 	start, e2e time.Duration
+	// endedAt is when the saga ended (or its start failed or was
+	// rejected); end is that from the run's start.
+	endedAt    time.Time
+	end        time.Duration
+	rejected   bool
+	retryAfter time.Duration
 	err, msg   string
 }
 
@@ -126,10 +150,18 @@ func Run(ctx context.Context, cfg Config, d Driver) (Report, error) {
 		wg      sync.WaitGroup
 	)
 	slots := make(chan struct{}, cfg.Concurrency)
+	begin := time.Now()
+	cpuBefore, cpuErr := cpuTime()
 	one := func(n int, scheduled time.Time) {
 		defer wg.Done()
 		defer func() { <-slots }()
 		s := runOne(context.WithoutCancel(ctx), cfg.Timeout, d, n, scheduled)
+		s.end = s.endedAt.Sub(begin)
+		if s.rejected && cfg.Rate <= 0 {
+			// Closed loop: the slot honours Retry-After before the next
+			// order, rather than spin on refusals.
+			sleepUntil(ctx, time.Now().Add(min(s.retryAfter, 5*time.Second)))
+		}
 		mu.Lock()
 		samples = append(samples, s)
 		mu.Unlock()
@@ -137,7 +169,6 @@ func Run(ctx context.Context, cfg Config, d Driver) (Report, error) {
 			_ = bar.Add(1)
 		}
 	}
-	begin := time.Now()
 	for n := 0; cfg.Orders == 0 || n < cfg.Orders; n++ {
 		scheduled := time.Now()
 		if cfg.Rate > 0 {
@@ -163,26 +194,43 @@ func Run(ctx context.Context, cfg Config, d Driver) (Report, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(begin)
+	cpuAfter, cpuErr2 := cpuTime()
 	if bar != nil {
 		_ = bar.Finish()
 		fmt.Fprintln(cfg.Progress)
 	}
-	return summarize(d.Name(), samples, elapsed), nil
+	r := summarize(d.Name(), samples, elapsed)
+	if cpuErr == nil && cpuErr2 == nil {
+		r.CPUSeconds = (cpuAfter - cpuBefore).Seconds()
+		if r.Completed > 0 {
+			r.CPUSecondsPerSaga = r.CPUSeconds / float64(r.Completed)
+		}
+	}
+	return r, nil
 }
 
 func runOne(ctx context.Context, timeout time.Duration, d Driver, n int, scheduled time.Time) sample {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	id, err := d.Start(ctx, n)
-	s := sample{id: id, start: time.Since(scheduled)}
+	s := sample{id: id, start: time.Since(scheduled), endedAt: time.Now()}
+	var rejected *Rejected
+	if errors.As(err, &rejected) {
+		s.rejected, s.retryAfter = true, rejected.RetryAfter
+		return s
+	}
 	if err != nil {
 		s.err, s.msg = "start: "+kind(err), err.Error()
 		return s
 	}
-	if err := d.Wait(ctx, id); err != nil {
+	ended, err := d.Wait(ctx, id)
+	if err != nil {
 		s.err, s.msg = kind(err), err.Error()
 	}
-	s.e2e = time.Since(scheduled)
+	if ended.IsZero() {
+		ended = time.Now()
+	}
+	s.endedAt, s.e2e = ended, ended.Sub(scheduled)
 	return s
 }
 
@@ -210,6 +258,10 @@ func summarize(name string, samples []sample, elapsed time.Duration) Report {
 	var starts, e2es []time.Duration
 	for _, s := range samples {
 		starts = append(starts, s.start)
+		if s.rejected {
+			r.Rejected++
+			continue
+		}
 		if s.err != "" {
 			r.Failed++
 			r.Errors[s.err]++
@@ -225,6 +277,7 @@ func summarize(name string, samples []sample, elapsed time.Duration) Report {
 	}
 	r.Start = percentiles(starts)
 	r.EndToEnd = percentiles(e2es)
+	r.Series = series(samples, elapsed)
 	if elapsed > 0 {
 		r.PerSecond = float64(r.Completed) / elapsed.Seconds()
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga"
@@ -29,16 +31,25 @@ type errKind struct{ kind, msg string }
 func (e errKind) Error() string { return e.msg }
 func (e errKind) Kind() string  { return e.kind }
 
-// waitSaga waits for an OrderFulfillment run and fails unless it COMPLETED.
-func waitSaga(ctx context.Context, c client.Client, id string) error {
+// waitSaga waits for an OrderFulfillment run through w and fails unless
+// it COMPLETED; it returns when the run closed.
+func waitSaga(ctx context.Context, w *Watcher, c client.Client, id string) (time.Time, error) {
+	closed, err := w.Wait(ctx, id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if closed.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED && closed.SagaStatus == string(workflows.StatusCompleted) {
+		return closed.At, nil
+	}
+	// Not a success, or a saga without SagaStatus: its result says.
 	var st workflows.State
 	if err := waitResult(ctx, c, id, &st); err != nil {
-		return err
+		return closed.At, err
 	}
 	if st.Status != workflows.StatusCompleted {
-		return errKind{"saga " + string(st.Status), st.FailureReason}
+		return closed.At, errKind{"saga " + string(st.Status), st.FailureReason}
 	}
-	return nil
+	return closed.At, nil
 }
 
 // APIDriver starts sagas through the HTTP API and waits for them through
@@ -47,6 +58,7 @@ type APIDriver struct {
 	BaseURL string
 	HTTP    *http.Client
 	Client  client.Client
+	Watch   *Watcher
 	Order   Order
 }
 
@@ -54,7 +66,8 @@ type APIDriver struct {
 func (d *APIDriver) Name() string { return "ordersaga (HTTP API)" }
 
 // Start implements Driver: POST /v1/orders, through the API's generated
-// client.
+// client. A 429 is a *Rejected with the response's Retry-After (seconds; 1s
+// when absent).
 func (d *APIDriver) Start(ctx context.Context, _ int) (string, error) {
 	api, err := apiclient.NewClientWithResponses(d.BaseURL, apiclient.WithHTTPClient(d.HTTP))
 	if err != nil {
@@ -69,6 +82,13 @@ func (d *APIDriver) Start(ctx context.Context, _ int) (string, error) {
 	if err != nil {
 		return "", errKind{"http: " + classify(err), err.Error()}
 	}
+	if resp.StatusCode() == http.StatusTooManyRequests {
+		after, err := strconv.Atoi(resp.HTTPResponse.Header.Get("Retry-After"))
+		if err != nil || after < 1 {
+			after = 1
+		}
+		return "", &Rejected{RetryAfter: time.Duration(after) * time.Second, Detail: string(resp.Body)}
+	}
 	if resp.JSON202 == nil {
 		return "", errKind{fmt.Sprintf("http %d", resp.StatusCode()), string(resp.Body)}
 	}
@@ -76,7 +96,9 @@ func (d *APIDriver) Start(ctx context.Context, _ int) (string, error) {
 }
 
 // Wait implements Driver.
-func (d *APIDriver) Wait(ctx context.Context, id string) error { return waitSaga(ctx, d.Client, id) }
+func (d *APIDriver) Wait(ctx context.Context, id string) (time.Time, error) {
+	return waitSaga(ctx, d.Watch, d.Client, id)
+}
 
 // TemporalDriver starts OrderFulfillment directly with the Temporal client.
 // It starts them exactly as the API does (sagaclient), and waits through
@@ -84,6 +106,7 @@ func (d *APIDriver) Wait(ctx context.Context, id string) error { return waitSaga
 type TemporalDriver struct {
 	Sagas  *sagaclient.Client
 	Client client.Client
+	Watch  *Watcher
 	Order  Order
 	// Prefix makes order IDs unique per run.
 	Prefix string
@@ -103,13 +126,14 @@ func (d *TemporalDriver) Start(ctx context.Context, n int) (string, error) {
 }
 
 // Wait implements Driver.
-func (d *TemporalDriver) Wait(ctx context.Context, id string) error {
-	return waitSaga(ctx, d.Client, id)
+func (d *TemporalDriver) Wait(ctx context.Context, id string) (time.Time, error) {
+	return waitSaga(ctx, d.Watch, d.Client, id)
 }
 
 // BaselineDriver starts the samples-style saga (workflows/baseline).
 type BaselineDriver struct {
 	Client client.Client
+	Watch  *Watcher
 	Order  Order
 	Prefix string
 }
@@ -130,15 +154,19 @@ func (d *BaselineDriver) Start(ctx context.Context, n int) (string, error) {
 }
 
 // Wait implements Driver.
-func (d *BaselineDriver) Wait(ctx context.Context, id string) error {
-	return waitResult(ctx, d.Client, id, nil)
+func (d *BaselineDriver) Wait(ctx context.Context, id string) (time.Time, error) {
+	closed, err := d.Watch.Wait(ctx, id)
+	if err != nil || closed.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		return closed.At, err
+	}
+	return closed.At, waitResult(ctx, d.Client, id, nil) // the failure
 }
 
-// waitResult waits for a workflow's result. Each wait is a long poll of
-// at most a second, polled again until ctx ends: on the embedded server a
-// long poll sometimes misses the close of a workflow that ends as it
-// subscribes, and only returns when it expires (20s) — seen here for about
-// one saga in a few hundred, with a history that ended in milliseconds.
+// waitResult waits for a workflow's result (after a Watcher saw it close,
+// to read why it failed). Each wait is a long poll of at most a second,
+// polled again until ctx ends: on the embedded server a long poll
+// sometimes misses the close of a workflow that ends as it subscribes, and
+// only returns when it expires (20s).
 func waitResult(ctx context.Context, c client.Client, id string, result any) error {
 	run := c.GetWorkflow(ctx, id, "")
 	for {

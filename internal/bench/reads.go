@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // ReadDriver drives reads through the HTTP API with Run: each "saga" of the
@@ -48,4 +49,4 @@ func (d *ReadDriver) Start(ctx context.Context, n int) (string, error) {
 }
 
 // Wait implements Driver: a read has ended when Start returns.
-func (d *ReadDriver) Wait(context.Context, string) error { return nil }
+func (d *ReadDriver) Wait(context.Context, string) (time.Time, error) { return time.Time{}, nil }

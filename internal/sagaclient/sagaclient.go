@@ -38,6 +38,7 @@ func New(c client.Client, opts workflows.Options) *Client {
 // finished, is an ECONFLICT error.
 func (s *Client) Start(ctx context.Context, in workflows.Input) error {
 	in.Options = s.opts
+	in.Revision = workflows.Revision
 	customer := in.CustomerID
 	if s.CustomerRef != nil {
 		customer = s.CustomerRef(customer)

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ordersaga/ordersaga/internal/amqptest"
+	"github.com/ordersaga/ordersaga/internal/redistest"
+)
+
+// role runs `ordersaga args...` in this process until the test ends.
+func role(t *testing.T, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	go func() {
+		err := run(ctx, append(args, "--log-level", "warn"), logs, logs)
+		if err != nil {
+			_, _ = logs.Write([]byte("exited: " + err.Error()))
+		}
+		done <- err
+	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s logs:\n%s", args[0], logs.String())
+		}
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Errorf("%s did not stop within 30s", args[0])
+		}
+	})
+}
+
+// placeOrder posts an order for an unknown SKU (its saga compensates at
+// once) and returns the status, Retry-After and problem code.
+func placeOrder(t *testing.T, api string) (status int, retryAfter, code string) {
+	t.Helper()
+	body := `{"customer_id":"c-1","items":[{"sku":"no-such-sku","quantity":1}],"payment_token":"tok_ok"}`
+	resp, err := http.Post("http://"+api+"/v1/orders", "application/json", bytes.NewReader([]byte(body)))
+	if err != nil {
+		return 0, "", err.Error()
+	}
+	defer resp.Body.Close()
+	var p struct {
+		Code string `json:"code"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&p)
+	return resp.StatusCode, resp.Header.Get("Retry-After"), p.Code
+}
+
+// TestAdmissionShedsWhileSagasWaitForWorkers runs the API and Temporal
+// without any worker: the first orders are accepted, their workflow tasks
+// wait, and once the oldest has waited past --admission-max-backlog-age the
+// API answers new orders 429 overloaded with Retry-After. When the workers
+// start and drain the backlog, orders are accepted again.
+func TestAdmissionShedsWhileSagasWaitForWorkers(t *testing.T) {
+	_, prefix := redistest.New(t)
+	topo, _ := amqptest.Topology(t, prefix+"timeline")
+	temporal, api := freeAddr(t), freeAddr(t)
+	role(t, "temporal-server", "--data-dir", t.TempDir(), "--temporal-port", port(temporal), "--ui-port=-1")
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", temporal)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 90*time.Second, 100*time.Millisecond, "the Temporal frontend listens")
+	role(t, "api", "--temporal-address", temporal, "--api-addr", api, "--redis-url", redistest.URL(), "--redis-key-prefix", prefix,
+		"--admission-max-backlog-age", "200ms", "--admission-retry-after", "2s")
+
+	shed := func() bool {
+		status, retryAfter, code := placeOrder(t, api)
+		if status == http.StatusTooManyRequests {
+			require.Equal(t, "2", retryAfter)
+			require.Equal(t, "overloaded", code)
+			return true
+		}
+		return false
+	}
+	require.Eventually(t, shed, 90*time.Second, 200*time.Millisecond, "no worker polls: new orders are shed")
+
+	role(t, "worker", "--temporal-address", temporal, "--http-addr", freeAddr(t), "--redis-url", redistest.URL(),
+		"--redis-key-prefix", prefix, "--rabbitmq-url", amqptest.URL(), "--rabbitmq-exchange", topo.EventsExchange())
+	require.Eventually(t, func() bool {
+		status, _, _ := placeOrder(t, api)
+		return status == http.StatusAccepted
+	}, 60*time.Second, 200*time.Millisecond, "the workers drained the backlog: orders are accepted again")
+}
