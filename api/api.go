@@ -17,6 +17,7 @@ import (
 	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
+	"github.com/ordersaga/ordersaga/internal/ttlcache"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -131,6 +132,9 @@ type Deps struct {
 type server struct {
 	cfg  Config
 	deps Deps
+	// views keeps finished orders' parts (see getOrder); nil values mark
+	// orders whose end was seen but whose parts were not read since.
+	views *ttlcache.Cache[string, *viewParts]
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -138,7 +142,7 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // New returns the API's HTTP handler. Every route is declared here.
 func New(cfg Config, deps Deps) http.Handler {
 	cfg.setDefaults()
-	s := &server{cfg: cfg, deps: deps}
+	s := &server{cfg: cfg, deps: deps, views: ttlcache.New[string, *viewParts](finishedViewsSize, sagaclient.FinishedTTL)}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.Use(s.observe()...)

@@ -36,6 +36,8 @@ type fakeSagas struct {
 	err     error
 	// listed records the List requests (list_test.go).
 	listed []listRequest
+	// statuses overrides the status State answers (RUNNING otherwise).
+	statuses map[string]workflows.Status
 }
 
 type sentUpdate struct {
@@ -61,7 +63,23 @@ func (f *fakeSagas) State(_ context.Context, id string) (workflows.State, error)
 	if err != nil {
 		return workflows.State{}, err
 	}
-	return workflows.State{OrderID: id, ClientID: owner, Status: workflows.StatusRunning}, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	status, ok := f.statuses[id]
+	if !ok {
+		status = workflows.StatusRunning
+	}
+	return workflows.State{OrderID: id, ClientID: owner, Status: status}, nil
+}
+
+// setStatus makes State answer status for id.
+func (f *fakeSagas) setStatus(id string, status workflows.Status) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.statuses == nil {
+		f.statuses = map[string]workflows.Status{}
+	}
+	f.statuses[id] = status
 }
 
 func (f *fakeSagas) Owner(_ context.Context, id string) (string, error) {

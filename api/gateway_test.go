@@ -21,6 +21,7 @@ import (
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/order"
 	"github.com/ordersaga/ordersaga/services/payment"
+	"github.com/ordersaga/ordersaga/workflows"
 )
 
 const serviceToken = "gateway-token-0123456789"
@@ -32,6 +33,7 @@ type services struct {
 	inventory *inventory.Store
 	payments  *payment.Store
 	servers   map[string]*httptest.Server
+	sagas     *fakeSagas
 	gateway   http.Handler
 }
 
@@ -72,8 +74,8 @@ func newServices(t *testing.T, wrap map[string]func(http.Handler) http.Handler) 
 	require.NoError(t, err)
 	pays, err := payment.NewClient(cfg(api.PartPayment), quiet)
 	require.NoError(t, err)
-	sagas := &fakeSagas{owners: map[string]string{"o1": "anonymous", "o2": "anonymous"}}
-	s.gateway = api.New(api.Config{}, api.Deps{Sagas: sagas, Stock: inv, Orders: orders, Reservations: inv, Payments: pays,
+	s.sagas = &fakeSagas{owners: map[string]string{"o1": "anonymous", "o2": "anonymous"}}
+	s.gateway = api.New(api.Config{}, api.Deps{Sagas: s.sagas, Stock: inv, Orders: orders, Reservations: inv, Payments: pays,
 		Timeline: fakeTimeline{}, Log: quiet})
 	s.placeOrders(t)
 	return s
@@ -201,4 +203,60 @@ func TestStockGoesThroughTheInventoryService(t *testing.T) {
 		require.Equal(t, "1", rec.Header().Get("Retry-After"))
 		require.Equal(t, "inventory service unavailable: connection failed", p.Detail)
 	}
+}
+
+// TestFinishedOrderPartsAreKept: a finished order's parts are read from the
+// services once more after its end was seen, then answered from memory;
+// a running order's parts, and a partial view, are never kept, and a saga
+// that runs again (an operator's reset) is read from the services again.
+func TestFinishedOrderPartsAreKept(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int64
+	var paymentDown atomic.Bool
+	counting := func(part string) func(http.Handler) http.Handler {
+		return func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				if part == api.PartPayment && paymentDown.Load() {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		}
+	}
+	s := newServices(t, map[string]func(http.Handler) http.Handler{
+		api.PartOrder: counting(api.PartOrder), api.PartReservation: counting(api.PartReservation),
+		api.PartPayment: counting(api.PartPayment)})
+	read := func(id string, wantHits int64) api.OrderView {
+		t.Helper()
+		before := hits.Load()
+		v := s.view(t, id)
+		require.Equal(t, wantHits, hits.Load()-before, "service calls for %s", id)
+		return v
+	}
+
+	for range 3 {
+		read("o2", 3) // running: always read from the services
+	}
+	s.sagas.setStatus("o1", workflows.StatusCompleted)
+	read("o1", 3) // its end is seen
+	paymentDown.Store(true)
+	v := read("o1", 4) // a partial view (the payment tried twice) ...
+	require.Equal(t, api.PartPayment, v.Unavailable[0].Part)
+	paymentDown.Store(false)
+	full := read("o1", 3) // ... is not kept
+	require.Empty(t, full.Unavailable)
+	for range 3 {
+		v := read("o1", 0)
+		require.Equal(t, full, v, "answered from memory")
+	}
+	require.NoError(t, s.payments.RecordRefund(context.Background(), "order-o1/charge_payment", "o1"))
+	s.sagas.setStatus("o1", workflows.StatusRunning) // reset: a new run
+	v = read("o1", 3)
+	require.Equal(t, "refunded", v.Payment.State, "a saga running again is read from the services")
+	s.sagas.setStatus("o1", workflows.StatusCompensated)
+	read("o1", 3)
+	read("o1", 3)
+	read("o1", 0)
 }

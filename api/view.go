@@ -42,10 +42,28 @@ const (
 	PartPayment     = "payment"
 )
 
+// Finished orders' parts: the services' records of a finished saga do not
+// change (no step runs after its end), so the gateway keeps them as long as
+// the saga's state is kept (sagaclient.FinishedTTL), and drops them when
+// the state is no longer terminal (an operator's reset).
+const finishedViewsSize = 10_000
+
+// viewParts are the services' parts of an order's view.
+type viewParts struct {
+	Order       *ordersaga.Order
+	Reservation *ordersaga.Reservation
+	Payment     *ordersaga.Payment
+}
+
 // getOrder composes the order's view: the saga's state and the three
 // services' records, fetched in parallel. Only the saga's state is
 // required; a part that cannot be had leaves the answer a 200 that names
 // it.
+//
+// A finished order's parts are read from the services once more after its
+// end was seen, and then answered from memory (s.views) while the saga
+// stays finished: polling a finished order costs the services nothing.
+// Parts read while the saga ran, or with one unavailable, are never kept.
 func (s *server) getOrder(c *gin.Context) {
 	id, ok := s.order(c)
 	if !ok {
@@ -53,17 +71,33 @@ func (s *server) getOrder(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	view := OrderView{WorkflowID: workflows.WorkflowID(id)}
+	kept, known := s.views.Get(id) // known: finished before this read began
+	if known && kept != nil {
+		st, err := s.deps.Sagas.State(ctx, id)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if st.Status.Terminal() {
+			view.State = st
+			s.answerView(c, view, *kept)
+			return
+		}
+		s.views.Remove(id) // reset by an operator: a new run is going
+		known = false
+	}
 	var (
 		stateErr error
+		parts    viewParts
 		missing  [3]*UnavailablePart
 		wg       sync.WaitGroup
 	)
 	wg.Go(func() { view.State, stateErr = s.deps.Sagas.State(ctx, id) })
-	wg.Go(func() { view.Order, missing[0] = part(ctx, s.deps.Log, PartOrder, id, s.deps.Orders.Order) })
+	wg.Go(func() { parts.Order, missing[0] = part(ctx, s.deps.Log, PartOrder, id, s.deps.Orders.Order) })
 	wg.Go(func() {
-		view.Reservation, missing[1] = part(ctx, s.deps.Log, PartReservation, id, s.deps.Reservations.Reservation)
+		parts.Reservation, missing[1] = part(ctx, s.deps.Log, PartReservation, id, s.deps.Reservations.Reservation)
 	})
-	wg.Go(func() { view.Payment, missing[2] = part(ctx, s.deps.Log, PartPayment, id, s.deps.Payments.Payment) })
+	wg.Go(func() { parts.Payment, missing[2] = part(ctx, s.deps.Log, PartPayment, id, s.deps.Payments.Payment) })
 	wg.Wait()
 	if stateErr != nil {
 		s.fail(c, stateErr)
@@ -74,6 +108,22 @@ func (s *server) getOrder(c *gin.Context) {
 			view.Unavailable = append(view.Unavailable, *m)
 		}
 	}
+	switch {
+	case !view.Status.Terminal():
+		if known {
+			s.views.Remove(id)
+		}
+	case !known:
+		s.views.Put(id, nil) // its end is seen: the next read's parts are final
+	case len(view.Unavailable) == 0:
+		s.views.Put(id, &parts)
+	}
+	s.answerView(c, view, parts)
+}
+
+// answerView writes view with parts as the 200 answer.
+func (s *server) answerView(c *gin.Context, view OrderView, parts viewParts) {
+	view.Order, view.Reservation, view.Payment = parts.Order, parts.Reservation, parts.Payment
 	// Lists are lists: no lines yet (before the reservation) is [], not null.
 	if view.Lines == nil {
 		view.Lines = []ordersaga.Line{}

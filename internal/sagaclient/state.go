@@ -25,7 +25,7 @@ import (
 // (terminated, timed out, or canceled before the State was recorded there)
 // is queried, once, which replays its history on a worker.
 func (s *Client) State(ctx context.Context, orderID string) (workflows.State, error) {
-	f, known := s.finished.get(orderID)
+	f, known := s.finished.Get(orderID)
 	if known && f.state != nil {
 		return *f.state, nil
 	}
@@ -49,7 +49,7 @@ func (s *Client) State(ctx context.Context, orderID string) (workflows.State, er
 		return workflows.State{}, err
 	}
 	f.state = &st
-	s.finished.put(orderID, f)
+	s.finished.Put(orderID, f)
 	return st, nil
 }
 
@@ -59,7 +59,7 @@ func (s *Client) State(ctx context.Context, orderID string) (workflows.State, er
 // state, which Owner reads ahead: the state read that usually follows costs
 // nothing.
 func (s *Client) Owner(ctx context.Context, orderID string) (string, error) {
-	if f, ok := s.finished.get(orderID); ok {
+	if f, ok := s.finished.Get(orderID); ok {
 		return f.owner, nil
 	}
 	desc, err := s.describe(ctx, orderID)
@@ -122,7 +122,7 @@ func (s *Client) finish(ctx context.Context, orderID string, desc *workflowservi
 	if recorded {
 		f.state = &st
 	}
-	s.finished.put(orderID, f)
+	s.finished.Put(orderID, f)
 	return f, nil
 }
 
