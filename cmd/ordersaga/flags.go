@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"time"
 
@@ -216,6 +217,11 @@ func loopback(addr string) bool {
 }
 
 // parseKeys parses "client:key,client:key" into key → client.
+// clientName is what a client's name may be: it is recorded on its orders
+// (the ClientId search attribute, matched exactly in list queries) and in
+// audit lines, so it is kept to characters no query or log needs to quote.
+var clientName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
 func parseKeys(flag, spec string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, part := range strings.Split(spec, ",") {
@@ -226,6 +232,9 @@ func parseKeys(flag, spec string) (map[string]string, error) {
 		name, key, ok := strings.Cut(part, ":")
 		if !ok || name == "" || len(key) < 16 {
 			return nil, fmt.Errorf("%s: want client:key with a key of at least 16 characters, got %q", flag, name+":…")
+		}
+		if !clientName.MatchString(name) {
+			return nil, fmt.Errorf("%s: client name %q: want 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-', starting with a letter or digit", flag, name)
 		}
 		out[key] = name
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -28,6 +29,11 @@ func TestAPIRefusesToListenOpenlyWithoutKeys(t *testing.T) {
 		"one name, two roles":             {APIFlags{APIAddr: ":8080", APIKeys: "a:0123456789abcdef", AdminAPIKeys: "a:fedcba9876543210"}, `client name "a"`},
 		"approver key without a name":     {APIFlags{APIAddr: ":8080", ApproverAPIKeys: ":0123456789abcdef"}, "--approver-api-keys"},
 		"admin key, malformed (no colon)": {APIFlags{APIAddr: ":8080", AdminAPIKeys: "0123456789abcdef"}, "--admin-api-keys"},
+		"a name with a quote":             {APIFlags{APIAddr: ":8080", APIKeys: `sh"op:0123456789abcdef`}, `--api-keys: client name "sh\"op"`},
+		"a name with a backslash":         {APIFlags{APIAddr: ":8080", APIKeys: `sh\op:0123456789abcdef`}, "client name"},
+		"a name with a space":             {APIFlags{APIAddr: ":8080", AdminAPIKeys: "my ops:0123456789abcdef"}, "--admin-api-keys: client name"},
+		"a long name":                     {APIFlags{APIAddr: ":8080", APIKeys: strings.Repeat("a", 65) + ":0123456789abcdef"}, "client name"},
+		"a dotted, dashed name":           {APIFlags{APIAddr: ":8080", APIKeys: "shop-1.eu_west:0123456789abcdef"}, ""},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
