@@ -219,8 +219,9 @@ func loopback(addr string) bool {
 // parseKeys parses "client:key,client:key" into key → client.
 // clientName is what a client's name may be: it is recorded on its orders
 // (the ClientId search attribute, matched exactly in list queries) and in
-// audit lines, so it is kept to characters no query or log needs to quote.
-var clientName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// audit lines, so it is kept to characters the list query matches once
+// quoted (a backslash or a double quote does not).
+var clientName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@'-]{0,63}$`)
 
 func parseKeys(flag, spec string) (map[string]string, error) {
 	out := map[string]string{}
@@ -234,7 +235,7 @@ func parseKeys(flag, spec string) (map[string]string, error) {
 			return nil, fmt.Errorf("%s: want client:key with a key of at least 16 characters, got %q", flag, name+":…")
 		}
 		if !clientName.MatchString(name) {
-			return nil, fmt.Errorf("%s: client name %q: want 1 to 64 of A-Z, a-z, 0-9, '.', '_', '-', starting with a letter or digit", flag, name)
+			return nil, fmt.Errorf("%s: client name %q: want 1 to 64 of A-Z a-z 0-9 . _ @ ' -, starting with a letter or digit", flag, name)
 		}
 		out[key] = name
 	}
