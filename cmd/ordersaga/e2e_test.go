@@ -637,6 +637,16 @@ func TestCodecKeepsSecretsOutOfHistory(t *testing.T) {
 		Query: fmt.Sprintf("CustomerId = %q", keys.Ref("cust-secret-42"))})
 	require.NoError(t, err)
 	require.Len(t, res.GetExecutions(), 1, "found by the customer reference")
+	// After a key rotation the API lists a customer by every key's
+	// reference, with IN: the visibility store takes it.
+	rotated, err := codec.ParseKeys("k0:"+base64.StdEncoding.EncodeToString(make([]byte, 32))+","+keysSpec, "k0")
+	require.NoError(t, err)
+	refs := rotated.Refs("cust-secret-42")
+	require.Equal(t, keys.Ref("cust-secret-42"), refs[1], "the old key's reference comes after the new one's")
+	res, err = plain.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("CustomerId IN (%q, %q)", refs[0], refs[1])})
+	require.NoError(t, err)
+	require.Len(t, res.GetExecutions(), 1, "found by its old reference among the customer's references")
 	listed := s.awaitListed("", "?customer_id=cust-secret-42", id)
 	require.Equal(t, "cust-secret-42", listed[0]["customer_id"], "the API lists by the reference it computes")
 	all, _ := s.list("", "")

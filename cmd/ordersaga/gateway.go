@@ -66,7 +66,7 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceCl
 	sagas := sagaclient.New(c, sf.options())
 	if keys != nil {
 		// Search attributes are not encrypted: keep customer IDs out of them.
-		sagas.CustomerRef = keys.Ref
+		sagas.CustomerRefs = keys.Refs
 	}
 	checks := append([]api.Check{temporalCheck(c)}, pool.checks()...)
 	reg.MustRegister(sagaclient.NewAttentionCollector(c, log))

@@ -21,6 +21,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -186,8 +188,25 @@ func (c Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error)
 // "ordersaga customer reference v1"), so the data key is used for nothing
 // but encryption. Rotating the current key changes the references of new
 // sagas.
-func (k *Keyring) Ref(value string) string {
-	m := hmac.New(sha256.New, k.refKeys[k.current])
+func (k *Keyring) Ref(value string) string { return ref(k.refKeys[k.current], value) }
+
+// Refs returns value's references under every key of the keyring: Ref's
+// first, then the other keys' by key ID. Sagas started before a rotation
+// carry an older key's reference, so a search for value matches any of
+// them.
+func (k *Keyring) Refs(value string) []string {
+	ids := slices.Sorted(maps.Keys(k.refKeys))
+	refs := []string{k.Ref(value)}
+	for _, id := range ids {
+		if id != k.current {
+			refs = append(refs, ref(k.refKeys[id], value))
+		}
+	}
+	return refs
+}
+
+func ref(key []byte, value string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(value))
 	return "ref:" + hex.EncodeToString(m.Sum(nil)[:12])
 }

@@ -138,6 +138,25 @@ func TestRefIsStableAndKeyed(t *testing.T) {
 	require.NotContains(t, a.Ref("cust-42"), "cust-42")
 }
 
+// TestRefsCoverEveryKey: after a rotation, a customer's sagas carry the
+// reference of the key current when each started; Refs gives them all,
+// the current key's first.
+func TestRefsCoverEveryKey(t *testing.T) {
+	k1, k2, k3 := key(t), key(t), key(t)
+	before, err := codec.ParseKeys("k1:"+k1, "")
+	require.NoError(t, err)
+	after, err := codec.ParseKeys("k3:"+k3+",k1:"+k1+",k2:"+k2, "k2")
+	require.NoError(t, err)
+	only2, err := codec.ParseKeys("k2:"+k2, "")
+	require.NoError(t, err)
+	only3, err := codec.ParseKeys("k3:"+k3, "")
+	require.NoError(t, err)
+	require.Equal(t, []string{only2.Ref("c"), before.Ref("c"), only3.Ref("c")}, after.Refs("c"),
+		"current (k2) first, then k1, k3")
+	require.Equal(t, after.Ref("c"), after.Refs("c")[0])
+	require.Equal(t, []string{before.Ref("c")}, before.Refs("c"))
+}
+
 // TestRefUsesADerivedKey pins the reference to HMAC-SHA256 under the key
 // HKDF-SHA256 derives from the data key, and checks that it is not an HMAC
 // under the data key itself.

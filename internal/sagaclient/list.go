@@ -21,8 +21,8 @@ import (
 type Filter struct {
 	// ClientID keeps the sagas placed by this API client.
 	ClientID string
-	// CustomerID keeps this customer's sagas; with CustomerRef set, through
-	// the customer's reference.
+	// CustomerID keeps this customer's sagas; with CustomerRefs set,
+	// through the customer's references.
 	CustomerID string
 	// Status keeps the sagas whose SagaStatus is Status.
 	Status workflows.Status
@@ -34,7 +34,7 @@ type Summary struct {
 	OrderID    string `json:"order_id"`
 	WorkflowID string `json:"workflow_id"`
 	// CustomerID is empty when only a reference to it is stored (see
-	// Client.CustomerRef) and the filter did not name it.
+	// Client.CustomerRefs) and the filter did not name it.
 	CustomerID string           `json:"customer_id,omitempty"`
 	ClientID   string           `json:"client_id,omitempty"`
 	Status     workflows.Status `json:"status"`
@@ -110,7 +110,7 @@ func (s *Client) List(ctx context.Context, f Filter, size int, token string) (Pa
 		page.Orders = top.items[:size]
 		page.Next = encodeCursor(top.items[size-1])
 	}
-	if s.CustomerRef != nil {
+	if s.CustomerRefs != nil {
 		for i := range page.Orders {
 			page.Orders[i].CustomerID = f.CustomerID // the attribute holds a reference
 		}
@@ -126,7 +126,7 @@ func (s *Client) listQuery(f Filter, after *Summary) string {
 		q = append(q, workflows.ClientIDKey.GetName()+" = "+quote(f.ClientID))
 	}
 	if f.CustomerID != "" {
-		q = append(q, workflows.CustomerIDKey.GetName()+" = "+quote(s.customerValue(f.CustomerID)))
+		q = append(q, s.customerQuery(f.CustomerID))
 	}
 	if f.Status != "" {
 		q = append(q, workflows.SagaStatusKey.GetName()+" = "+quote(string(f.Status)))
@@ -137,13 +137,22 @@ func (s *Client) listQuery(f Filter, after *Summary) string {
 	return strings.Join(q, " AND ")
 }
 
-// customerValue is what the CustomerId search attribute holds for
-// customerID.
-func (s *Client) customerValue(customerID string) string {
-	if s.CustomerRef != nil {
-		return s.CustomerRef(customerID)
+// customerQuery matches the sagas of customerID: its CustomerId search
+// attribute holds the ID, or with CustomerRefs set one of its references.
+func (s *Client) customerQuery(customerID string) string {
+	values := []string{customerID}
+	if s.CustomerRefs != nil {
+		values = s.CustomerRefs(customerID)
 	}
-	return customerID
+	key := workflows.CustomerIDKey.GetName()
+	if len(values) == 1 {
+		return key + " = " + quote(values[0])
+	}
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = quote(v)
+	}
+	return key + " IN (" + strings.Join(quoted, ", ") + ")"
 }
 
 // quote makes v a string literal of Temporal's visibility query language,

@@ -100,10 +100,17 @@ func TestListQueryQuotesValues(t *testing.T) {
 	require.Equal(t, `WorkflowType = 'OrderFulfillment' AND ClientId = 'o\'neil\\\' OR ClientId != \'' AND CustomerId = 'cust-1' `+
 		`AND SagaStatus = 'COMPLETED' AND ExecutionStatus = 'Running'`, (*queries)[0])
 
-	sagas.CustomerRef = func(id string) string { return "ref:" + id }
+	sagas.CustomerRefs = func(id string) []string { return []string{"ref:" + id} }
 	_, err = sagas.List(context.Background(), sagaclient.Filter{CustomerID: "cust-1"}, 20, "")
 	require.NoError(t, err)
 	require.Contains(t, (*queries)[2], "CustomerId = 'ref:cust-1'", "the filter matches the stored reference")
+
+	// After a key rotation, sagas carry the reference of the key they
+	// started under: any matches.
+	sagas.CustomerRefs = func(id string) []string { return []string{"ref:new-" + id, "ref:old-" + id} }
+	_, err = sagas.List(context.Background(), sagaclient.Filter{CustomerID: "cust-1"}, 20, "")
+	require.NoError(t, err)
+	require.Contains(t, (*queries)[4], "CustomerId IN ('ref:new-cust-1', 'ref:old-cust-1')")
 }
 
 func TestListRefusesForeignTokens(t *testing.T) {

@@ -24,9 +24,11 @@ type Client struct {
 	// finished keeps the state and owner of finished sagas, which never
 	// change.
 	finished *finishedCache
-	// CustomerRef, if set, turns a customer ID into the value stored in the
-	// CustomerId search attribute (search attributes are not encrypted).
-	CustomerRef func(customerID string) string
+	// CustomerRefs, if set, turns a customer ID into the values its sagas'
+	// CustomerId search attribute may hold (search attributes are not
+	// encrypted): the first is what a new saga gets, the others what sagas
+	// started under earlier keys got. A list by customer matches any.
+	CustomerRefs func(customerID string) []string
 }
 
 // New returns a Client that starts sagas with opts.
@@ -40,8 +42,8 @@ func (s *Client) Start(ctx context.Context, in workflows.Input) error {
 	in.Options = s.opts
 	in.Revision = workflows.Revision
 	customer := in.CustomerID
-	if s.CustomerRef != nil {
-		customer = s.CustomerRef(customer)
+	if s.CustomerRefs != nil {
+		customer = s.CustomerRefs(customer)[0]
 	}
 	_, err := s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       workflows.WorkflowID(in.OrderID),
