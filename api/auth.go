@@ -105,8 +105,13 @@ type Principal struct {
 	Role Role
 }
 
+// Anonymous is the client name of every request when auth is off; no key
+// may be given it, or that key's client would own every order placed
+// without auth.
+const Anonymous = "anonymous"
+
 // anonymous is the principal of every request when auth is off.
-var anonymous = Principal{Name: "anonymous", Role: RoleAdmin}
+var anonymous = Principal{Name: Anonymous, Role: RoleAdmin}
 
 // principalKey is where the authenticated principal is kept on the request
 // context.

@@ -234,6 +234,9 @@ func parseKeys(flag, spec string) (map[string]string, error) {
 		if !ok || name == "" || len(key) < 16 {
 			return nil, fmt.Errorf("%s: want client:key with a key of at least 16 characters, got %q", flag, name+":…")
 		}
+		if name == api.Anonymous {
+			return nil, fmt.Errorf("%s: client name %q is reserved: orders placed while auth was off belong to it", flag, name)
+		}
 		if !clientName.MatchString(name) {
 			return nil, fmt.Errorf("%s: client name %q: want 1 to 64 of A-Z a-z 0-9 . _ @ ' -, starting with a letter or digit", flag, name)
 		}

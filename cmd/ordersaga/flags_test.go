@@ -34,6 +34,7 @@ func TestAPIRefusesToListenOpenlyWithoutKeys(t *testing.T) {
 		"a name with a space":             {APIFlags{APIAddr: ":8080", AdminAPIKeys: "my ops:0123456789abcdef"}, "--admin-api-keys: client name"},
 		"a long name":                     {APIFlags{APIAddr: ":8080", APIKeys: strings.Repeat("a", 65) + ":0123456789abcdef"}, "client name"},
 		"a dotted, dashed name":           {APIFlags{APIAddr: ":8080", APIKeys: "shop-1.eu_west:0123456789abcdef"}, ""},
+		"the anonymous name":              {APIFlags{APIAddr: ":8080", APIKeys: "anonymous:0123456789abcdef"}, `client name "anonymous" is reserved`},
 		"an apostrophe and an at":         {APIFlags{APIAddr: ":8080", APIKeys: "o'neil@eu:0123456789abcdef"}, ""},
 	}
 	for name, tc := range tests {

@@ -263,7 +263,13 @@ func decodeCursor(token string) (*Summary, error) {
 	var c cursor
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || c.Start.IsZero() || c.WorkflowID == "" {
+	if err := dec.Decode(&c); err != nil || c.WorkflowID == "" {
+		return nil, bad
+	}
+	// The start time goes into the visibility query in UTC: an offset may
+	// not carry it out of the years Temporal parses (a crafted token would
+	// otherwise make the query itself fail).
+	if y := c.Start.UTC().Year(); y < 2000 || y > 9999 {
 		return nil, bad
 	}
 	return &Summary{StartTime: c.Start, WorkflowID: c.WorkflowID}, nil

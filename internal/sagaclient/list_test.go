@@ -2,6 +2,7 @@ package sagaclient_test
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -116,7 +117,12 @@ func TestListQueryQuotesValues(t *testing.T) {
 func TestListRefusesForeignTokens(t *testing.T) {
 	c, _ := visibility(nil, nil)
 	sagas := sagaclient.New(c, workflows.Options{})
-	for _, token := range []string{"not base64!", "e30", "eyJzIjoieCJ9", strings.Repeat("A", 300)} {
+	crafted := func(start string) string {
+		return base64.RawURLEncoding.EncodeToString([]byte(`{"s":"` + start + `","w":"order-x"}`))
+	}
+	for _, token := range []string{"not base64!", "e30", "eyJzIjoieCJ9", strings.Repeat("A", 300),
+		crafted("9999-12-31T23:59:59-23:59"), // year 10000 in UTC, which the query cannot hold
+		crafted("0000-01-01T00:00:00+01:00"), crafted("0001-01-01T00:00:00Z")} {
 		_, err := sagas.List(context.Background(), sagaclient.Filter{}, 20, token)
 		var e *ordersaga.Error
 		require.ErrorAs(t, err, &e, token)
