@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -88,7 +89,7 @@ func (s *server) logRequest(c *gin.Context) {
 		level = slog.LevelDebug
 	}
 	attrs := []slog.Attr{
-		slog.String("method", c.Request.Method), slog.String("route", route), slog.String("path", c.Request.URL.Path),
+		slog.String("method", c.Request.Method), slog.String("route", route), slog.String("path", truncate(c.Request.URL.Path, maxLoggedPath)),
 		slog.Int("status", status), slog.Duration("duration", elapsed), slog.String("request_id", id),
 	}
 	if who, ok := c.Get(principalKey); ok { // authenticated (or auth off) /v1 requests
@@ -120,4 +121,21 @@ func boundedMethod(m string) string {
 		return m
 	}
 	return "other"
+}
+
+// maxLoggedPath bounds the path a request line logs: a client decides its
+// length (up to the 1 MiB of headers Go reads), and the route already says
+// which endpoint it was.
+const maxLoggedPath = 256
+
+// truncate returns s cut to at most n bytes, marked with "…" when cut, on a
+// UTF-8 boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

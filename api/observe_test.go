@@ -119,3 +119,18 @@ func TestRequestsAreCountedByRouteMethodStatus(t *testing.T) {
 	require.Len(t, lines, 5)
 	require.Equal(t, "DEBUG", lines[4]["level"], "a passing probe logs at debug level")
 }
+
+// TestLoggedPathIsBounded: a client chooses the path's length; the request
+// line keeps at most 256 bytes of it.
+func TestLoggedPathIsBounded(t *testing.T) {
+	t.Parallel()
+	h, logs, _ := observedAPI(t)
+	rec, _ := send(t, h, "GET", "/no/such/"+strings.Repeat("é", 5000), "")
+	require.Equal(t, http.StatusNotFound, rec.Code)
+	lines := logLines(t, logs, "request")
+	require.Len(t, lines, 1)
+	path := lines[0]["path"].(string)
+	require.LessOrEqual(t, len(path), 256+len("…"))
+	require.True(t, strings.HasPrefix(path, "/no/such/é"))
+	require.True(t, strings.HasSuffix(path, "é…"), "cut on a character boundary: %q", path[len(path)-8:])
+}

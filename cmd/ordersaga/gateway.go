@@ -104,9 +104,9 @@ func startBacklog(bg *background, c client.Client, namespace string, af Admissio
 	if err != nil {
 		return nil, err
 	}
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ordersaga_saga_backlog_age_seconds",
-		Help: "Age of the oldest saga task waiting for a worker (orchestrator workflow tasks, the services' activity tasks), as admission control last sampled it."},
-		func() float64 { age, _ := s.BacklogAge(); return age.Seconds() }))
+	reg.MustRegister(backlogGauge{s: s, desc: prometheus.NewDesc("ordersaga_saga_backlog_age_seconds",
+		"Age of the oldest saga task waiting for a worker (orchestrator workflow tasks, the services' activity tasks), as admission control last sampled it; absent while unknown.",
+		nil, nil)})
 	bg.Go(s.Run, log, "backlog sampler")
 	return s, nil
 }
@@ -114,4 +114,20 @@ func startBacklog(bg *background, c client.Client, namespace string, af Admissio
 // temporalCheck is the readiness check of Temporal.
 func temporalCheck(c client.Client) servicehttp.Check {
 	return servicehttp.Check{Name: "temporal", Fn: temporalclient.Reachable(c)}
+}
+
+// backlogGauge is ordersaga_saga_backlog_age_seconds. While the age is
+// unknown (no recent sample: Temporal does not answer) the scrape leaves it
+// out rather than report a healthy 0.
+type backlogGauge struct {
+	s    api.Backlog
+	desc *prometheus.Desc
+}
+
+func (g backlogGauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+func (g backlogGauge) Collect(ch chan<- prometheus.Metric) {
+	if age, ok := g.s.BacklogAge(); ok {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, age.Seconds())
+	}
 }

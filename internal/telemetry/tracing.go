@@ -21,9 +21,11 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 )
 
-// Propagator is the W3C trace context (and baggage) propagator every
-// ordersaga process uses, on HTTP, in Temporal headers and in events.
-var Propagator propagation.TextMapPropagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+// Propagator is the W3C trace context propagator every ordersaga process
+// uses, on HTTP, in Temporal headers and in events. Baggage is left out on
+// purpose: a caller's baggage header would otherwise be copied into the
+// saga's start and every activity's headers, stored in its history.
+var Propagator propagation.TextMapPropagator = propagation.TraceContext{}
 
 // TracingEnabled reports whether the environment asks for traces: an
 // OTEL_TRACES_EXPORTER other than "none", or an OTLP endpoint, and

@@ -49,6 +49,8 @@ func Dial(ctx context.Context, cfg Config, log *slog.Logger, timeout time.Durati
 		TextMapPropagator: telemetry.Propagator,
 		// Queries are how the API reads a saga: not part of its trace.
 		DisableQueryTracing: true,
+		// Nothing of a caller's baggage goes into the history.
+		DisableBaggage: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("temporal tracing: %w", err)
