@@ -145,6 +145,10 @@ func New(cfg Config, deps Deps) http.Handler {
 	s := &server{cfg: cfg, deps: deps, views: ttlcache.New[string, *viewParts](finishedViewsSize, sagaclient.FinishedTTL)}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// A path with a trailing slash is not a route: a 404 problem (with the
+	// request ID, as the contract says of every answer), not a redirect
+	// that skips the middleware.
+	r.RedirectTrailingSlash = false
 	r.Use(s.observe()...)
 	r.Use(s.recover, s.timeout)
 	r.NoRoute(func(c *gin.Context) { s.problem(c, statusProblem(http.StatusNotFound, "no such route")) })

@@ -286,3 +286,16 @@ func TestPutStock(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.JSONEq(t, `{"sku":"widget","available":5,"reserved":0,"committed":0,"price_cents":250}`, rec.Body.String())
 }
+
+// TestTrailingSlashIsNotARoute: a path with a trailing slash answers a 404
+// problem carrying the request ID, not a redirect.
+func TestTrailingSlashIsNotARoute(t *testing.T) {
+	t.Parallel()
+	h := newAPI(&fakeSagas{})
+	for _, path := range []string{"/v1/orders/", "/docs/"} {
+		rec, p := send(t, h, "GET", path, "")
+		require.Equal(t, http.StatusNotFound, rec.Code, path)
+		require.Equal(t, "no such route", p.Detail)
+		require.NotEmpty(t, rec.Header().Get(api.RequestIDHeader))
+	}
+}

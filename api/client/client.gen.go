@@ -579,8 +579,8 @@ type Problem struct {
 	// (401), `forbidden` (403), `not_found` (404),
 	// `method_not_allowed` (405), `conflict` (409), `too_large`
 	// (413), `unsupported_media_type` (415),
-	// `idempotency_key_mismatch` (422), `internal` (500),
-	// `unavailable` (503); new codes may be added.
+	// `idempotency_key_mismatch` (422), `overloaded` (429),
+	// `internal` (500), `unavailable` (503); new codes may be added.
 	Code string `json:"code"`
 
 	// Detail What is wrong, for people.

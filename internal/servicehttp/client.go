@@ -130,9 +130,15 @@ func (c *Client) attempt(ctx context.Context, method, path string, body []byte, 
 }
 
 // do sends one request, bounded by the timeout, and classifies the answer.
-func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+// A call cut short because the caller gave up (caller done: its client hung
+// up or its own deadline passed) says nothing of the service, so it is not
+// EUNAVAILABLE and does not count towards opening the circuit.
+func (c *Client) do(caller context.Context, method, path string, body []byte, out any) error {
+	ctx, cancel := context.WithTimeout(caller, c.cfg.Timeout)
 	defer cancel()
+	gaveUp := func(err error) error {
+		return fmt.Errorf("%s service: the caller gave up: %w (%w)", c.cfg.Service, context.Cause(caller), err)
+	}
 	req, err := http.NewRequestWithContext(ctx, method, c.cfg.BaseURL+path, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("%s service: %w", c.cfg.Service, err)
@@ -146,6 +152,9 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if caller.Err() != nil {
+			return gaveUp(err)
+		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			return c.unavailable("timed out", err)
 		}
@@ -154,6 +163,9 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
+		if caller.Err() != nil {
+			return gaveUp(err)
+		}
 		return c.unavailable("answer cut off", err)
 	}
 	switch status := resp.StatusCode; {

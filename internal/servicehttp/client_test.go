@@ -161,6 +161,32 @@ func TestOpenCircuitFailsFastWithoutReachingTheService(t *testing.T) {
 	require.EqualValues(t, 3, hits.Load(), "an open circuit keeps calls off the service")
 }
 
+// TestCallersGivingUpDoNotOpenTheCircuit: calls cut short because their
+// caller went away (a client hanging up on the gateway) are not the
+// service's failures: a healthy service stays reachable.
+func TestCallersGivingUpDoNotOpenTheCircuit(t *testing.T) {
+	t.Parallel()
+	c, hits := service(t, func(n int64, w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(time.Second):
+			}
+			return
+		}
+		_, _ = w.Write([]byte(`{}`))
+	})
+	for range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		err := c.Get(ctx, "/slow", nil)
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.NotEqual(t, ordersaga.EUNAVAILABLE, ordersaga.ErrorCode(err), "the service did nothing wrong")
+	}
+	require.EqualValues(t, 5, hits.Load(), "no retry for a caller that is gone")
+	require.NoError(t, c.Get(context.Background(), "/ok", nil), "the circuit stays closed")
+}
+
 func TestClientNeedsServiceAndURL(t *testing.T) {
 	t.Parallel()
 	_, err := servicehttp.NewClient(servicehttp.ClientConfig{Service: "order"}, quiet)
