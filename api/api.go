@@ -132,9 +132,8 @@ type Deps struct {
 type server struct {
 	cfg  Config
 	deps Deps
-	// views keeps finished orders' parts (see getOrder); nil values mark
-	// orders whose end was seen but whose parts were not read since.
-	views *ttlcache.Cache[string, *viewParts]
+	// views keeps finished orders' parts (see getOrder).
+	views *ttlcache.Cache[string, finishedView]
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -142,7 +141,7 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // New returns the API's HTTP handler. Every route is declared here.
 func New(cfg Config, deps Deps) http.Handler {
 	cfg.setDefaults()
-	s := &server{cfg: cfg, deps: deps, views: ttlcache.New[string, *viewParts](finishedViewsSize, sagaclient.FinishedTTL)}
+	s := &server{cfg: cfg, deps: deps, views: ttlcache.New[string, finishedView](finishedViewsSize, sagaclient.FinishedTTL)}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	// A path with a trailing slash is not a route: a 404 problem (with the

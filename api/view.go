@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"sync"
 
 	"github.com/gin-gonic/gin"
@@ -43,9 +44,11 @@ const (
 )
 
 // Finished orders' parts: the services' records of a finished saga do not
-// change (no step runs after its end), so the gateway keeps them as long as
-// the saga's state is kept (sagaclient.FinishedTTL), and drops them when
-// the state is no longer terminal (an operator's reset).
+// change (no step runs after its end), so the gateway keeps them with the
+// final state they were read under, and reuses them only while the saga's
+// state is that same state. An operator's reset shows as soon as the state
+// does (within sagaclient.FinishedTTL): a running state, or a different
+// final one, drops them.
 const finishedViewsSize = 10_000
 
 // viewParts are the services' parts of an order's view.
@@ -55,15 +58,23 @@ type viewParts struct {
 	Payment     *ordersaga.Payment
 }
 
+// finishedView is what the gateway keeps of a finished order: the final
+// state it saw, and the parts read after it had seen it (nil until then).
+type finishedView struct {
+	state workflows.State
+	parts *viewParts
+}
+
 // getOrder composes the order's view: the saga's state and the three
 // services' records, fetched in parallel. Only the saga's state is
 // required; a part that cannot be had leaves the answer a 200 that names
 // it.
 //
 // A finished order's parts are read from the services once more after its
-// end was seen, and then answered from memory (s.views) while the saga
-// stays finished: polling a finished order costs the services nothing.
-// Parts read while the saga ran, or with one unavailable, are never kept.
+// end was seen, and then answered from memory (s.views) while the saga's
+// state stays the same: polling a finished order costs the services
+// nothing. Parts read while the saga ran, or with one unavailable, are
+// never kept.
 func (s *server) getOrder(c *gin.Context) {
 	id, ok := s.order(c)
 	if !ok {
@@ -71,19 +82,19 @@ func (s *server) getOrder(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	view := OrderView{WorkflowID: workflows.WorkflowID(id)}
-	kept, known := s.views.Get(id) // known: finished before this read began
-	if known && kept != nil {
+	kept, known := s.views.Get(id) // known: its end was seen before this read began
+	if known && kept.parts != nil {
 		st, err := s.deps.Sagas.State(ctx, id)
 		if err != nil {
 			s.fail(c, err)
 			return
 		}
-		if st.Status.Terminal() {
+		if st.Status.Terminal() && reflect.DeepEqual(st, kept.state) {
 			view.State = st
-			s.answerView(c, view, *kept)
+			s.answerView(c, view, *kept.parts)
 			return
 		}
-		s.views.Remove(id) // reset by an operator: a new run is going
+		s.views.Remove(id) // reset by an operator: another run
 		known = false
 	}
 	var (
@@ -113,10 +124,11 @@ func (s *server) getOrder(c *gin.Context) {
 		if known {
 			s.views.Remove(id)
 		}
-	case !known:
-		s.views.Put(id, nil) // its end is seen: the next read's parts are final
-	case len(view.Unavailable) == 0:
-		s.views.Put(id, &parts)
+	case known && len(view.Unavailable) == 0 && reflect.DeepEqual(view.State, kept.state):
+		s.views.Put(id, finishedView{state: view.State, parts: &parts})
+	case !known || !reflect.DeepEqual(view.State, kept.state):
+		// Its end is seen: the next read's parts are final.
+		s.views.Put(id, finishedView{state: view.State})
 	}
 	s.answerView(c, view, parts)
 }
