@@ -1,6 +1,9 @@
 package api
 
 import (
+	"context"
+	"log/slog"
+
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
@@ -51,9 +54,9 @@ func updateID(c *gin.Context) string {
 }
 
 // update sends the saga update name for orderID on behalf of the request's
-// principal, audits it, and on failure answers the problem and returns
-// false.
-func (s *server) update(c *gin.Context, orderID, action, name string, args ...any) bool {
+// principal, audits it (with reason, if any), and on failure answers the
+// problem and returns false.
+func (s *server) update(c *gin.Context, orderID, action, reason, name string, args ...any) bool {
 	uid := updateID(c)
 	err := s.deps.Sagas.Update(c.Request.Context(), orderID, uid, name, args...)
 	who := principal(c)
@@ -61,11 +64,31 @@ func (s *server) update(c *gin.Context, orderID, action, name string, args ...an
 	if err != nil {
 		outcome = ordersaga.ErrorCode(err)
 	}
-	s.deps.Log.InfoContext(c.Request.Context(), "audit", "action", action, "order_id", orderID, "client", who.Name,
-		"role", who.Role, "update_id", uid, "step", c.Param("step"), "outcome", outcome)
+	attrs := []any{"action", action, "order_id", orderID, "client", who.Name, "role", who.Role, "update_id", uid,
+		"step", c.Param("step"), "outcome", outcome}
+	if reason != "" {
+		attrs = append(attrs, "reason", reason)
+	}
+	s.audit.InfoContext(c.Request.Context(), "audit", attrs...)
 	if err != nil {
 		s.fail(c, err)
 		return false
 	}
 	return true
+}
+
+// auditHandler writes every record at Info or above through the handler it
+// wraps, whatever that handler's level: the audit trail (approvals,
+// cancellations, operator actions, refusals) stays on under
+// --log-level warn or error.
+type auditHandler struct{ slog.Handler }
+
+func (a auditHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+
+func (a auditHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return auditHandler{a.Handler.WithAttrs(attrs)}
+}
+
+func (a auditHandler) WithGroup(name string) slog.Handler {
+	return auditHandler{a.Handler.WithGroup(name)}
 }

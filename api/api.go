@@ -132,6 +132,9 @@ type Deps struct {
 type server struct {
 	cfg  Config
 	deps Deps
+	// audit writes the audit trail: deps.Log's handler, at Info whatever
+	// its level.
+	audit *slog.Logger
 	// views keeps finished orders' parts (see getOrder).
 	views *ttlcache.Cache[string, finishedView]
 }
@@ -141,7 +144,8 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // New returns the API's HTTP handler. Every route is declared here.
 func New(cfg Config, deps Deps) http.Handler {
 	cfg.setDefaults()
-	s := &server{cfg: cfg, deps: deps, views: ttlcache.New[string, finishedView](finishedViewsSize, sagaclient.FinishedTTL)}
+	s := &server{cfg: cfg, deps: deps, views: ttlcache.New[string, finishedView](finishedViewsSize, sagaclient.FinishedTTL),
+		audit: slog.New(auditHandler{deps.Log.Handler()})}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	// A path with a trailing slash is not a route: a 404 problem (with the

@@ -162,6 +162,8 @@ func (s *server) require(scope Scope) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := principal(c)
 		if !p.Role.Can(scope) {
+			s.audit.InfoContext(c.Request.Context(), "audit", "action", c.Request.Method+" "+c.FullPath(),
+				"order_id", c.Param("id"), "client", p.Name, "role", p.Role, "step", c.Param("step"), "outcome", "forbidden")
 			s.problem(c, statusProblem(http.StatusForbidden, fmt.Sprintf("the %s role may not do this (needs %s)", p.Role, scope)))
 			return
 		}

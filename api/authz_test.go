@@ -1,13 +1,18 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/api/idempotency"
+	"github.com/ordersaga/ordersaga/internal/redistest"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -224,4 +229,46 @@ func TestAuthValidateRefusesAmbiguousKeys(t *testing.T) {
 		"same key")
 	require.ErrorContains(t, api.Auth{Keys: map[string]string{"k-0123456789abcdef": "a"}, AdminKeys: map[string]string{"z-0123456789abcdef": "a"}}.Validate(),
 		`client name "a"`)
+}
+
+// TestAuditTrail: approvals, cancellations and operator actions, and every
+// refusal of a role, are audited — with the reason given — even with the
+// log level above Info.
+func TestAuditTrail(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := redistest.New(t)
+	logs := &bytes.Buffer{}
+	h := api.New(api.Config{MaxBodyBytes: 1024, RequestTimeout: 2 * time.Second, Auth: scopedAuth}, api.Deps{
+		Sagas: &fakeSagas{}, Stock: fakeStock{}, Orders: noParts{}, Reservations: noParts{}, Payments: noParts{},
+		Timeline: fakeTimeline{}, Idempotency: idempotency.NewStore(rdb, prefix+"idem:", time.Hour, time.Minute),
+		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	id := placeOrder(t, h, shopKey)
+	o := "/v1/orders/" + id
+
+	rec, _ := send(t, h, "POST", o+"/compensations/charge_payment/resolve", `{"reason":"refunded by hand"}`,
+		append(bearer(adminKey), "Idempotency-Key", "resolve-1")...)
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	rec, _ = send(t, h, "POST", o+"/compensations/charge_payment/retry", ``, bearer(shopKey)...)
+	require.Equal(t, http.StatusForbidden, rec.Code)
+	rec, _ = send(t, h, "POST", o+"/approve", ``, bearer(approverKey)...)
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+
+	lines := logLines(t, logs, "audit")
+	require.Len(t, lines, 3, logs.String())
+	pick := func(l map[string]any, keys ...string) map[string]any {
+		out := map[string]any{}
+		for _, k := range keys {
+			out[k] = l[k]
+		}
+		return out
+	}
+	keys := []string{"level", "action", "order_id", "client", "role", "step", "outcome"}
+	require.Equal(t, map[string]any{"level": "INFO", "action": "compensation.resolve", "order_id": id, "client": "ops",
+		"role": "admin", "step": "charge_payment", "outcome": "applied"}, pick(lines[0], keys...))
+	require.Equal(t, "refunded by hand", lines[0]["reason"])
+	require.NotEmpty(t, lines[0]["update_id"], "derived from the Idempotency-Key")
+	require.Equal(t, map[string]any{"level": "INFO", "action": "POST /v1/orders/:id/compensations/:step/retry", "order_id": id,
+		"client": "shop", "role": "client", "step": "charge_payment", "outcome": "forbidden"}, pick(lines[1], keys...))
+	require.Equal(t, "approve", lines[2]["action"])
+	require.Equal(t, "finance", lines[2]["client"])
 }

@@ -35,7 +35,7 @@ func (s *server) retryCompensation(c *gin.Context) {
 		return
 	}
 	req := workflows.CompensationRequest{Step: step, By: principal(c).Name}
-	if !s.update(c, id, "compensation.retry", workflows.UpdateRetryCompensation, req) {
+	if !s.update(c, id, "compensation.retry", "", workflows.UpdateRetryCompensation, req) {
 		return
 	}
 	c.JSON(http.StatusAccepted, UpdateAccepted{OrderID: id, WorkflowID: workflows.WorkflowID(id), Accepted: "retry", Step: step})
@@ -53,7 +53,7 @@ func (s *server) resolveCompensation(c *gin.Context) {
 		return
 	}
 	creq := workflows.CompensationRequest{Step: step, By: principal(c).Name, Reason: req.Reason}
-	if !s.update(c, id, "compensation.resolve", workflows.UpdateResolveCompensation, creq) {
+	if !s.update(c, id, "compensation.resolve", req.Reason, workflows.UpdateResolveCompensation, creq) {
 		return
 	}
 	c.JSON(http.StatusAccepted, UpdateAccepted{OrderID: id, WorkflowID: workflows.WorkflowID(id), Accepted: "resolve", Step: step})

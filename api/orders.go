@@ -91,7 +91,7 @@ func (s *server) approveOrder(c *gin.Context) {
 		return
 	}
 	req := workflows.ApproveRequest{By: principal(c).Name}
-	if !s.update(c, id, "approve", workflows.UpdateApprove, req) {
+	if !s.update(c, id, "approve", "", workflows.UpdateApprove, req) {
 		return
 	}
 	c.JSON(http.StatusAccepted, UpdateAccepted{OrderID: id, WorkflowID: workflows.WorkflowID(id), Accepted: "approve"})
@@ -129,7 +129,7 @@ func (s *server) cancelOrder(c *gin.Context) {
 	if c.Request.ContentLength != 0 && !s.bind(c, &req) {
 		return
 	}
-	if !s.update(c, id, "cancel", workflows.UpdateCancel, req.Reason) {
+	if !s.update(c, id, "cancel", req.Reason, workflows.UpdateCancel, req.Reason) {
 		return
 	}
 	c.JSON(http.StatusAccepted, UpdateAccepted{OrderID: id, WorkflowID: workflows.WorkflowID(id), Accepted: "cancel"})

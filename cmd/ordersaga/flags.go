@@ -74,8 +74,8 @@ type CodecServerFlags struct {
 // default.
 type HTTPFlags struct {
 	HTTPReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT" default:"5s" help:"Time a client has to send a request's headers."`
-	HTTPReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" default:"30s" help:"Time a client has to send a whole request, body included."`
-	HTTPWriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT" default:"15s" help:"Time from a request's headers to the end of its response: at least 1s above --api-request-timeout and --provider-slow-delay."`
+	HTTPReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT" default:"10s" help:"Time a client has to send a whole request, body included."`
+	HTTPWriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT" default:"20s" help:"Time from a request's headers to the end of its response: at least 1s above --http-read-timeout plus --api-request-timeout (or --provider-slow-delay)."`
 	HTTPIdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT" default:"2m" help:"How long an idle keep-alive connection stays open."`
 }
 

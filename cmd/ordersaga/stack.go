@@ -234,8 +234,8 @@ type httpServer struct {
 // Defaults of HTTPFlags, for a zero field.
 const (
 	defaultReadHeaderTimeout = 5 * time.Second
-	defaultReadTimeout       = 30 * time.Second
-	defaultWriteTimeout      = 15 * time.Second
+	defaultReadTimeout       = 10 * time.Second
+	defaultWriteTimeout      = 20 * time.Second
 	defaultIdleTimeout       = 2 * time.Minute
 )
 
@@ -253,12 +253,15 @@ func (f HTTPFlags) withDefaults() HTTPFlags {
 	return f
 }
 
-// allow fails unless the write timeout leaves time to answer to a handler
-// that may take up to busy (what flag is set to): a response cut off by it
-// never reaches the client.
+// allow fails unless the write timeout leaves time to answer a request
+// whose body took up to the read timeout to arrive, to a handler that may
+// take up to busy (what flag is set to): Go's write timeout runs from the
+// end of the headers, and a response cut off by it never reaches the
+// client.
 func (f HTTPFlags) allow(flag string, busy time.Duration) error {
-	if w := f.withDefaults().HTTPWriteTimeout; w < busy+time.Second {
-		return fmt.Errorf("--http-write-timeout (%s) must exceed %s (%s) by at least 1s", w, flag, busy)
+	f = f.withDefaults()
+	if w, r := f.HTTPWriteTimeout, f.HTTPReadTimeout; w < r+busy+time.Second {
+		return fmt.Errorf("--http-write-timeout (%s) must exceed --http-read-timeout (%s) plus %s (%s) by at least 1s", w, r, flag, busy)
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func TestListenTimeouts(t *testing.T) {
 	require.NoError(t, err)
 	defer srv.Shutdown(time.Second)
 	require.Equal(t, 5*time.Second, srv.srv.ReadHeaderTimeout, "zero is the default")
-	require.Equal(t, 30*time.Second, srv.srv.ReadTimeout)
+	require.Equal(t, 10*time.Second, srv.srv.ReadTimeout)
 	require.Equal(t, 42*time.Second, srv.srv.WriteTimeout, "as given")
 	require.Equal(t, 2*time.Minute, srv.srv.IdleTimeout)
 }
@@ -66,11 +66,12 @@ func TestWriteTimeoutMustOutlastTheHandlers(t *testing.T) {
 	t.Parallel()
 	require.NoError(t, HTTPFlags{}.allow("--api-request-timeout", 5*time.Second), "the defaults fit")
 	require.NoError(t, HTTPFlags{}.allow("--provider-slow-delay", 3*time.Second))
-	require.ErrorContains(t, HTTPFlags{HTTPWriteTimeout: 5 * time.Second}.allow("--api-request-timeout", 5*time.Second),
-		"--http-write-timeout (5s) must exceed --api-request-timeout (5s) by at least 1s")
+	require.ErrorContains(t, HTTPFlags{HTTPWriteTimeout: 15 * time.Second}.allow("--api-request-timeout", 5*time.Second),
+		"--http-write-timeout (15s) must exceed --http-read-timeout (10s) plus --api-request-timeout (5s) by at least 1s")
+	require.NoError(t, HTTPFlags{HTTPReadTimeout: 2 * time.Second, HTTPWriteTimeout: 8 * time.Second}.allow("--api-request-timeout", 5*time.Second))
 
 	err := run(context.Background(), []string{"dev", "--http-write-timeout", "3s"}, io.Discard, io.Discard)
-	require.ErrorContains(t, err, "--http-write-timeout (3s) must exceed --api-request-timeout (5s)", "checked before anything starts")
-	err = run(context.Background(), []string{"payment-provider", "--http-write-timeout", "10s", "--provider-slow-delay", "20s"}, io.Discard, io.Discard)
-	require.ErrorContains(t, err, "must exceed --provider-slow-delay (20s)")
+	require.ErrorContains(t, err, "--http-write-timeout (3s) must exceed --http-read-timeout (10s) plus --api-request-timeout (5s)", "checked before anything starts")
+	err = run(context.Background(), []string{"payment-provider", "--http-write-timeout", "25s", "--provider-slow-delay", "20s"}, io.Discard, io.Discard)
+	require.ErrorContains(t, err, "plus --provider-slow-delay (20s)")
 }
