@@ -299,3 +299,19 @@ func TestTrailingSlashIsNotARoute(t *testing.T) {
 		require.NotEmpty(t, rec.Header().Get(api.RequestIDHeader))
 	}
 }
+
+// TestCancelTakesAnEmptyChunkedBody: the cancel body is optional, and an
+// empty one sent chunked (no Content-Length) is no body.
+func TestCancelTakesAnEmptyChunkedBody(t *testing.T) {
+	t.Parallel()
+	sagas := &fakeSagas{owners: map[string]string{"o1": "anonymous"}}
+	h := newAPI(sagas)
+	for _, body := range []string{"", `{"reason":"changed my mind"}`} {
+		req := httptest.NewRequest("POST", "/v1/orders/o1/cancel", strings.NewReader(body))
+		req.ContentLength = -1 // chunked
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusConflict, rec.Code, "the fake refuses every cancel after reading it: %s", rec.Body.String())
+	}
+}

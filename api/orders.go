@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bufio"
+	"io"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -126,7 +128,7 @@ func (s *server) cancelOrder(c *gin.Context) {
 		return
 	}
 	var req CancelRequest
-	if c.Request.ContentLength != 0 && !s.bind(c, &req) {
+	if hasBody(c) && !s.bind(c, &req) {
 		return
 	}
 	if !s.update(c, id, "cancel", req.Reason, workflows.UpdateCancel, req.Reason) {
@@ -155,4 +157,20 @@ func (s *server) getOrderEvents(c *gin.Context) {
 		evs = []events.Event{} // none yet is [], not null
 	}
 	c.JSON(http.StatusOK, OrderEvents{OrderID: id, Events: evs})
+}
+
+// hasBody reports whether the request has a body, for an endpoint where it
+// is optional: a body of zero bytes, sent with a Content-Length of 0 or
+// chunked, is none.
+func hasBody(c *gin.Context) bool {
+	if c.Request.ContentLength == 0 || c.Request.Body == nil || c.Request.Body == http.NoBody {
+		return false
+	}
+	br := bufio.NewReader(c.Request.Body)
+	_, err := br.Peek(1)
+	c.Request.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, c.Request.Body}
+	return err == nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/amqptest"
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/events"
@@ -182,4 +183,15 @@ func TestEventsAboutNoSagaAreSkipped(t *testing.T) {
 	d, ok, err := s.ch.Get(s.topo.DeadLetterQueue(), true)
 	require.NoError(t, err)
 	require.False(t, ok, "dead-lettered: %s", d.MessageId)
+}
+
+// TestTimelineUnreachableIsUnavailable: a timeline that cannot be read is a
+// dependency down (the API's 503 with Retry-After), not an internal error.
+func TestTimelineUnreachableIsUnavailable(t *testing.T) {
+	t.Parallel()
+	broken := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 50 * time.Millisecond, MaxRetries: -1})
+	t.Cleanup(func() { _ = broken.Close() })
+	_, err := timeline.NewStore(broken, "timeline:").Events(context.Background(), "o1")
+	require.Equal(t, ordersaga.EUNAVAILABLE, ordersaga.ErrorCode(err), "%v", err)
+	require.ErrorContains(t, err, "the timeline is unavailable")
 }

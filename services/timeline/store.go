@@ -7,6 +7,7 @@ package timeline
 import (
 	"context"
 	"fmt"
+	"github.com/ordersaga/ordersaga"
 
 	"github.com/redis/go-redis/v9"
 
@@ -45,7 +46,9 @@ func (s *Store) Apply(ctx context.Context, ev events.Event, raw []byte) (bool, e
 func (s *Store) Events(ctx context.Context, orderID string) ([]events.Event, error) {
 	raws, err := s.rdb.ZRange(ctx, s.ks+"events:"+orderID, 0, -1).Result()
 	if err != nil {
-		return nil, fmt.Errorf("read timeline of %s: %w", orderID, err)
+		// Redis down or slow: a dependency, not a bug (503, Retry-After).
+		return nil, &ordersaga.Error{Code: ordersaga.EUNAVAILABLE, Message: "the timeline is unavailable",
+			Err: fmt.Errorf("read timeline of %s: %w", orderID, err)}
 	}
 	out := make([]events.Event, 0, len(raws))
 	for _, raw := range raws {
