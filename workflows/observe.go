@@ -10,9 +10,10 @@ import (
 
 // Saga metrics. The workflow records them through the SDK's metrics handler
 // (workflow.GetMetricsHandler), which records nothing while a workflow
-// replays, so each saga event counts once (twice only if a worker dies after
-// recording it and before completing its workflow task). Labels are bounded:
-// step names and outcomes, never order IDs.
+// replays, so each saga event counts once in the usual case; again when the
+// workflow task that recorded it is retried instead of completed (a worker
+// dies, the task times out or fails). Labels are bounded: step names and
+// outcomes, never order IDs.
 const (
 	// MetricSagasStarted counts sagas that started running.
 	MetricSagasStarted = "ordersaga_sagas_started_total"
