@@ -57,7 +57,12 @@ func (c *compensation) interrupt() {
 func (s *saga) registerOperatorActions(ctx workflow.Context) error {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRetryCompensation,
 		func(ctx workflow.Context, req CompensationRequest) error {
-			c := s.comps[req.Step]
+			// Checked again: the compensation may have ended between the
+			// validator and this handler (in the same workflow task).
+			c, err := s.activeCompensation(req.Step)
+			if err != nil {
+				return err
+			}
 			c.retryNow = true
 			c.interrupt()
 			workflow.GetLogger(ctx).Info("operator retries compensation", "step", req.Step, "by", req.By)
@@ -69,7 +74,10 @@ func (s *saga) registerOperatorActions(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateResolveCompensation,
 		func(ctx workflow.Context, req CompensationRequest) error {
-			c := s.comps[req.Step]
+			c, err := s.activeCompensation(req.Step) // checked again, as for a retry
+			if err != nil {
+				return err
+			}
 			c.resolution = &Resolution{By: req.By, At: workflow.Now(ctx).UTC(), Reason: req.Reason}
 			c.interrupt()
 			workflow.GetLogger(ctx).Warn("operator resolved compensation by hand", "step", req.Step, "by", req.By, "reason", req.Reason)
