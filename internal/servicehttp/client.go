@@ -191,8 +191,8 @@ func (c *Client) do(caller context.Context, method, path string, body []byte, ou
 func (c *Client) problem(status int, raw []byte) error {
 	var p Problem
 	_ = json.Unmarshal(raw, &p)
-	if status == http.StatusNotFound {
-		p.Code = ordersaga.ENOTFOUND
+	if status == http.StatusNotFound && p.Code != CodeNoRoute {
+		p.Code = ordersaga.ENOTFOUND // no such record
 	}
 	if _, ok := statusByCode[p.Code]; !ok || p.Code == ordersaga.EINTERNAL {
 		return fmt.Errorf("%s service answered %d: %s", c.cfg.Service, status, raw)

@@ -187,6 +187,22 @@ func TestCallersGivingUpDoNotOpenTheCircuit(t *testing.T) {
 	require.NoError(t, c.Get(context.Background(), "/ok", nil), "the circuit stays closed")
 }
 
+// TestAPathTheServiceDoesNotServeIsNotAMissingRecord: a wrong service URL
+// (another service, another version) answers its router's 404, which must
+// not read as "no such record" (a silently empty part).
+func TestAPathTheServiceDoesNotServeIsNotAMissingRecord(t *testing.T) {
+	t.Parallel()
+	r := servicehttp.NewRouter("", quiet)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	c, err := servicehttp.NewClient(servicehttp.ClientConfig{Service: "payment", BaseURL: srv.URL}, quiet)
+	require.NoError(t, err)
+	err = c.Get(context.Background(), "/payments/o1", nil)
+	require.Equal(t, ordersaga.EINTERNAL, ordersaga.ErrorCode(err), "%v", err)
+	require.ErrorContains(t, err, "payment service answered 404")
+	require.ErrorContains(t, err, "no such route")
+}
+
 func TestClientNeedsServiceAndURL(t *testing.T) {
 	t.Parallel()
 	_, err := servicehttp.NewClient(servicehttp.ClientConfig{Service: "order"}, quiet)

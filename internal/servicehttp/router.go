@@ -34,6 +34,10 @@ type Router struct {
 	log     *slog.Logger
 }
 
+// CodeNoRoute is the problem code of a path the service does not serve:
+// unlike not_found (no such record), it means the caller is misconfigured.
+const CodeNoRoute = "no_route"
+
 // NewRouter returns a Router whose Handle routes require
 // "Authorization: Bearer <token>", compared in constant time; none when
 // token is empty.
@@ -43,7 +47,7 @@ func NewRouter(token string, log *slog.Logger) *Router {
 		rt.tokens[token] = "gateway"
 	}
 	rt.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		WriteProblem(w, r, NewProblem(http.StatusNotFound, ordersaga.ENOTFOUND, "no such route"))
+		WriteProblem(w, r, NewProblem(http.StatusNotFound, CodeNoRoute, "no such route"))
 	})
 	return rt
 }

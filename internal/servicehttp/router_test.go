@@ -59,7 +59,7 @@ func TestRouterAnswersProblems(t *testing.T) {
 		"no token":               {"GET", "/things/a", "", "", 401, "unauthorized", ""},
 		"wrong token":            {"GET", "/things/a", token + "x", "", 401, "unauthorized", ""},
 		"bad id":                 {"GET", "/things/a%20b", token, "", 400, ordersaga.EINVALID, "id"},
-		"unknown route":          {"GET", "/nothing", token, "", 404, ordersaga.ENOTFOUND, ""},
+		"unknown route":          {"GET", "/nothing", token, "", 404, servicehttp.CodeNoRoute, ""},
 		"wrong method":           {"DELETE", "/things/a", token, "", 405, "method_not_allowed", ""},
 		"internal error":         {"GET", "/things/boom", token, "", 500, ordersaga.EINTERNAL, ""},
 		"unknown field":          {"PUT", "/things/a", token, `{"m":1}`, 400, ordersaga.EINVALID, "m"},
