@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/internal/telemetry"
 )
 
 // ClientConfig configures a Client of one service's API.
@@ -71,7 +73,11 @@ func NewClient(cfg ClientConfig, log *slog.Logger) (*Client, error) {
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
-	c := &Client{cfg: cfg, http: &http.Client{Transport: transport}}
+	// Each call is a client span of the caller's trace, which travels to
+	// the service in traceparent.
+	traced := otelhttp.NewTransport(transport, otelhttp.WithPropagators(telemetry.Propagator),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return cfg.Service + " " + r.Method }))
+	c := &Client{cfg: cfg, http: &http.Client{Transport: traced}}
 	c.cb = NewBreaker[struct{}](cfg.Service+"-service", cfg.BreakerFailures, cfg.BreakerOpen,
 		func(err error) bool { return ordersaga.ErrorCode(err) == ordersaga.EUNAVAILABLE }, log)
 	return c, nil

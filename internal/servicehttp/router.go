@@ -12,8 +12,11 @@ import (
 	"slices"
 	"strings"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/apikey"
+	"github.com/ordersaga/ordersaga/internal/telemetry"
 )
 
 // HandlerFunc serves one route of a service's API: it returns the value to
@@ -32,6 +35,12 @@ type Router struct {
 	tokens  map[string]string // token → caller; empty: no token required
 	allowed map[string][]string
 	log     *slog.Logger
+	traced  http.Handler // mux, traced
+}
+
+// probePath reports whether path is a health or metrics probe: not traced.
+func probePath(path string) bool {
+	return path == "/healthz" || path == "/readyz" || path == "/metrics"
 }
 
 // CodeNoRoute is the problem code of a path the service does not serve:
@@ -43,6 +52,10 @@ const CodeNoRoute = "no_route"
 // token is empty.
 func NewRouter(token string, log *slog.Logger) *Router {
 	rt := &Router{mux: http.NewServeMux(), tokens: map[string]string{}, allowed: map[string][]string{}, log: log}
+	// Each request is a server span, a child of the caller's traceparent.
+	rt.traced = otelhttp.NewHandler(rt.mux, "service", otelhttp.WithPropagators(telemetry.Propagator),
+		otelhttp.WithFilter(func(r *http.Request) bool { return !probePath(r.URL.Path) }),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "serve " + r.Method }))
 	if token != "" {
 		rt.tokens[token] = "gateway"
 	}
@@ -102,7 +115,7 @@ func (rt *Router) authorized(r *http.Request) bool {
 	return ok
 }
 
-func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.mux.ServeHTTP(w, r) }
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.traced.ServeHTTP(w, r) }
 
 // Lookup returns a handler answering get of the path value name, checked
 // to be an ID or SKU first (PathID).
