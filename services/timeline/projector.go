@@ -185,6 +185,16 @@ func (p *Projector) handle(ctx context.Context, d amqp.Delivery) error {
 			endApply(span, outcome, nil)
 			return d.Ack(false)
 		}
+		if attempt >= p.cfg.Attempts && ctx.Err() == nil && deliveries(d) >= p.cfg.DeliveryLimit {
+			// Its last delivery: handed back, the broker would dead-letter
+			// it. Do so here, so that it is counted.
+			p.log.Error("dead-lettering an event that could not be applied", "event", ev.ID,
+				"deliveries", deliveries(d), "error", err)
+			p.dead.Add(1)
+			p.cfg.Metrics.delivered(outcomeDeadLettered)
+			endApply(span, outcomeDeadLettered, err)
+			return d.Reject(false)
+		}
 		if attempt >= p.cfg.Attempts || ctx.Err() != nil {
 			p.log.Warn("handing a delivery back to the broker", "event", ev.ID, "attempts", attempt, "error", err)
 			p.requeued.Add(1)
@@ -194,4 +204,18 @@ func (p *Projector) handle(ctx context.Context, d amqp.Delivery) error {
 		}
 		broker.Sleep(ctx, backoff.Next())
 	}
+}
+
+// deliveries is how many times d has been delivered, this time included:
+// one more than the quorum queue's x-delivery-count (its earlier returns).
+func deliveries(d amqp.Delivery) int {
+	switch n := d.Headers["x-delivery-count"].(type) {
+	case int64:
+		return int(n) + 1
+	case int32:
+		return int(n) + 1
+	case int:
+		return n + 1
+	}
+	return 1
 }
