@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"encoding/json"
 	"io"
 	"net/http"
 
@@ -52,33 +53,44 @@ func (s *server) createOrder(c *gin.Context) {
 		return
 	}
 	who := principal(c)
-	orderID, err := newOrderID(who.Name, c.GetHeader(IdempotencyKeyHeader))
+	orderID, err := newOrderID(who.Name, c.GetHeader(IdempotencyKeyHeader), req)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	in := workflows.Input{OrderID: orderID, ClientID: who.Name, CustomerID: req.CustomerID, Items: req.Items, PaymentToken: req.PaymentToken}
+	status := workflows.StatusRunning
 	if err := s.deps.Sagas.Start(c.Request.Context(), in); err != nil {
-		// With an Idempotency-Key the order ID derives from the key: a
-		// saga that exists already is this request's, started by a first
-		// attempt whose record was lost. One key never starts two sagas.
+		// With an Idempotency-Key the order ID derives from the key and
+		// the order: a saga that exists already is this request's,
+		// started by a first attempt whose record was lost (or expired).
 		if !(ordersaga.ErrorCode(err) == ordersaga.ECONFLICT && c.GetHeader(IdempotencyKeyHeader) != "") {
 			s.fail(c, err)
 			return
 		}
+		if st, err := s.deps.Sagas.State(c.Request.Context(), orderID); err == nil {
+			status = st.Status
+		}
 	}
 	c.Header("Location", "/v1/orders/"+orderID)
-	c.JSON(http.StatusAccepted, OrderAccepted{OrderID: orderID, WorkflowID: workflows.WorkflowID(orderID), Status: workflows.StatusRunning})
+	c.JSON(http.StatusAccepted, OrderAccepted{OrderID: orderID, WorkflowID: workflows.WorkflowID(orderID), Status: status})
 }
 
 // orderNamespace seeds the order IDs derived from idempotency keys.
 var orderNamespace = uuid.MustParse("6f1b1f4e-8f0a-4c47-9a55-6b0e6a9b0c11")
 
 // newOrderID returns a time-ordered random order ID, or, with an
-// idempotency key, one derived from the client and the key.
-func newOrderID(client, idempotencyKey string) (string, error) {
+// idempotency key, one derived from the client, the key and the order: a
+// retry of the request finds its saga however long after, while the same
+// key reused for another order (after its record expired) starts that
+// order rather than answering with the old one.
+func newOrderID(client, idempotencyKey string, req CreateOrderRequest) (string, error) {
 	if idempotencyKey != "" {
-		return uuid.NewSHA1(orderNamespace, []byte(client+"\x00"+idempotencyKey)).String(), nil
+		order, err := json.Marshal(req) // the order, whatever the body's spacing or field order
+		if err != nil {
+			return "", err
+		}
+		return uuid.NewSHA1(orderNamespace, []byte(client+"\x00"+idempotencyKey+"\x00"+string(order))).String(), nil
 	}
 	id, err := uuid.NewV7()
 	if err != nil {

@@ -110,9 +110,9 @@ func TestIdempotencyKeyInFlightIs409(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, (<-done).Code)
 }
 
-// TestKeyLostFromRedisStillStartsOneSaga: the order ID derives from the key,
-// so a retry after the record was lost finds the saga already started and
-// answers as the first did.
+// TestKeyLostFromRedisStillStartsOneSaga: the order ID derives from the key
+// and the order, so a retry after the record was lost finds the saga
+// already started and answers as the first did.
 func TestKeyLostFromRedisStillStartsOneSaga(t *testing.T) {
 	t.Parallel()
 	sagas := &countingSagas{orders: map[string]int{}}
@@ -121,14 +121,31 @@ func TestKeyLostFromRedisStillStartsOneSaga(t *testing.T) {
 		Idempotency: idempotency.NewStore(rdb, prefix+"idem:", time.Hour, time.Minute), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	first, _ := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k")
 	require.Equal(t, http.StatusAccepted, first.Code)
-	iter := rdb.Scan(context.Background(), 0, prefix+"idem:*", 100).Iterator()
-	for iter.Next(context.Background()) {
-		rdb.Del(context.Background(), iter.Val())
+	forget := func() {
+		iter := rdb.Scan(context.Background(), 0, prefix+"idem:*", 100).Iterator()
+		for iter.Next(context.Background()) {
+			rdb.Del(context.Background(), iter.Val())
+		}
 	}
+	forget()
 	again, _ := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k")
 	require.Equal(t, http.StatusAccepted, again.Code)
 	require.Equal(t, first.Body.String(), again.Body.String())
 	require.Equal(t, 1, sagas.starts())
+
+	// The same order spelled otherwise is the same order.
+	forget()
+	respaced, _ := send(t, h, "POST", "/v1/orders", " "+strings.ReplaceAll(validOrder, ",", " ,\n"), "Idempotency-Key", "k")
+	require.Equal(t, first.Body.String(), respaced.Body.String())
+	require.Equal(t, 1, sagas.starts())
+
+	// The key reused for another order once its record is gone (expired)
+	// places that order; it is not answered with the old one.
+	forget()
+	other, _ := send(t, h, "POST", "/v1/orders", strings.Replace(validOrder, `"quantity":2`, `"quantity":3`, 1), "Idempotency-Key", "k")
+	require.Equal(t, http.StatusAccepted, other.Code)
+	require.NotEqual(t, first.Header().Get("Location"), other.Header().Get("Location"))
+	require.Equal(t, 2, sagas.starts())
 }
 
 func TestIdempotencyFailsClosedWhenRedisIsDown(t *testing.T) {
