@@ -199,9 +199,17 @@ func (s *server) recover(c *gin.Context) {
 
 // ready answers readiness: Temporal and the API's own Redis. The services
 // are not checked: the gateway answers without them (partial order views,
-// 503 on the inventory endpoints).
+// 503 on the inventory endpoints). The API's port is public and the probe
+// needs no key, so a failing check is named, not described: its error
+// (addresses, the dependency's words) goes to the log.
 func (s *server) ready(c *gin.Context) {
 	checks, ok := servicehttp.RunChecks(c.Request.Context(), s.deps.Checks)
+	for name, result := range checks {
+		if result != "ok" {
+			s.deps.Log.WarnContext(c.Request.Context(), "readiness check failed", "check", name, "error", result)
+			checks[name] = "failing"
+		}
+	}
 	if !ok {
 		p := statusProblem(http.StatusServiceUnavailable, "a dependency is not reachable")
 		p.Checks = checks

@@ -35,10 +35,10 @@ func TestProbesAnswerAsDocumented(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.JSONEq(t, `{"status":"ready","checks":{"temporal":"ok","redis":"ok"}}`, rec.Body.String())
 
-	redisDown = errors.New("connection refused")
+	redisDown = errors.New("dial tcp 10.0.0.5:6379: connection refused")
 	rec, p := send(t, h, "GET", "/readyz", "")
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
-	require.Equal(t, "connection refused", p.Checks["redis"])
+	require.Equal(t, map[string]string{"temporal": "ok", "redis": "failing"}, p.Checks, "named, not described: the port is public")
 	require.Equal(t, "1", rec.Header().Get("Retry-After"))
 
 	rec, _ = send(t, h, "GET", "/healthz", "")
