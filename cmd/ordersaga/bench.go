@@ -287,6 +287,9 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 		ProviderFlags:      ProviderFlags{ProviderAddr: "127.0.0.1:0", ProviderSlowDelay: 3 * time.Second, ProviderFlakyFailures: 2},
 		APIFlags:           APIFlags{APIAddr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, RequestTimeout: 10 * time.Second, AdmissionFlags: b.AdmissionFlags},
 		WorkerFlags:        b.WorkerFlags,
+		// Time to answer a request that took its whole read timeout, for as
+		// long as RequestTimeout lets a request run.
+		HTTPFlags: HTTPFlags{HTTPWriteTimeout: defaultReadTimeout + 10*time.Second + 5*time.Second},
 	}
 	if b.Baseline {
 		d.ExtraServices = []string{workers.Baseline}
