@@ -206,7 +206,8 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	}
 	bg := newBackground()
 	st.onStop(bg.Stop) // after the workers: what they wrote is relayed, or kept for the next start
-	if err := startProjector(ctx, bg, newTimeline(d.CommonRedisFlags, pool), d.RabbitFlags, d.TimelineFlags, timeline.NewMetrics(reg), log); err != nil {
+	consuming, err := startProjector(ctx, bg, newTimeline(d.CommonRedisFlags, pool), d.RabbitFlags, d.TimelineFlags, timeline.NewMetrics(reg), log)
+	if err != nil {
 		return nil, err
 	}
 	if err := startRelays(bg, workers.All, d.RedisFlags, pool, d.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
@@ -219,7 +220,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	}
 	st.onStop(group.Stop)
 
-	checks := append(pool.checks(), rabbitCheck(d.RabbitFlags), temporalCheck(c), pollersCheck(c, services))
+	checks := append(pool.checks(), rabbitCheck(d.RabbitFlags), consuming, temporalCheck(c), pollersCheck(c, services))
 	svcSrv, err := roleHTTP{checks: checks, reg: reg, apis: stores.register}.serve(or(d.HTTPAddr, "127.0.0.1:0"), token, d.HTTPFlags, log)
 	if err != nil {
 		return nil, err

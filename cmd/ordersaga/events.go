@@ -13,6 +13,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/outbox"
+	"github.com/ordersaga/ordersaga/internal/servicehttp"
 	"github.com/ordersaga/ordersaga/services/timeline"
 )
 
@@ -97,17 +98,17 @@ func newTimeline(rf CommonRedisFlags, pool *redisPool) *timeline.Store {
 // startProjector declares the projector's queue (so no event published from
 // now on misses it) and runs it in bg.
 func startProjector(ctx context.Context, bg *background, store *timeline.Store, rab RabbitFlags, tf TimelineFlags,
-	metrics *timeline.Metrics, log *slog.Logger) error {
+	metrics *timeline.Metrics, log *slog.Logger) (servicehttp.Check, error) {
 	p, err := timeline.NewProjector(timeline.Config{
 		URL: rab.RabbitMQURL, Queue: tf.TimelineQueue, Topology: rab.topology(),
 		Prefetch: tf.TimelinePrefetch, DeliveryLimit: tf.TimelineDeliveryLimit, Metrics: metrics,
 	}, store, log)
 	if err != nil {
-		return err
+		return servicehttp.Check{}, err
 	}
 	if err := p.Declare(ctx); err != nil {
-		return err
+		return servicehttp.Check{}, err
 	}
 	bg.Go(p.Run, log, "timeline projector")
-	return nil
+	return servicehttp.Check{Name: "timeline consumer", Fn: p.Consuming}, nil
 }

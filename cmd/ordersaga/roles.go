@@ -199,10 +199,11 @@ func (p *ProjectorCmd) Run(ctx context.Context, log *slog.Logger) error {
 	reg := newRegistry() // to serve on the role's HTTP address
 	bg := newBackground()
 	defer bg.Stop()
-	if err := startProjector(ctx, bg, newTimeline(p.CommonRedisFlags, pool), p.RabbitFlags, p.TimelineFlags, timeline.NewMetrics(reg), log); err != nil {
+	consuming, err := startProjector(ctx, bg, newTimeline(p.CommonRedisFlags, pool), p.RabbitFlags, p.TimelineFlags, timeline.NewMetrics(reg), log)
+	if err != nil {
 		return err
 	}
-	srv, err := roleHTTP{checks: append(pool.checks(), rabbitCheck(p.RabbitFlags)), reg: reg}.serve(p.HTTPAddr, "", p.HTTPFlags, log)
+	srv, err := roleHTTP{checks: append(pool.checks(), rabbitCheck(p.RabbitFlags), consuming), reg: reg}.serve(p.HTTPAddr, "", p.HTTPFlags, log)
 	if err != nil {
 		return err
 	}

@@ -79,6 +79,17 @@ type Projector struct {
 	tracer trace.Tracer
 
 	applied, dups, dead, requeued, skipped atomic.Int64
+	// consuming is true while a session holds a consumer on the queue.
+	consuming atomic.Bool
+}
+
+// Consuming is the projector's readiness: nil while it holds a consumer on
+// its queue, an error while it is (re)connecting.
+func (p *Projector) Consuming(context.Context) error {
+	if p.consuming.Load() {
+		return nil
+	}
+	return errors.New("not consuming: the timeline consumer is connecting")
 }
 
 // NewProjector returns a projector writing to store.
@@ -138,6 +149,8 @@ func (p *Projector) session(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", p.cfg.Queue, err)
 	}
+	p.consuming.Store(true)
+	defer p.consuming.Store(false)
 	p.log.Info("timeline consumer connected", "broker", broker.Redacted(p.cfg.URL))
 	for {
 		select {

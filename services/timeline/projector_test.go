@@ -196,3 +196,23 @@ func TestTimelineUnreachableIsUnavailable(t *testing.T) {
 	require.Equal(t, ordersaga.EUNAVAILABLE, ordersaga.ErrorCode(err), "%v", err)
 	require.ErrorContains(t, err, "the timeline is unavailable")
 }
+
+// TestConsumingIsTheProjectorsReadiness: ready only while it holds a
+// consumer on its queue.
+func TestConsumingIsTheProjectorsReadiness(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := redistest.New(t)
+	queue := prefix + "timeline"
+	topo, _ := amqptest.Topology(t, queue)
+	p, err := timeline.NewProjector(timeline.Config{URL: amqptest.URL(), Queue: queue, Topology: topo},
+		timeline.NewStore(rdb, prefix+"timeline:"), quiet)
+	require.NoError(t, err)
+	require.ErrorContains(t, p.Consuming(context.Background()), "not consuming", "before it runs")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	require.Eventually(t, func() bool { return p.Consuming(context.Background()) == nil }, 10*time.Second, 10*time.Millisecond)
+	cancel()
+	<-done
+	require.Error(t, p.Consuming(context.Background()), "after it stopped")
+}
