@@ -74,9 +74,17 @@ func (s *server) idempotent(c *gin.Context) {
 	}
 	rec := &recorder{ResponseWriter: c.Writer}
 	c.Writer = rec
-	c.Next()
 	// The request's context may be done by now; the record must still land.
 	ctx := context.WithoutCancel(c.Request.Context())
+	defer func() {
+		if v := recover(); v != nil {
+			// A handler panicked (answered 500 further out): free the key
+			// at once for a retry, rather than when its claim expires.
+			_ = s.deps.Idempotency.Abort(ctx, scope, key)
+			panic(v)
+		}
+	}()
+	c.Next()
 	status := rec.Status()
 	if status >= 500 {
 		_ = s.deps.Idempotency.Abort(ctx, scope, key)

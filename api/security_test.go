@@ -172,3 +172,34 @@ func TestIdempotencyKeysAreScopedPerClient(t *testing.T) {
 	require.NotEqual(t, a.Body.String(), b.Body.String())
 	require.Equal(t, 2, sagas.starts())
 }
+
+// panickingSagas panics on its first Start.
+type panickingSagas struct {
+	countingSagas
+	panicked bool
+}
+
+func (p *panickingSagas) Start(ctx context.Context, in workflows.Input) error {
+	p.mu.Lock()
+	first := !p.panicked
+	p.panicked = true
+	p.mu.Unlock()
+	if first {
+		panic("boom")
+	}
+	return p.countingSagas.Start(ctx, in)
+}
+
+// TestPanicFreesTheIdempotencyKey: a request whose handler panicked (500)
+// leaves its key free for the retry at once, not "in flight" until the
+// claim expires.
+func TestPanicFreesTheIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	sagas := &panickingSagas{countingSagas: countingSagas{orders: map[string]int{}}}
+	h := newSecureAPI(t, sagas, nil, api.Auth{})
+	first, _ := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k-panic")
+	require.Equal(t, http.StatusInternalServerError, first.Code)
+	retry, _ := send(t, h, "POST", "/v1/orders", validOrder, "Idempotency-Key", "k-panic")
+	require.Equal(t, http.StatusAccepted, retry.Code, retry.Body.String())
+	require.Equal(t, 1, sagas.starts())
+}
