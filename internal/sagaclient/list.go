@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
@@ -41,6 +42,9 @@ type Summary struct {
 	StartTime  time.Time        `json:"start_time"`
 	// CloseTime is set once the saga has finished.
 	CloseTime *time.Time `json:"close_time,omitempty"`
+
+	runID      string
+	terminated bool
 }
 
 // newer reports whether a comes before b in a listing: started later, or at
@@ -93,15 +97,30 @@ func (s *Client) List(ctx context.Context, f Filter, size int, token string) (Pa
 	if err != nil {
 		return Page{}, err
 	}
+	var stale error
 	err = s.scan(ctx, q+" AND ExecutionStatus != 'Running'", 2*top.n, func(sm Summary) bool {
 		if top.full() && sm.CloseTime != nil && sm.CloseTime.Before(top.last().StartTime) {
 			return false
 		}
-		if eligible(sm) {
-			top.add(sm)
+		if !eligible(sm) {
+			return true
 		}
+		if sm.terminated { // perhaps by a reset, which started another run
+			current, err := s.currentRun(ctx, sm.WorkflowID)
+			if err != nil {
+				stale = err
+				return false
+			}
+			if current != sm.runID {
+				return true // an earlier run: the order is listed by its current one
+			}
+		}
+		top.add(sm)
 		return true
 	})
+	if err == nil {
+		err = stale
+	}
 	if err != nil {
 		return Page{}, err
 	}
@@ -182,6 +201,15 @@ func (s *Client) scan(ctx context.Context, query string, pageSize int, each func
 	}
 }
 
+// currentRun returns the run ID of workflowID's current run.
+func (s *Client) currentRun(ctx context.Context, workflowID string) (string, error) {
+	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
+	if err != nil {
+		return "", domainError("describe saga", err)
+	}
+	return desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), nil
+}
+
 // summarize reads a saga's summary from its visibility record.
 func summarize(e *workflowpb.WorkflowExecutionInfo) Summary {
 	attr := func(name string) string {
@@ -198,6 +226,8 @@ func summarize(e *workflowpb.WorkflowExecutionInfo) Summary {
 		ClientID:   attr(workflows.ClientIDKey.GetName()),
 		Status:     workflows.Status(attr(workflows.SagaStatusKey.GetName())),
 		StartTime:  e.GetStartTime().AsTime(),
+		runID:      e.GetExecution().GetRunId(),
+		terminated: e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED,
 	}
 	if e.GetCloseTime() != nil {
 		t := e.GetCloseTime().AsTime()
@@ -214,8 +244,14 @@ type newest struct {
 
 func (t *newest) add(sm Summary) {
 	if i := slices.IndexFunc(t.items, func(o Summary) bool { return o.WorkflowID == sm.WorkflowID }); i >= 0 {
-		t.items[i] = sm // seen running, now finished: the later record
-		return
+		switch o := t.items[i]; {
+		case o.runID == sm.runID:
+			t.items[i] = sm // seen running, now finished: the later record
+			return
+		case o.StartTime.After(sm.StartTime):
+			return // an earlier run of a saga an operator reset
+		}
+		t.items = slices.Delete(t.items, i, i+1) // a later run: it takes the place
 	}
 	i, _ := slices.BinarySearchFunc(t.items, sm, func(o, target Summary) int {
 		if o.newer(target) {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
@@ -129,4 +130,38 @@ func TestListRefusesForeignTokens(t *testing.T) {
 		require.Equal(t, ordersaga.EINVALID, e.Code)
 		require.Equal(t, "page_token", e.Field)
 	}
+}
+
+// TestListShowsAResetSagaOnce: after an operator's reset, visibility holds
+// the terminated earlier run beside the current one; the listing shows the
+// order once, as its current run, on whichever page.
+func TestListShowsAResetSagaOnce(t *testing.T) {
+	current := execution(t, "r5", 5, -1)
+	current.Execution.RunId = "run-b"
+	earlier := execution(t, "r5", 1, 4)
+	earlier.Execution.RunId = "run-a"
+	earlier.Status = enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED
+	other := execution(t, "c3", 3, 3.5)
+	other.Execution.RunId = "run-c"
+	c, _ := visibility([]*workflowpb.WorkflowExecutionInfo{current}, []*workflowpb.WorkflowExecutionInfo{earlier, other})
+	c.On("DescribeWorkflowExecution", mock.Anything, "order-r5", "").Return(&workflowservice.DescribeWorkflowExecutionResponse{
+		WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: "order-r5", RunId: "run-b"}}}, nil)
+	sagas := sagaclient.New(c, workflows.Options{})
+
+	all, err := sagas.List(context.Background(), sagaclient.Filter{}, 10, "")
+	require.NoError(t, err)
+	require.Equal(t, []string{"r5", "c3"}, orderIDs(all))
+	require.Nil(t, all.Orders[0].CloseTime, "the current run, still running")
+
+	var paged []string
+	token := ""
+	for {
+		page, err := sagas.List(context.Background(), sagaclient.Filter{}, 1, token)
+		require.NoError(t, err)
+		paged = append(paged, orderIDs(page)...)
+		if token = page.Next; token == "" {
+			break
+		}
+	}
+	require.Equal(t, []string{"r5", "c3"}, paged, "once across pages")
 }
