@@ -315,3 +315,21 @@ func TestCancelTakesAnEmptyChunkedBody(t *testing.T) {
 		require.Equal(t, http.StatusConflict, rec.Code, "the fake refuses every cancel after reading it: %s", rec.Body.String())
 	}
 }
+
+// TestReasonsAreCountedInCharacters: a reason's bound is 500 characters,
+// as the schema counts them, not bytes.
+func TestReasonsAreCountedInCharacters(t *testing.T) {
+	t.Parallel()
+	h := api.New(api.Config{}, api.Deps{Sagas: &fakeSagas{owners: map[string]string{"o1": "anonymous"}}, Stock: fakeStock{},
+		Orders: noParts{}, Reservations: noParts{}, Payments: noParts{}, Timeline: fakeTimeline{},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}) // the default 64 KiB body bound
+	euros := func(n int) string { return `{"reason":"` + strings.Repeat("€", n) + `"}` } // 3 bytes each
+	rec, _ := send(t, h, "POST", "/v1/orders/o1/compensations/charge_payment/resolve", euros(500))
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	rec, p := send(t, h, "POST", "/v1/orders/o1/compensations/charge_payment/resolve", euros(501))
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	require.Equal(t, "reason", p.Field)
+	rec, p = send(t, h, "POST", "/v1/orders/o1/cancel", euros(501))
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	require.Equal(t, "reason", p.Field)
+}

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -22,7 +23,7 @@ func (r ResolveRequest) Validate() error {
 	switch {
 	case strings.TrimSpace(r.Reason) == "":
 		v.add("reason", "reason is required: say what was fixed by hand")
-	case len(r.Reason) > workflows.MaxReasonLen:
+	case utf8.RuneCountInString(r.Reason) > workflows.MaxReasonLen:
 		v.add("reason", "reason must be at most %d characters", workflows.MaxReasonLen)
 	}
 	return v.problem()

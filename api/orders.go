@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -128,7 +129,7 @@ type CancelRequest struct {
 // Validate reports an over-long reason.
 func (r CancelRequest) Validate() error {
 	var v validation
-	if len(r.Reason) > workflows.MaxReasonLen {
+	if utf8.RuneCountInString(r.Reason) > workflows.MaxReasonLen {
 		v.add("reason", "reason must be at most %d characters", workflows.MaxReasonLen)
 	}
 	return v.problem()

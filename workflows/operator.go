@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"go.temporal.io/sdk/workflow"
 )
@@ -25,7 +26,8 @@ type CompensationRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// MaxReasonLen bounds the reasons of cancels and resolutions.
+// MaxReasonLen bounds the reasons of cancels and resolutions, in
+// characters (as the API's schema counts them).
 const MaxReasonLen = 500
 
 // compensation is one step's compensation while it runs: what the operator
@@ -110,7 +112,7 @@ func (s *saga) validateResolve(_ workflow.Context, req CompensationRequest) erro
 		return errors.New("resolving a compensation needs the operator's name (by)")
 	case req.Reason == "":
 		return errors.New("resolving a compensation needs a reason")
-	case len(req.Reason) > MaxReasonLen:
+	case utf8.RuneCountInString(req.Reason) > MaxReasonLen:
 		return fmt.Errorf("reason must be at most %d characters", MaxReasonLen)
 	}
 	return nil

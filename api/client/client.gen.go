@@ -348,7 +348,7 @@ func (e UpdateAcceptedAccepted) Valid() bool {
 
 // CancelRequest defines model for CancelRequest.
 type CancelRequest struct {
-	// Reason Why; the saga's `failure_reason` (at most 500 bytes of UTF-8).
+	// Reason Why; the saga's `failure_reason` (at most 500 characters).
 	Reason *string `json:"reason,omitempty"`
 }
 
@@ -649,7 +649,7 @@ type Resolution struct {
 
 // ResolveRequest defines model for ResolveRequest.
 type ResolveRequest struct {
-	// Reason What was fixed by hand; not blank, at most 500 bytes of UTF-8.
+	// Reason What was fixed by hand; not blank, at most 500 characters.
 	Reason string `json:"reason"`
 }
 
