@@ -63,8 +63,10 @@ type Activities struct {
 	Payment   *activities.Payment
 }
 
-// New returns the worker of service, not yet started.
+// New returns the worker of service, not yet started. Activity workers
+// record the attempt a business failure ended on (AttemptInterceptor).
 func New(c client.Client, service string, acts Activities, opts worker.Options) (worker.Worker, error) {
+	opts.Interceptors = append(slices.Clone(opts.Interceptors), activities.AttemptInterceptor())
 	switch service {
 	case Orchestrator:
 		w := worker.New(c, workflows.TaskQueueOrchestrator, opts)

@@ -227,13 +227,15 @@ func isBusinessFailure(step Step, err error) bool {
 }
 
 // attemptsOnFailure is what the workflow knows of a failed step's attempts:
-// a retry-exhausted step used all of them, a business failure says nothing.
+// a retry-exhausted step used all of them; a business failure says on which
+// attempt it came (activities.AttemptInterceptor), or nothing (0) when its
+// worker did not record it.
 func attemptsOnFailure(step Step, err error) int32 {
 	var actErr *temporal.ActivityError
 	if errors.As(err, &actErr) && actErr.RetryState() == enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED {
 		return step.Retry.MaximumAttempts
 	}
-	return 0
+	return activities.FailedAttempt(err)
 }
 
 // errorMessage is the innermost message of err: the service's own words,

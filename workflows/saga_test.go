@@ -63,7 +63,7 @@ func newHarness(t *testing.T, configure ...func(*testsuite.WorkflowTestSuite)) *
 			return outcomeFn[activities.ResolutionInput](h, activities.RecordResolutionName)(ctx, in)
 		})
 	h.env.SetTestTimeout(30 * time.Second)
-	h.env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&serverRetries{}}})
+	h.env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&serverRetries{}, activities.AttemptInterceptor()}})
 	h.env.OnActivity(activities.ReserveInventoryName, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.ReserveInput) (activities.Reservation, error) {
 			if err := h.call(ctx, activities.ReserveInventoryName); err != nil {
@@ -294,6 +294,25 @@ func TestDeclinedCompensatesInReverseOrder(t *testing.T) {
 		activities.ReleaseInventoryName, activities.RejectOrderName}, h.distinctCalls())
 	require.Equal(t, workflows.StepFailed, stepOf(st, workflows.StepChargePayment).Status)
 	require.Equal(t, 1, h.count(activities.ChargePaymentName), "a decline is not retried")
+}
+
+// TestADeclineAfterRetriesShowsItsAttempts: a business failure on the
+// third attempt shows 3 attempts, as the services' workers record them.
+func TestADeclineAfterRetriesShowsItsAttempts(t *testing.T) {
+	h := newHarness(t)
+	h.fail[activities.ChargePaymentName] = func(attempt int32) error {
+		if attempt <= 2 {
+			return temporal.NewApplicationError("provider answered 503", "ProviderUnavailable")
+		}
+		return temporal.NewNonRetryableApplicationError("card declined", activities.ErrPaymentDeclined, nil)
+	}
+	st, err := h.run(input(5000))
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusCompensated, st.Status)
+	charge := stepOf(st, workflows.StepChargePayment)
+	require.Equal(t, workflows.StepFailed, charge.Status)
+	require.EqualValues(t, 3, charge.Attempts)
+	require.Equal(t, "card declined", charge.LastError)
 }
 
 func TestTransientPaymentFailuresAreRetried(t *testing.T) {
