@@ -66,7 +66,7 @@ func placeOrder(t *testing.T, api string) (status int, retryAfter, code string) 
 func TestAdmissionShedsWhileSagasWaitForWorkers(t *testing.T) {
 	_, prefix := redistest.New(t)
 	topo, _ := amqptest.Topology(t, prefix+"timeline")
-	temporal, api := freeAddr(t), freeAddr(t)
+	temporal := freeAddr(t)
 	role(t, "temporal-server", "--data-dir", t.TempDir(), "--temporal-port", port(temporal), "--ui-port=-1")
 	require.Eventually(t, func() bool {
 		c, err := net.Dial("tcp", temporal)
@@ -75,6 +75,8 @@ func TestAdmissionShedsWhileSagasWaitForWorkers(t *testing.T) {
 		}
 		return err == nil
 	}, 90*time.Second, 100*time.Millisecond, "the Temporal frontend listens")
+	// Picked once the server has bound its ports (it picks free ones too).
+	api := freeAddr(t)
 	role(t, "api", "--temporal-address", temporal, "--api-addr", api, "--redis-url", redistest.URL(), "--redis-key-prefix", prefix,
 		"--admission-max-backlog-age", "200ms", "--admission-retry-after", "2s")
 
