@@ -16,7 +16,9 @@ import (
 // succeeded. Errors that already carry details are left as they are.
 func AttemptInterceptor() interceptor.WorkerInterceptor { return &attemptInterceptor{} }
 
-type attemptInterceptor struct{ interceptor.WorkerInterceptorBase }
+type attemptInterceptor struct {
+	interceptor.WorkerInterceptorBase
+}
 
 func (*attemptInterceptor) InterceptActivity(_ context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
 	i := &attemptInbound{}
