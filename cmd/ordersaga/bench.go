@@ -285,11 +285,11 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 		SagaFlags:          SagaFlags{ApprovalThresholdCents: -1, ApprovalTimeout: time.Hour, CompensationAlertAttempts: 10, CompensationMaxInterval: time.Minute},
 		PaymentClientFlags: PaymentClientFlags{PaymentTimeout: 2 * time.Second, PaymentBreakerFailures: 5, PaymentBreakerOpen: 5 * time.Second},
 		ProviderFlags:      ProviderFlags{ProviderAddr: "127.0.0.1:0", ProviderSlowDelay: 3 * time.Second, ProviderFlakyFailures: 2},
-		APIFlags:           APIFlags{APIAddr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, RequestTimeout: 10 * time.Second, AdmissionFlags: b.AdmissionFlags},
+		APIFlags:           APIFlags{APIAddr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, RequestTimeout: benchRequestTimeout, AdmissionFlags: b.AdmissionFlags},
 		WorkerFlags:        b.WorkerFlags,
 		// Time to answer a request that took its whole read timeout, for as
 		// long as RequestTimeout lets a request run.
-		HTTPFlags: HTTPFlags{HTTPWriteTimeout: defaultReadTimeout + 10*time.Second + 5*time.Second},
+		HTTPFlags: HTTPFlags{HTTPWriteTimeout: defaultReadTimeout + benchRequestTimeout + 5*time.Second},
 	}
 	if b.Baseline {
 		d.ExtraServices = []string{workers.Baseline}
@@ -325,3 +325,6 @@ func putStock(ctx context.Context, apiURL, sku string) error {
 	}
 	return nil
 }
+
+// benchRequestTimeout bounds each request to the bench's embedded API.
+const benchRequestTimeout = 10 * time.Second

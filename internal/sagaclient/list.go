@@ -106,12 +106,12 @@ func (s *Client) List(ctx context.Context, f Filter, size int, token string) (Pa
 			return true
 		}
 		if sm.terminated { // perhaps by a reset, which started another run
-			current, err := s.currentRun(ctx, sm.WorkflowID)
+			desc, err := s.describe(ctx, sm.OrderID)
 			if err != nil {
 				stale = err
 				return false
 			}
-			if current != sm.runID {
+			if desc.GetWorkflowExecutionInfo().GetExecution().GetRunId() != sm.runID {
 				return true // an earlier run: the order is listed by its current one
 			}
 		}
@@ -199,15 +199,6 @@ func (s *Client) scan(ctx context.Context, query string, pageSize int, each func
 			return nil
 		}
 	}
-}
-
-// currentRun returns the run ID of workflowID's current run.
-func (s *Client) currentRun(ctx context.Context, workflowID string) (string, error) {
-	desc, err := s.c.DescribeWorkflowExecution(ctx, workflowID, "")
-	if err != nil {
-		return "", domainError("describe saga", err)
-	}
-	return desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), nil
 }
 
 // summarize reads a saga's summary from its visibility record.

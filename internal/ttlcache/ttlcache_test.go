@@ -43,6 +43,8 @@ func TestEntriesExpire(t *testing.T) {
 	}
 }
 
+// TestConcurrentUse is for the race detector (the project's race run):
+// it fails on a data race in the cache.
 func TestConcurrentUse(t *testing.T) {
 	c := New[string, int](16, time.Hour)
 	var wg sync.WaitGroup
