@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -68,19 +69,31 @@ func startStack(t *testing.T, extra ...string) *stack {
 	_, prefix := redistest.New(t)
 	queue := prefix + "timeline"
 	topo, _ := amqptest.Topology(t, queue)
-	s := &stack{t: t, api: freeAddr(t), services: freeAddr(t), temporal: freeAddr(t), ui: freeAddr(t), provider: freeAddr(t),
-		logs: &syncBuffer{}, topo: topo}
-	s.args = append([]string{"dev",
-		"--data-dir", t.TempDir(),
-		"--temporal-port", port(s.temporal), "--ui-port", port(s.ui),
-		"--api-addr", s.api, "--provider-addr", s.provider,
-		"--http-addr", s.services, "--service-token", e2eServiceToken,
-		"--redis-url", redistest.URL(), "--redis-key-prefix", prefix,
-		"--rabbitmq-url", amqptest.URL(), "--rabbitmq-exchange", topo.EventsExchange(), "--timeline-queue", queue,
-		"--payment-timeout", "300ms", "--provider-slow-delay", "1s",
-		"--log-level", "warn",
-	}, extra...)
-	s.start()
+	s := &stack{t: t, logs: &syncBuffer{}, topo: topo}
+	dataDir := t.TempDir()
+	// The ports are picked before dev starts, and the embedded Temporal
+	// server picks free ports of its own meanwhile: on a collision, pick
+	// again.
+	for attempt := 1; ; attempt++ {
+		s.api, s.services, s.temporal, s.ui, s.provider = freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+		s.args = append([]string{"dev",
+			"--data-dir", dataDir,
+			"--temporal-port", port(s.temporal), "--ui-port", port(s.ui),
+			"--api-addr", s.api, "--provider-addr", s.provider,
+			"--http-addr", s.services, "--service-token", e2eServiceToken,
+			"--redis-url", redistest.URL(), "--redis-key-prefix", prefix,
+			"--rabbitmq-url", amqptest.URL(), "--rabbitmq-exchange", topo.EventsExchange(), "--timeline-queue", queue,
+			"--payment-timeout", "300ms", "--provider-slow-delay", "1s",
+			"--log-level", "warn",
+		}, extra...)
+		err := s.tryStart()
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatalf("dev exited early: %v\n%s", err, s.logs.String())
+		}
+	}
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
@@ -92,6 +105,14 @@ func startStack(t *testing.T, extra ...string) *stack {
 
 // start runs dev and waits until /readyz answers 200.
 func (s *stack) start() {
+	if err := s.tryStart(); err != nil {
+		s.t.Fatalf("dev exited early: %v\n%s", err, s.logs.String())
+	}
+}
+
+// tryStart runs dev and waits until /readyz answers 200; it returns dev's
+// error if dev exits first.
+func (s *stack) tryStart() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, s.args, io.Discard, s.logs) }()
@@ -111,18 +132,24 @@ func (s *stack) start() {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-done:
-			s.t.Fatalf("dev exited early: %v\n%s", err, s.logs.String())
+			cancel()
+			s.stop = func() {}
+			if err == nil {
+				err = errors.New("dev returned")
+			}
+			return err
 		default:
 		}
 		if resp, err := http.Get("http://" + s.api + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				return nil
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	s.t.Fatalf("dev not ready within 90s\n%s", s.logs.String())
+	return nil
 }
 
 // apiClient sends the tests' API requests; an exchange that breaks the
