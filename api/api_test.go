@@ -69,7 +69,9 @@ func (f *fakeSagas) State(_ context.Context, id string) (workflows.State, error)
 	if !ok {
 		status = workflows.StatusRunning
 	}
-	return workflows.State{OrderID: id, ClientID: owner, Status: status}, nil
+	st := workflows.State{OrderID: id, ClientID: owner}
+	st.Status = status
+	return st, nil
 }
 
 // setStatus makes State answer status for id.

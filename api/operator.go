@@ -69,7 +69,7 @@ func (s *server) compensationTarget(c *gin.Context) (orderID, step string, ok bo
 		return "", "", false
 	}
 	if !hasCompensation(step) {
-		p := statusProblem(http.StatusNotFound, "step "+step+" has no compensation; steps with one: "+strings.Join(compensatedSteps(), ", "))
+		p := statusProblem(http.StatusNotFound, "step "+step+" has no compensation; steps with one: "+strings.Join(workflows.CompensatedSteps(), ", "))
 		p.Field = "step"
 		s.problem(c, p)
 		return "", "", false
@@ -78,18 +78,8 @@ func (s *server) compensationTarget(c *gin.Context) (orderID, step string, ok bo
 	return orderID, step, ok
 }
 
-func compensatedSteps() []string {
-	var out []string
-	for _, st := range workflows.Definition() {
-		if st.Compensation != "" {
-			out = append(out, st.Name)
-		}
-	}
-	return out
-}
-
 func hasCompensation(step string) bool {
-	for _, s := range compensatedSteps() {
+	for _, s := range workflows.CompensatedSteps() {
 		if s == step {
 			return true
 		}

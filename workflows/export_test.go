@@ -1,21 +1,18 @@
 package workflows
 
-import "go.temporal.io/sdk/workflow"
+import (
+	"go.temporal.io/sdk/workflow"
 
-// OrderFulfillmentUnguarded is OrderFulfillment with the change
-// parallel-retriable-steps applied without its workflow.GetVersion guard:
-// the change as a careless developer would ship it (the other changes keep
-// their guards). Replaying older histories with it must fail.
+	"github.com/ordersaga/ordersaga/saga"
+)
+
+// OrderFulfillmentUnguarded is OrderFulfillment with the engine change
+// parallel-retriable-steps applied to revision 0 without its
+// workflow.GetVersion marker: the change as a careless developer would ship
+// it (the other change keeps its marker). Replaying older histories with it
+// must fail.
 func OrderFulfillmentUnguarded(ctx workflow.Context, in Input) (State, error) {
-	s := newSaga(ctx, in, Definition())
-	s.getVersion = func(ctx workflow.Context, change string, minSupported, maxSupported workflow.Version) workflow.Version {
-		if change == changeParallelRetriables {
-			return maxSupported
-		}
-		return workflow.GetVersion(ctx, change, minSupported, maxSupported)
-	}
-	if err := s.register(ctx); err != nil {
-		return s.state, err
-	}
-	return s.run(ctx)
+	def := Definition(in.Revision, in.Options)
+	def.Markers = []saga.Change{saga.ChangeIndependentCompensations}
+	return run(ctx, in, def)
 }

@@ -1,11 +1,13 @@
-// Package workflows holds the order fulfillment saga: its definition as data
-// (steps.go), the deterministic interpreter that runs it (saga.go,
-// compensate.go), and the names other processes use to talk to it. Nothing in
-// this package does I/O.
+// Package workflows holds the order fulfillment saga: its step table and
+// bindings (steps.go, bindings.go), run on the saga engine (package saga),
+// and the names other processes use to talk to it. Its code is
+// deterministic: nothing in this package does I/O.
 package workflows
 
 import (
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/ordersaga/ordersaga/saga"
 )
 
 // Task queues: one per service, so each service's workers deploy and scale
@@ -20,24 +22,24 @@ const (
 // Names of the saga's query, updates and signals.
 const (
 	// QueryState returns the saga's live State.
-	QueryState = "state"
+	QueryState = saga.QueryState
 	// UpdateApprove approves an order awaiting approval. Optional argument:
 	// ApproveRequest. Rejected (validator error) unless the saga is
 	// AWAITING_APPROVAL.
 	UpdateApprove = "approve"
 	// UpdateCancel cancels the saga and compensates it. Rejected once the
 	// pivot (payment) has started or the saga has ended.
-	UpdateCancel = "cancel"
+	UpdateCancel = saga.UpdateCancel
 	// UpdateRetryCompensation retries a compensation in progress at once,
 	// skipping the wait before its next attempt. Argument:
 	// CompensationRequest. Rejected unless the step is being compensated.
-	UpdateRetryCompensation = "retry-compensation"
+	UpdateRetryCompensation = saga.UpdateRetryCompensation
 	// UpdateResolveCompensation records that an operator fixed a
 	// compensation's effect by hand: the saga stops retrying it, records
 	// the Resolution, emits saga.compensation_resolved and goes on to its
 	// end state. Argument: CompensationRequest with By and Reason. Rejected
 	// unless the step is being compensated.
-	UpdateResolveCompensation = "resolve-compensation"
+	UpdateResolveCompensation = saga.UpdateResolveCompensation
 	// SignalApprove is the fire-and-forget twin of UpdateApprove, for
 	// operators using the Web UI or `temporal workflow signal`.
 	SignalApprove = "approve"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/telemetry"
+	"github.com/ordersaga/ordersaga/saga"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -81,18 +82,18 @@ func TestDeclinedSagaRecordsItsMetrics(t *testing.T) {
 // read as the saga's state.
 func TestDetailsShowStatusStepsTotalAndReason(t *testing.T) {
 	t.Parallel()
-	st := workflows.State{
-		Status: workflows.StatusCompensating, FailureReason: "card declined", TotalCents: 5025,
+	st := workflows.State{TotalCents: 5025, Progress: saga.Progress{
+		Status: workflows.StatusCompensating, FailureReason: "card declined",
 		Steps: []workflows.StepState{
 			{Name: workflows.StepCreateOrder, Status: workflows.StepCompensating},
 			{Name: workflows.StepReserveInventory, Status: workflows.StepCompensating},
 			{Name: workflows.StepChargePayment, Status: workflows.StepFailed},
 		},
-	}
+	}}
 	require.Equal(t, "**COMPENSATING**: card declined\n\nIn progress: compensate create_order, compensate reserve_inventory\n\nTotal: $50.25",
 		workflows.Details(st))
-	require.Equal(t, "**RUNNING**\n\nIn progress: action charge_payment", workflows.Details(workflows.State{
-		Status: workflows.StatusRunning, Steps: []workflows.StepState{{Name: workflows.StepChargePayment, Status: workflows.StepRunning}}}))
+	require.Equal(t, "**RUNNING**\n\nIn progress: action charge_payment", workflows.Details(workflows.State{Progress: saga.Progress{
+		Status: workflows.StatusRunning, Steps: []workflows.StepState{{Name: workflows.StepChargePayment, Status: workflows.StepRunning}}}}))
 }
 
 func TestSummaryNamesTheOrderAndItsItems(t *testing.T) {

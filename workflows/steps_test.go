@@ -7,133 +7,52 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga/activities"
+	"github.com/ordersaga/ordersaga/saga"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
+// TestDefinitionIsValid: every revision's table passes the engine's rules.
 func TestDefinitionIsValid(t *testing.T) {
-	require.NoError(t, workflows.Validate(workflows.Definition()))
+	for rev := 0; rev <= workflows.Revision; rev++ {
+		require.NoError(t, saga.Validate(workflows.Definition(rev, workflows.Options{})), "revision %d", rev)
+	}
 }
 
 // TestDefinitionNamesRegisteredActivities ensures every action and
-// compensation names a method of the service struct registered on the step's
-// task queue.
+// compensation of every revision names a method of the service struct
+// registered on the step's task queue.
 func TestDefinitionNamesRegisteredActivities(t *testing.T) {
 	services := map[string]any{
 		workflows.TaskQueueOrder:     &activities.Order{},
 		workflows.TaskQueueInventory: &activities.Inventory{},
 		workflows.TaskQueuePayment:   &activities.Payment{},
 	}
-	for _, step := range workflows.Definition() {
-		if step.Runner != workflows.RunActivity {
-			continue
-		}
-		svc, ok := services[step.TaskQueue]
-		require.True(t, ok, "step %s: unknown task queue %s", step.Name, step.TaskQueue)
-		for _, name := range []string{step.Action, step.Compensation} {
-			if name == "" {
+	for rev := 0; rev <= workflows.Revision; rev++ {
+		for _, step := range workflows.Definition(rev, workflows.Options{}).Steps {
+			if step.Gate != nil {
 				continue
 			}
-			_, ok := reflect.TypeOf(svc).MethodByName(name)
-			require.True(t, ok, "step %s: %T has no activity %s", step.Name, svc, name)
+			svc, ok := services[step.TaskQueue]
+			require.True(t, ok, "step %s: unknown task queue %s", step.Name, step.TaskQueue)
+			for _, name := range []string{step.Action, step.Compensation} {
+				if name == "" {
+					continue
+				}
+				_, ok := reflect.TypeOf(svc).MethodByName(name)
+				require.True(t, ok, "step %s: %T has no activity %s", step.Name, svc, name)
+			}
 		}
 	}
 }
 
-func TestValidateRejectsBrokenDefinitions(t *testing.T) {
-	tests := map[string]struct {
-		edit func([]workflows.Step) []workflows.Step
-		want string
-	}{
-		"first step starts with the previous one": {
-			edit: func(s []workflows.Step) []workflows.Step {
-				s[0].WithPrevious = true
-				return s
-			},
-			want: "starts with the previous step",
-		},
-		"approval starts with the previous step": {
-			edit: func(s []workflows.Step) []workflows.Step {
-				s[2].WithPrevious = true
-				return s
-			},
-			want: "starts with the previous step",
-		},
-		"compensatable after pivot": {
-			edit: func(s []workflows.Step) []workflows.Step {
-				s[4].Kind = workflows.Compensatable
-				return s
-			},
-			want: "compensatable step after the pivot",
-		},
-		"retriable before pivot": {
-			edit: func(s []workflows.Step) []workflows.Step {
-				s[1].Kind = workflows.Retriable
-				s[1].Compensation = ""
-				s[1].Retry.MaximumAttempts = 0
-				return s
-			},
-			want: "retriable step before the pivot",
-		},
-		"two pivots": {
-			edit: func(s []workflows.Step) []workflows.Step {
-				s[4].Kind = workflows.Pivot
-				return s
-			},
-			want: "exactly one pivot step, has 2",
-		},
-		"no pivot": {
-			edit: func(s []workflows.Step) []workflows.Step { return s[:3] },
-			want: "exactly one pivot step, has 0",
-		},
-		"retriable with limited attempts": {
-			edit: func(s []workflows.Step) []workflows.Step {
-				s[5].Retry.MaximumAttempts = 3
-				return s
-			},
-			want: "must retry without limit",
-		},
-		"pivot without a bounded total": {
-			edit: func(s []workflows.Step) []workflows.Step {
-				s[3].Timeouts.ScheduleToClose = 0
-				s[3].Retry.MaximumAttempts = 0
-				return s
-			},
-			want: "pivot needs a bounded total",
-		},
-		"duplicate name": {
-			edit: func(s []workflows.Step) []workflows.Step {
-				s[1].Name = s[0].Name
-				return s
-			},
-			want: "name used twice",
-		},
-		"activity without queue": {
-			edit: func(s []workflows.Step) []workflows.Step {
-				s[0].TaskQueue = ""
-				return s
-			},
-			want: "needs a task queue and an action",
-		},
-		"activity without timeout": {
-			edit: func(s []workflows.Step) []workflows.Step {
-				s[0].Timeouts.StartToClose = 0
-				return s
-			},
-			want: "needs a StartToClose timeout",
-		},
-		"bad backoff": {
-			edit: func(s []workflows.Step) []workflows.Step {
-				s[0].Retry.BackoffCoefficient = 0.5
-				return s
-			},
-			want: "BackoffCoefficient >= 1",
-		},
+// TestRevisionZeroRunsItsStepsOneAfterTheOther: revision 0 was recorded
+// before steps started together and before the engine changes, which it
+// decides by their markers.
+func TestRevisionZeroRunsItsStepsOneAfterTheOther(t *testing.T) {
+	def := workflows.Definition(0, workflows.Options{})
+	for _, step := range def.Steps {
+		require.False(t, step.WithPrevious, "step %s", step.Name)
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			err := workflows.Validate(tc.edit(workflows.Definition()))
-			require.ErrorContains(t, err, tc.want)
-		})
-	}
+	require.ElementsMatch(t, []saga.Change{saga.ChangeParallelRetriables, saga.ChangeIndependentCompensations}, def.Markers)
+	require.Empty(t, workflows.Definition(1, workflows.Options{}).Markers)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -168,16 +167,14 @@ func ownerOf(desc *workflowservice.DescribeWorkflowExecutionResponse) (string, e
 // activities into their steps: the workflow learns them only when an
 // activity ends, the server knows them as they happen.
 func mergePending(st *workflows.State, desc *workflowservice.DescribeWorkflowExecutionResponse) {
-	steps := workflows.Definition()
 	for _, pa := range desc.GetPendingActivities() {
-		name := pa.GetActivityType().GetName()
-		i := slices.IndexFunc(steps, func(s workflows.Step) bool { return s.Action == name || s.Compensation == name })
-		if i < 0 {
+		step, compensation, ok := workflows.ActivityStep(pa.GetActivityType().GetName())
+		ss := st.Step(step)
+		if !ok || ss == nil {
 			continue
 		}
-		ss := &st.Steps[i]
 		msg := pa.GetLastFailure().GetMessage()
-		if steps[i].Compensation == name && ss.Status == workflows.StepCompensating {
+		if compensation && ss.Status == workflows.StepCompensating {
 			ss.CompensationAttempts = pa.GetAttempt()
 			if msg != "" {
 				ss.CompensationError = msg

@@ -88,8 +88,9 @@ func pendingActivity(activityType string, attempt int32, lastFailure string) *wo
 // stateWith is a saga's queried state: every step pending unless statuses
 // says otherwise.
 func stateWith(statuses map[string]workflows.StepStatus) workflows.State {
-	st := workflows.State{OrderID: "o1", Status: workflows.StatusRunning}
-	for _, step := range workflows.Definition() {
+	st := workflows.State{OrderID: "o1"}
+	st.Status = workflows.StatusRunning
+	for _, step := range workflows.Definition(workflows.Revision, workflows.Options{}).Steps {
 		s := workflows.StepState{Name: step.Name, Kind: step.Kind, Status: workflows.StepPending}
 		if v, ok := statuses[step.Name]; ok {
 			s.Status = v
