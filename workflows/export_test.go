@@ -14,5 +14,5 @@ import (
 func OrderFulfillmentUnguarded(ctx workflow.Context, in Input) (State, error) {
 	def := Definition(in.Revision, in.Options)
 	def.Markers = []saga.Change{saga.ChangeIndependentCompensations}
-	return run(ctx, in, def)
+	return start(ctx, in, def)
 }

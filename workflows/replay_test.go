@@ -56,3 +56,18 @@ func TestReplayGateCatchesUnguardedChange(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayInEitherTopology: an activity's task queue is not part of the
+// determinism check, so a saga recorded in the split topology replays on an
+// orchestrator that runs every service's activities itself (and back).
+func TestReplayInEitherTopology(t *testing.T) {
+	single := workflows.Workflow(workflows.Config{Colocated: []string{
+		workflows.TaskQueueOrder, workflows.TaskQueueInventory, workflows.TaskQueuePayment}})
+	r, err := replay.New(single, converter.GetDefaultDataConverter(), quiet)
+	require.NoError(t, err)
+	for _, f := range histories(t, "*/*.json") {
+		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
+			require.NoError(t, r.File(f))
+		})
+	}
+}

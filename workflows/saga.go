@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -19,6 +20,35 @@ import (
 // error's details. Cancellation after the pivot has started is ignored: the
 // saga completes.
 func OrderFulfillment(ctx workflow.Context, in Input) (State, error) {
+	return Workflow(Config{})(ctx, in)
+}
+
+// Config is what the orchestrator's worker brings to the sagas it runs.
+type Config struct {
+	// Colocated lists the services' task queues whose activities the
+	// orchestrator's worker also runs on its own task queue (the
+	// single-process topology): the saga schedules their steps there, where
+	// Temporal dispatches them to the same worker at once (eager dispatch),
+	// saving a matching round trip per step. Every orchestrator replica must
+	// be given the same list. An activity's task queue is not part of
+	// Temporal's determinism check, so changing the list replays; see
+	// docs/architecture.md for moving between topologies.
+	Colocated []string
+}
+
+// Workflow returns OrderFulfillment as a worker with cfg runs it; register
+// it under WorkflowName.
+func Workflow(cfg Config) func(workflow.Context, Input) (State, error) {
+	return func(ctx workflow.Context, in Input) (State, error) {
+		def := Definition(in.Revision, in.Options)
+		colocate(&def, cfg.Colocated)
+		return start(ctx, in, def)
+	}
+}
+
+// start runs def for in, after checking that this worker knows in's
+// revision.
+func start(ctx workflow.Context, in Input, def saga.Definition[State]) (State, error) {
 	if in.Revision > Revision {
 		// A starter newer than this worker: running the saga with older
 		// code would record a history the newer workers cannot replay.
@@ -26,12 +56,27 @@ func OrderFulfillment(ctx workflow.Context, in Input) (State, error) {
 		// worker of that revision takes it.
 		panic(fmt.Sprintf("saga of revision %d, but this worker runs revision %d: deploy the new workers before the starters", in.Revision, Revision))
 	}
-	return run(ctx, in, Definition(in.Revision, in.Options))
+	return saga.Run(ctx, def, &State{OrderID: in.OrderID, ClientID: in.ClientID, CustomerID: in.CustomerID, in: in})
 }
 
-// run runs def for in.
-func run(ctx workflow.Context, in Input, def saga.Definition[State]) (State, error) {
-	return saga.Run(ctx, def, &State{OrderID: in.OrderID, ClientID: in.ClientID, CustomerID: in.CustomerID, in: in})
+// colocate moves def's activities on the queues of colocated (its steps'
+// and the resolution's) onto the orchestrator's queue.
+func colocate(def *saga.Definition[State], colocated []string) {
+	queue := func(q string) string {
+		if slices.Contains(colocated, q) {
+			return TaskQueueOrchestrator
+		}
+		return q
+	}
+	for i := range def.Steps {
+		def.Steps[i].TaskQueue = queue(def.Steps[i].TaskQueue)
+	}
+	resolved := def.Resolved
+	def.Resolved = func(st *State, step string, k saga.Keys, r saga.Resolution) saga.Call {
+		c := resolved(st, step, k, r)
+		c.TaskQueue = queue(c.TaskQueue)
+		return c
+	}
 }
 
 // ensureSearchAttributes sets the order ID and status when the starter did
