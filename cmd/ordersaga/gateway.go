@@ -3,7 +3,6 @@ package main
 import (
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -74,7 +73,7 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceCl
 	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout, Auth: auth, Admission: admission}, api.Deps{
 		Sagas:          sagas,
 		Backlog:        backlog,
-		Idempotency:    idempotency.NewStore(pool.get(rf.RedisURL), string(rf.keyspace("api"))+"idempotency:", af.IdempotencyRetention, time.Minute),
+		Idempotency:    idempotency.NewStore(pool.get(rf.RedisURL), string(rf.keyspace("api"))+"idempotency:", af.IdempotencyRetention, idempotency.DefaultLease),
 		Stock:          svc.inventory,
 		Orders:         svc.order,
 		Reservations:   svc.inventory,
