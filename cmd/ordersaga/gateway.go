@@ -67,6 +67,7 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceCl
 		// Search attributes are not encrypted: keep customer IDs out of them.
 		sagas.CustomerRefs = keys.Refs
 	}
+	pool.name(rf.RedisURL, map[string]string{"timeline": rf.timelineURL()})
 	checks := append([]api.Check{temporalCheck(c)}, pool.checks()...)
 	reg.MustRegister(sagaclient.NewAttentionCollector(c, log))
 	admission := api.Admission{MaxBacklogAge: af.AdmissionMaxBacklogAge, RetryAfter: af.AdmissionRetryAfter}
