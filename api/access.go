@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/internal/servicehttp"
 )
 
 // errOrderNotFound answers both an unknown order and another client's
@@ -64,8 +63,8 @@ func (s *server) fourEyes(c *gin.Context, orderID, owner string) bool {
 	}
 	s.audit.InfoContext(c.Request.Context(), "audit", "action", "approve", "order_id", orderID, "client", who.Name,
 		"role", who.Role, "outcome", CodeFourEyes)
-	s.problem(c, &Problem{Problem: *servicehttp.NewProblem(http.StatusForbidden, CodeFourEyes,
-		"four eyes: "+who.Name+" placed this order, so another principal must approve it")})
+	s.problem(c, codeProblem(http.StatusForbidden, CodeFourEyes,
+		"four eyes: "+who.Name+" placed this order, so another principal must approve it"))
 	return false
 }
 
