@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -19,24 +20,52 @@ var errOrderNotFound = ordersaga.Errorf(ordersaga.ENOTFOUND, "order not found")
 // own. Otherwise it answers (400 for a bad ID, 404 for an unknown or
 // another client's order) and returns false.
 func (s *server) order(c *gin.Context) (string, bool) {
-	id, ok := s.param(c, "id")
+	id, _, ok := s.ownedOrder(c)
+	return id, ok
+}
+
+// ownedOrder is order, also returning the name of the client that placed
+// the order.
+func (s *server) ownedOrder(c *gin.Context) (id, owner string, ok bool) {
+	id, ok = s.param(c, "id")
 	if !ok {
-		return "", false
+		return "", "", false
 	}
 	who := principal(c)
 	owner, err := s.deps.Sagas.Owner(c.Request.Context(), id)
 	switch {
 	case ordersaga.ErrorCode(err) == ordersaga.ENOTFOUND:
 		s.fail(c, errOrderNotFound)
-		return "", false
+		return "", "", false
 	case err != nil:
 		s.fail(c, err)
-		return "", false
+		return "", "", false
 	case owner != who.Name && !who.Role.Can(ScopeOrdersReadAll):
 		s.fail(c, errOrderNotFound)
-		return "", false
+		return "", "", false
 	}
-	return id, true
+	return id, owner, true
+}
+
+// CodeFourEyes is the problem code (403) of an approval by the principal
+// that placed the order.
+const CodeFourEyes = "four_eyes"
+
+// fourEyes answers 403 four_eyes, and returns false, when the request's
+// principal placed the order it would approve: an approval is a second
+// principal's, whatever the first one's role. With auth off every request
+// is the one anonymous principal, so there is no second one to ask: the
+// rule holds only with keys (which a non-loopback API requires).
+func (s *server) fourEyes(c *gin.Context, orderID, owner string) bool {
+	who := principal(c)
+	if !s.cfg.Auth.Enabled() || owner != who.Name {
+		return true
+	}
+	s.audit.InfoContext(c.Request.Context(), "audit", "action", "approve", "order_id", orderID, "client", who.Name,
+		"role", who.Role, "outcome", CodeFourEyes)
+	s.problem(c, codeProblem(http.StatusForbidden, CodeFourEyes,
+		"four eyes: "+who.Name+" placed this order, so another principal must approve it"))
+	return false
 }
 
 // updateNamespace seeds the update IDs derived from idempotency keys.

@@ -11,12 +11,24 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/internal/backlog"
 )
 
 // fakeBacklog is a backlog signal the test sets.
 type fakeBacklog struct {
-	age   atomic.Int64 // nanoseconds
-	known atomic.Bool
+	age      atomic.Int64 // nanoseconds
+	known    atomic.Bool
+	services atomic.Pointer[[]backlog.ServiceState]
+}
+
+func (f *fakeBacklog) setServices(s ...backlog.ServiceState) { f.services.Store(&s) }
+
+func (f *fakeBacklog) Services() ([]backlog.ServiceState, bool) {
+	s := f.services.Load()
+	if s == nil {
+		return nil, false
+	}
+	return *s, true
 }
 
 func (f *fakeBacklog) set(age time.Duration, known bool) {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -95,6 +96,12 @@ type Config struct {
 	// Admission bounds how far behind the sagas may be when a new order
 	// comes (with Deps.Backlog).
 	Admission Admission
+	// Limits are each client's request quotas (with Deps.Limiter).
+	Limits RateLimits
+	// MaxAwaitingApproval bounds each client's orders awaiting approval
+	// (with Deps.Approvals): at it, new orders are refused 429
+	// too_many_awaiting_approval. 0: no bound.
+	MaxAwaitingApproval int64
 }
 
 func (c *Config) setDefaults() {
@@ -106,8 +113,8 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Deps are the API's dependencies; all but Idempotency, Backlog, Checks and
-// Metrics are required.
+// Deps are the API's dependencies; all but Idempotency, Backlog, Limiter,
+// Shares, Approvals, Checks and Metrics are required.
 type Deps struct {
 	Sagas Sagas
 	// Stock, Orders, Reservations and Payments are the services' APIs.
@@ -121,7 +128,15 @@ type Deps struct {
 	// Backlog, if set, is how far behind the sagas are: new orders are
 	// refused (429) past Config.Admission's bound.
 	Backlog Backlog
-	Checks  []Check
+	// Limiter, if set, enforces Config.Limits.
+	Limiter Limiter
+	// Shares, if set, lets admission control shed the clients above their
+	// fair share first.
+	Shares Shares
+	// Approvals, if set, counts each client's orders awaiting approval for
+	// Config.MaxAwaitingApproval.
+	Approvals Approvals
+	Checks    []Check
 	// Metrics, if set, is served at GET /metrics.
 	Metrics http.Handler
 	// RequestMetrics, if set, counts and times the requests.
@@ -137,6 +152,9 @@ type server struct {
 	audit *slog.Logger
 	// views keeps finished orders' parts (see getOrder).
 	views *ttlcache.Cache[string, finishedView]
+	// limiterFailing and sharesFailing are set while the rate limiter's
+	// or the fair shares' store fails (logged once until it answers).
+	limiterFailing, sharesFailing atomic.Bool
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -166,8 +184,8 @@ func New(cfg Config, deps Deps) http.Handler {
 	}
 	routeDocs(r)
 
-	v1 := r.Group("/v1", s.authenticate)
-	v1.POST("/orders", s.require(ScopeOrdersCreate), s.admit, s.idempotent, s.createOrder)
+	v1 := r.Group("/v1", s.authenticate, s.limit)
+	v1.POST("/orders", s.require(ScopeOrdersCreate), s.admit, s.approvalQuota, s.idempotent, s.createOrder)
 	v1.GET("/orders", s.require(ScopeOrdersRead), s.listOrders)
 	v1.GET("/orders/:id", s.require(ScopeOrdersRead), s.getOrder)
 	v1.GET("/orders/:id/events", s.require(ScopeOrdersRead), s.getOrderEvents)
@@ -199,7 +217,8 @@ func (s *server) recover(c *gin.Context) {
 
 // ready answers readiness: Temporal and the API's own Redis. The services
 // are not checked: the gateway answers without them (partial order views,
-// 503 on the inventory endpoints). The API's port is public and the probe
+// 503 on the inventory endpoints). With admission control it also names
+// the services without workers ("workers", and status "degraded"). The API's port is public and the probe
 // needs no key, so a failing check is named, not described: its error
 // (addresses, the dependency's words) goes to the log.
 func (s *server) ready(c *gin.Context) {
@@ -216,5 +235,35 @@ func (s *server) ready(c *gin.Context) {
 		s.problem(c, p)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": checks})
+	out := gin.H{"status": "ready", "checks": checks}
+	if workers, missing := s.workers(); workers != nil {
+		out["workers"] = workers
+		if missing {
+			out["status"] = "degraded"
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// workers names each service's workers "ok" or "missing", as admission
+// control last sampled them (nil when unknown), and reports whether any
+// is missing. A missing service does not make the API unready: it still
+// accepts orders, which wait for the service (see admit).
+func (s *server) workers() (map[string]string, bool) {
+	if s.deps.Backlog == nil {
+		return nil, false
+	}
+	services, ok := s.deps.Backlog.Services()
+	if !ok {
+		return nil, false
+	}
+	out := map[string]string{}
+	anyMissing := false
+	for _, st := range services {
+		out[st.Service] = "ok"
+		if st.Missing {
+			out[st.Service], anyMissing = "missing", true
+		}
+	}
+	return out, anyMissing
 }

@@ -272,3 +272,25 @@ func TestAuditTrail(t *testing.T) {
 	require.Equal(t, "approve", lines[2]["action"])
 	require.Equal(t, "finance", lines[2]["client"])
 }
+
+// TestFourEyes ensures the principal that placed an order can never approve
+// it, whatever its role (an admin places orders too), while another
+// approver or admin can; the refusal is a 403 four_eyes problem and no
+// update reaches the saga.
+func TestFourEyes(t *testing.T) {
+	t.Parallel()
+	sagas := &fakeSagas{}
+	h := newSecureAPI(t, sagas, nil, scopedAuth)
+	byAdmin := placeOrder(t, h, adminKey)
+	rec, p := send(t, h, "POST", "/v1/orders/"+byAdmin+"/approve", ``, bearer(adminKey)...)
+	require.Equal(t, http.StatusForbidden, rec.Code, rec.Body.String())
+	require.Equal(t, api.CodeFourEyes, p.Code)
+	require.Contains(t, p.Detail, "ops placed this order")
+	require.Empty(t, sagas.applied(), "the refused approval never reached the saga")
+
+	rec, _ = send(t, h, "POST", "/v1/orders/"+byAdmin+"/approve", ``, bearer(approverKey)...)
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	byShop := placeOrder(t, h, shopKey)
+	rec, _ = send(t, h, "POST", "/v1/orders/"+byShop+"/approve", ``, bearer(adminKey)...)
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+}

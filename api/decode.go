@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/api/strictjson"
 )
 
 // Limits on requests.
@@ -25,18 +26,29 @@ const (
 	maxQuantity = 10000
 )
 
-// decodeJSON strictly decodes the request body into dst: JSON media type,
-// size-limited, unknown fields rejected, exactly one JSON value. Errors are
+// decodeJSON strictly decodes the request body into dst: JSON media type
+// (a missing Content-Type is 415), size-limited, no key twice in an object,
+// unknown fields rejected, exactly one JSON value. Errors are
 // problems naming what is wrong.
 func (s *server) decodeJSON(c *gin.Context, dst any) error {
-	if ct := c.GetHeader("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return statusProblem(http.StatusUnsupportedMediaType, "the body must be application/json")
-		}
+	// A body without a media type is refused too: a browser sends one
+	// without a CORS preflight only as text/plain (or none), so a page on
+	// another site cannot place orders.
+	ct := c.GetHeader("Content-Type")
+	if ct == "" {
+		return statusProblem(http.StatusUnsupportedMediaType, "the body needs Content-Type: application/json")
+	}
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return statusProblem(http.StatusUnsupportedMediaType, "the body must be application/json")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
 		return decodeProblem(err, s.cfg.MaxBodyBytes)
+	}
+	if field, err := strictjson.DuplicateKey(body); err == nil && field != "" {
+		p := statusProblem(http.StatusBadRequest, fmt.Sprintf("duplicate key %q: each key may appear once in an object", field))
+		p.Field = field
+		return p
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

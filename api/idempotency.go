@@ -14,22 +14,28 @@ import (
 
 // Idempotency is what the API needs of the idempotency store.
 type Idempotency interface {
-	// Begin claims key for a request with fingerprint fp: nil, nil to run
+	// Begin claims key for a request with fingerprint fp: a claim to run
 	// it; the stored response to replay; or idempotency.ErrInFlight,
 	// ErrMismatch, ErrUnavailable.
-	Begin(ctx context.Context, scope, key, fp string) (*idempotency.Response, error)
+	Begin(ctx context.Context, scope, key, fp string) (*idempotency.Claim, *idempotency.Response, error)
+	// Keep renews the claim's lease until ctx is done, calling failed on
+	// each failure; it blocks.
+	Keep(ctx context.Context, c *idempotency.Claim, failed func(error))
 	// Complete stores the request's response.
-	Complete(ctx context.Context, scope, key, fp string, resp idempotency.Response) error
-	// Abort frees key after a failure the client may retry.
-	Abort(ctx context.Context, scope, key string) error
+	Complete(ctx context.Context, c *idempotency.Claim, resp idempotency.Response) error
+	// Abort frees the claim's key after a failure the client may retry.
+	Abort(ctx context.Context, c *idempotency.Claim) error
 }
+
+var _ Idempotency = (*idempotency.Store)(nil)
 
 // IdempotencyKeyHeader is the request header of the IETF draft.
 const IdempotencyKeyHeader = "Idempotency-Key"
 
 // idempotent makes a write safe to retry with an Idempotency-Key: same key
 // and body → the first response, replayed; same key, other body → 422; same
-// key while the first is running → 409; store down → 503 (fail closed).
+// key while the first is running → 409 (for at most one lease after the
+// first died with its process); store down → 503 (fail closed).
 // Keys are scoped per client. 5xx answers are not kept, so they can be
 // retried.
 func (s *server) idempotent(c *gin.Context) {
@@ -51,7 +57,7 @@ func (s *server) idempotent(c *gin.Context) {
 	}
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	scope, fp := principal(c).Name, idempotency.Fingerprint(c.Request.Method, c.Request.URL.Path, body)
-	stored, err := s.deps.Idempotency.Begin(c.Request.Context(), scope, key, fp)
+	claim, stored, err := s.deps.Idempotency.Begin(c.Request.Context(), scope, key, fp)
 	switch {
 	case errors.Is(err, idempotency.ErrMismatch):
 		s.problem(c, statusProblem(http.StatusUnprocessableEntity, err.Error()))
@@ -72,22 +78,42 @@ func (s *server) idempotent(c *gin.Context) {
 		c.Abort()
 		return
 	}
+	s.runClaimed(c, claim)
+}
+
+// runClaimed runs the rest of the chain while claim holds the key, renewing
+// its lease, and then stores the answer (or, for a 5xx, frees the key).
+func (s *server) runClaimed(c *gin.Context, claim *idempotency.Claim) {
 	rec := &recorder{ResponseWriter: c.Writer}
 	c.Writer = rec
 	// The request's context may be done by now; the record must still land.
 	ctx := context.WithoutCancel(c.Request.Context())
+	keepCtx, stopKeeping := context.WithCancel(ctx)
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		s.deps.Idempotency.Keep(keepCtx, claim, func(err error) {
+			s.deps.Log.Warn("idempotency lease not renewed", "request_id", requestID(c), "error", err)
+		})
+	}()
+	stop := func() {
+		stopKeeping()
+		<-kept
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			// A handler panicked (answered 500 further out): free the key
-			// at once for a retry, rather than when its claim expires.
-			_ = s.deps.Idempotency.Abort(ctx, scope, key)
+			// at once for a retry, rather than when its lease lapses.
+			stop()
+			_ = s.deps.Idempotency.Abort(ctx, claim)
 			panic(v)
 		}
 	}()
 	c.Next()
+	stop()
 	status := rec.Status()
 	if status >= 500 {
-		_ = s.deps.Idempotency.Abort(ctx, scope, key)
+		_ = s.deps.Idempotency.Abort(ctx, claim)
 		return
 	}
 	headers := map[string]string{}
@@ -96,8 +122,8 @@ func (s *server) idempotent(c *gin.Context) {
 			headers[h] = v
 		}
 	}
-	if err := s.deps.Idempotency.Complete(ctx, scope, key, fp, idempotency.Response{Status: status, Headers: headers, Body: rec.body.Bytes()}); err != nil {
-		s.deps.Log.Error("idempotency record not stored", "key", key, "error", err)
+	if err := s.deps.Idempotency.Complete(ctx, claim, idempotency.Response{Status: status, Headers: headers, Body: rec.body.Bytes()}); err != nil {
+		s.deps.Log.Error("idempotency record not stored", "request_id", requestID(c), "error", err)
 	}
 }
 

@@ -101,8 +101,8 @@ func newOrderID(client, idempotencyKey string, req CreateOrderRequest) (string, 
 }
 
 func (s *server) approveOrder(c *gin.Context) {
-	id, ok := s.order(c)
-	if !ok {
+	id, owner, ok := s.ownedOrder(c)
+	if !ok || !s.fourEyes(c, id, owner) {
 		return
 	}
 	req := workflows.ApproveRequest{By: principal(c).Name}

@@ -43,6 +43,11 @@ var codeByStatus = map[int]string{
 	http.StatusServiceUnavailable:    ordersaga.EUNAVAILABLE,
 }
 
+// codeProblem is a problem with its own code, not its status's.
+func codeProblem(status int, code, detail string) *Problem {
+	return &Problem{Problem: *servicehttp.NewProblem(status, code, detail)}
+}
+
 func statusProblem(status int, detail string) *Problem {
 	code := codeByStatus[status]
 	if code == "" {
@@ -81,7 +86,7 @@ func (s *server) fail(c *gin.Context, err error) { s.problem(c, s.errorProblem(c
 func (s *server) problem(c *gin.Context, p *Problem) {
 	p.Instance = c.Request.URL.Path
 	p.RequestID = requestID(c)
-	if p.Status == http.StatusServiceUnavailable {
+	if p.Status == http.StatusServiceUnavailable && c.Writer.Header().Get("Retry-After") == "" {
 		c.Header("Retry-After", "1")
 	}
 	c.Header("Content-Type", "application/problem+json")

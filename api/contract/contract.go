@@ -23,6 +23,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/api/strictjson"
 )
 
 // transportHeaders may be on any response without being documented: the
@@ -115,7 +116,7 @@ func (c *Checker) check(ctx context.Context, ex Exchange, request bool) error {
 	}
 	opts.WithCustomSchemaErrorFunc(schemaError)
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
-	reqErr := errors.Join(openapi3filter.ValidateRequest(ctx, in), unknownQuery(route, req), oneJSONValue(req, ex.RequestBody))
+	reqErr := errors.Join(openapi3filter.ValidateRequest(ctx, in), unknownQuery(route, req), oneJSONValue(req, ex.RequestBody), uniqueKeys(req, ex.RequestBody))
 	var errs []error
 	switch {
 	case !request:
@@ -250,6 +251,20 @@ func oneJSONValue(req *http.Request, body []byte) error {
 		return nil
 	}
 	return errors.New("the body is not one JSON value")
+}
+
+// uniqueKeys reports a JSON body with a key twice in one object: the
+// document says every key of a body is given once (RFC 8259 leaves it to
+// the reader; the API refuses it).
+func uniqueKeys(req *http.Request, body []byte) error {
+	mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if len(body) == 0 || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	if key, err := strictjson.DuplicateKey(body); err == nil && key != "" {
+		return fmt.Errorf("the body gives key %s twice", key)
+	}
+	return nil
 }
 
 // undocumentedHeaders reports headers of the answer that documented does

@@ -58,12 +58,13 @@ func placeOrder(t *testing.T, api string) (status int, retryAfter, code string) 
 	return resp.StatusCode, resp.Header.Get("Retry-After"), p.Code
 }
 
-// TestAdmissionShedsWhileSagasWaitForWorkers runs the API and Temporal
-// without any worker: the first orders are accepted, their workflow tasks
-// wait, and once the oldest has waited past --admission-max-backlog-age the
-// API answers new orders 429 overloaded with Retry-After. When the workers
-// start and drain the backlog, orders are accepted again.
-func TestAdmissionShedsWhileSagasWaitForWorkers(t *testing.T) {
+// TestAdmissionBoundsOrdersWaitingForMissingWorkers runs the API and
+// Temporal without any worker: that is no overload but a missing service,
+// so orders are accepted, and wait, until as many tasks wait on it as
+// --admission-max-waiting-on-missing allows; then new orders answer 503
+// service_missing with Retry-After. When the workers start and drain the
+// backlog, orders are accepted again.
+func TestAdmissionBoundsOrdersWaitingForMissingWorkers(t *testing.T) {
 	_, prefix := redistest.New(t)
 	topo, _ := amqptest.Topology(t, prefix+"timeline")
 	temporal := freeAddr(t)
@@ -78,18 +79,27 @@ func TestAdmissionShedsWhileSagasWaitForWorkers(t *testing.T) {
 	// Picked once the server has bound its ports (it picks free ones too).
 	api := freeAddr(t)
 	role(t, "api", "--temporal-address", temporal, "--api-addr", api, "--redis-url", redistest.URL(), "--redis-key-prefix", prefix,
-		"--admission-max-backlog-age", "200ms", "--admission-retry-after", "2s")
+		"--admission-max-backlog-age", "200ms", "--admission-retry-after", "2s", "--admission-missing-after", "1s",
+		"--admission-max-waiting-on-missing", "3")
 
-	shed := func() bool {
+	accepted := 0
+	refused := func() bool {
 		status, retryAfter, code := placeOrder(t, api)
-		if status == http.StatusTooManyRequests {
-			require.Equal(t, "2", retryAfter)
-			require.Equal(t, "overloaded", code)
+		switch status {
+		case 0: // the API is not listening yet
+		case http.StatusAccepted:
+			accepted++
+		case http.StatusServiceUnavailable:
+			require.Equal(t, "5", retryAfter)
+			require.Equal(t, "service_missing", code)
 			return true
+		default:
+			t.Fatalf("answered %d %s: a missing service is not overload", status, code)
 		}
 		return false
 	}
-	require.Eventually(t, shed, 90*time.Second, 200*time.Millisecond, "no worker polls: new orders are shed")
+	require.Eventually(t, refused, 90*time.Second, 200*time.Millisecond, "no worker polls: orders wait up to the bound")
+	require.GreaterOrEqual(t, accepted, 3, "orders were accepted while fewer than 3 waited")
 
 	role(t, "worker", "--temporal-address", temporal, "--http-addr", freeAddr(t), "--redis-url", redistest.URL(),
 		"--redis-key-prefix", prefix, "--rabbitmq-url", amqptest.URL(), "--rabbitmq-exchange", topo.EventsExchange())

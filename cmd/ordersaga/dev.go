@@ -143,6 +143,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
+	pool.name(d.RedisURL, map[string]string{"order": d.orderURL(), "inventory": d.inventoryURL(), "payment": d.paymentURL(), "timeline": d.timelineURL()})
 	st.Pool = pool
 	st.onStop(pool.Close)
 	if err := checkRabbit(ctx, d.RabbitFlags); err != nil {

@@ -166,6 +166,26 @@ type APIFlags struct {
 	InsecureNoAuth       bool          `name:"insecure-no-auth" env:"INSECURE_NO_AUTH" help:"Allow the API to listen on a non-loopback address without any API key (everyone is admin)."`
 	IdempotencyRetention time.Duration `env:"IDEMPOTENCY_RETENTION" default:"24h" help:"How long responses to requests with an Idempotency-Key are kept for replay."`
 	AdmissionFlags       `embed:""`
+	FairUseFlags         `embed:""`
+}
+
+// FairUseFlags bound what one client may ask of the API (docs/overload.md,
+// docs/security.md): a client is the principal its API key names, or with
+// auth off the address it connects from. The quotas live in the API's
+// Redis, shared by its replicas. Zero turns a bound off.
+type FairUseFlags struct {
+	RateLimitWrites      float64 `env:"RATE_LIMIT_WRITES" default:"50" help:"Writes (POST, PUT) a second each client's quota refills at; past its burst a write answers 429 rate_limited with Retry-After and RateLimit headers. 0: no limit."`
+	RateLimitWritesBurst int     `env:"RATE_LIMIT_WRITES_BURST" default:"100" help:"Writes a client may send at once."`
+	RateLimitReads       float64 `env:"RATE_LIMIT_READS" default:"200" help:"Read units (GET; a list takes --rate-limit-list-cost) a second each client's quota refills at. 0: no limit."`
+	RateLimitReadsBurst  int     `env:"RATE_LIMIT_READS_BURST" default:"400" help:"Read units a client may spend at once."`
+	RateLimitListCost    int     `env:"RATE_LIMIT_LIST_COST" default:"10" help:"Read units one list (GET /v1/orders, a visibility query) takes."`
+	MaxAwaitingApproval  int64   `env:"MAX_AWAITING_APPROVAL" default:"50" help:"Orders awaiting approval a client may have; at it, its new orders answer 429 too_many_awaiting_approval. 0: no bound."`
+}
+
+// limits are the API's rate limits.
+func (f FairUseFlags) limits() api.RateLimits {
+	return api.RateLimits{WritesPerSecond: f.RateLimitWrites, WritesBurst: f.RateLimitWritesBurst,
+		ReadsPerSecond: f.RateLimitReads, ReadsBurst: f.RateLimitReadsBurst, ListCost: f.RateLimitListCost}
 }
 
 // AdmissionFlags configure admission control of new orders (POST
@@ -175,6 +195,14 @@ type AdmissionFlags struct {
 	AdmissionMaxBacklogAge  time.Duration `env:"ADMISSION_MAX_BACKLOG_AGE" default:"50ms" help:"Refuse new orders (429 overloaded, with Retry-After) while the oldest saga task waiting for a worker - on the orchestrator's workflow task queue or a service's activity task queue - is at least this old. 0: admit every order."`
 	AdmissionSampleInterval time.Duration `env:"ADMISSION_SAMPLE_INTERVAL" default:"100ms" help:"How often the API samples the backlog of the saga's task queues (Temporal's task queue stats, which a server caches for its dynamic config matching.TaskQueueInfoByBuildIdTTL: 5s unless lowered for these queues; the embedded server's is 50ms)."`
 	AdmissionRetryAfter     time.Duration `env:"ADMISSION_RETRY_AFTER" default:"1s" help:"Retry-After of a refused order (whole seconds, at least 1)."`
+	AdmissionMissingFlags   `embed:""`
+}
+
+// AdmissionMissingFlags tell a service without workers from overload: its
+// orders are accepted and wait for it.
+type AdmissionMissingFlags struct {
+	AdmissionMaxWaitingOnMissing int64         `env:"ADMISSION_MAX_WAITING_ON_MISSING" default:"1000" help:"Tasks that may wait on a service without workers (stopped, crashed, between deploys) while new orders are still accepted; at it they answer 503 service_missing. 0: refuse at once."`
+	AdmissionMissingAfter        time.Duration `env:"ADMISSION_MISSING_AFTER" default:"5s" help:"How long a task must wait on a queue no worker has polled since, before its service counts as missing (not overloaded)."`
 }
 
 // auth parses the configured keys. Without any, it refuses a non-loopback

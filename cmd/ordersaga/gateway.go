@@ -3,14 +3,15 @@ package main
 import (
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/api/fairshare"
 	"github.com/ordersaga/ordersaga/api/idempotency"
+	"github.com/ordersaga/ordersaga/api/ratelimit"
 	"github.com/ordersaga/ordersaga/internal/backlog"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
@@ -18,6 +19,7 @@ import (
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/order"
 	"github.com/ordersaga/ordersaga/services/payment"
+	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -68,13 +70,24 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceCl
 		// Search attributes are not encrypted: keep customer IDs out of them.
 		sagas.CustomerRefs = keys.Refs
 	}
+	pool.name(rf.RedisURL, map[string]string{"timeline": rf.timelineURL()})
 	checks := append([]api.Check{temporalCheck(c)}, pool.checks()...)
 	reg.MustRegister(sagaclient.NewAttentionCollector(c, log))
-	admission := api.Admission{MaxBacklogAge: af.AdmissionMaxBacklogAge, RetryAfter: af.AdmissionRetryAfter}
-	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout, Auth: auth, Admission: admission}, api.Deps{
+	admission := api.Admission{MaxBacklogAge: af.AdmissionMaxBacklogAge, RetryAfter: af.AdmissionRetryAfter,
+		MaxWaitingOnMissing: af.AdmissionMaxWaitingOnMissing}
+	limits := af.limits()
+	if err := limits.Validate(); err != nil {
+		return nil, err
+	}
+	rdb, ks := pool.get(rf.RedisURL), string(rf.keyspace("api"))
+	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout, Auth: auth, Admission: admission,
+		Limits: limits, MaxAwaitingApproval: af.MaxAwaitingApproval}, api.Deps{
 		Sagas:          sagas,
 		Backlog:        backlog,
-		Idempotency:    idempotency.NewStore(pool.get(rf.RedisURL), string(rf.keyspace("api"))+"idempotency:", af.IdempotencyRetention, time.Minute),
+		Limiter:        ratelimit.New(rdb, ks+"ratelimit:"),
+		Shares:         fairshare.New(rdb, ks+"admitted:", fairshare.Config{}),
+		Approvals:      sagas,
+		Idempotency:    idempotency.NewStore(rdb, ks+"idempotency:", af.IdempotencyRetention, idempotency.DefaultLease),
 		Stock:          svc.inventory,
 		Orders:         svc.order,
 		Reservations:   svc.inventory,
@@ -96,16 +109,18 @@ func startBacklog(bg *background, c client.Client, namespace string, af Admissio
 	if af.AdmissionMaxBacklogAge <= 0 {
 		return nil, nil
 	}
-	queues := []backlog.Queue{{Name: workflows.TaskQueueOrchestrator, Type: enumspb.TASK_QUEUE_TYPE_WORKFLOW}}
-	for _, q := range []string{workflows.TaskQueueOrder, workflows.TaskQueueInventory, workflows.TaskQueuePayment} {
-		queues = append(queues, backlog.Queue{Name: q, Type: enumspb.TASK_QUEUE_TYPE_ACTIVITY})
-	}
-	s, err := backlog.New(c.WorkflowService(), backlog.Config{Namespace: namespace, Queues: queues, Interval: af.AdmissionSampleInterval}, log)
+	queues := []backlog.Queue{{Name: workflows.TaskQueueOrchestrator, Type: enumspb.TASK_QUEUE_TYPE_WORKFLOW, Service: workers.Orchestrator},
+		{Name: workflows.TaskQueueOrder, Type: enumspb.TASK_QUEUE_TYPE_ACTIVITY, Service: workers.Order},
+		{Name: workflows.TaskQueueInventory, Type: enumspb.TASK_QUEUE_TYPE_ACTIVITY, Service: workers.Inventory},
+		{Name: workflows.TaskQueuePayment, Type: enumspb.TASK_QUEUE_TYPE_ACTIVITY, Service: workers.Payment}}
+	s, err := backlog.New(c.WorkflowService(), backlog.Config{Namespace: namespace, Queues: queues, Interval: af.AdmissionSampleInterval,
+		MissingAfter: af.AdmissionMissingAfter}, log)
 	if err != nil {
 		return nil, err
 	}
+	reg.MustRegister(s.Collector()) // ordersaga_service_workers_missing{service}
 	reg.MustRegister(backlogGauge{s: s, desc: prometheus.NewDesc("ordersaga_saga_backlog_age_seconds",
-		"Age of the oldest saga task waiting for a worker (orchestrator workflow tasks, the services' activity tasks), as admission control last sampled it; absent while unknown.",
+		"Age of the oldest saga task waiting for a worker that is there (orchestrator workflow tasks, the services' activity tasks; a queue without workers counts in ordersaga_service_workers_missing instead), as admission control last sampled it; absent while unknown.",
 		nil, nil)})
 	bg.Go(s.Run, log, "backlog sampler")
 	return s, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -29,7 +30,7 @@ type roleHTTP struct {
 func (h roleHTTP) serve(addr, token string, hf HTTPFlags, log *slog.Logger) (*httpServer, error) {
 	r := servicehttp.NewRouter(token, log)
 	r.Open(http.MethodGet, "/healthz", servicehttp.Healthz())
-	r.Open(http.MethodGet, "/readyz", servicehttp.Readyz(h.checks))
+	r.Open(http.MethodGet, "/readyz", servicehttp.Readyz(namedOnly(h.checks, log)))
 	r.Open(http.MethodGet, "/metrics", metricsHandler(h.reg))
 	if h.apis != nil {
 		h.apis(r)
@@ -37,9 +38,30 @@ func (h roleHTTP) serve(addr, token string, hf HTTPFlags, log *slog.Logger) (*ht
 	return listen("http", addr, r, hf, log)
 }
 
-// rabbitCheck is the readiness check of RabbitMQ: a connection opens.
+// errFailing is what an open /readyz says of a failing check.
+var errFailing = errors.New("failing")
+
+// namedOnly wraps checks so that a failing one answers just "failing": the
+// probe is open, and a dependency's error names its address. The error
+// itself goes to log.
+func namedOnly(checks []servicehttp.Check, log *slog.Logger) []servicehttp.Check {
+	out := make([]servicehttp.Check, len(checks))
+	for i, c := range checks {
+		out[i] = servicehttp.Check{Name: c.Name, Fn: func(ctx context.Context) error {
+			if err := c.Fn(ctx); err != nil {
+				log.WarnContext(ctx, "readiness check failed", "check", c.Name, "error", err)
+				return errFailing
+			}
+			return nil
+		}}
+	}
+	return out
+}
+
+// rabbitCheck is the readiness check of RabbitMQ: a connection opens. It is
+// named, not described by its URL: /readyz is open.
 func rabbitCheck(f RabbitFlags) servicehttp.Check {
-	return servicehttp.Check{Name: "rabbitmq " + broker.Redacted(f.RabbitMQURL), Fn: func(ctx context.Context) error {
+	return servicehttp.Check{Name: "rabbitmq", Fn: func(ctx context.Context) error {
 		return broker.Reachable(ctx, f.RabbitMQURL)
 	}}
 }

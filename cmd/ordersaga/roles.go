@@ -48,6 +48,7 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer pool.Close()
+	pool.name(w.RedisURL, map[string]string{"order": w.orderURL(), "inventory": w.inventoryURL(), "payment": w.paymentURL()})
 	checks := pool.checks()
 	if len(urls) > 0 { // a service with an outbox: its relay needs RabbitMQ
 		if err := checkRabbit(ctx, w.RabbitFlags); err != nil {
@@ -193,6 +194,7 @@ func (p *ProjectorCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer pool.Close()
+	pool.name(p.RedisURL, map[string]string{"timeline": p.timelineURL()})
 	if err := checkRabbit(ctx, p.RabbitFlags); err != nil {
 		return err
 	}

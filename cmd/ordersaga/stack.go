@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,12 +39,15 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 // redisPool holds one client per distinct Redis URL.
 type redisPool struct {
 	clients map[string]*redis.Client
+	// roles names the keyspaces a URL holds, for its readiness check
+	// (see name).
+	roles map[string][]string
 }
 
 // openRedis connects to every URL and pings it. An unreachable Redis is a
 // one-line error naming the URL and how to start it.
 func openRedis(ctx context.Context, urls ...string) (*redisPool, error) {
-	p := &redisPool{clients: map[string]*redis.Client{}}
+	p := &redisPool{clients: map[string]*redis.Client{}, roles: map[string][]string{}}
 	for _, u := range urls {
 		if _, ok := p.clients[u]; ok {
 			continue
@@ -67,11 +73,35 @@ func openRedis(ctx context.Context, urls ...string) (*redisPool, error) {
 
 func (p *redisPool) get(u string) *redis.Client { return p.clients[u] }
 
-// checks returns a readiness check per Redis.
+// name records which keyspace roles (timeline, order, ...) each Redis
+// holds, given by role, unless it is def (the Redis of every keyspace not
+// given its own): its readiness check is named by its roles, never by its
+// address, which a public /readyz must not tell.
+func (p *redisPool) name(def string, urls map[string]string) {
+	for role, u := range urls {
+		if u != def && !slices.Contains(p.roles[u], role) {
+			p.roles[u] = append(p.roles[u], role)
+		}
+	}
+}
+
+// checks returns a readiness check per Redis, named "redis" for the one of
+// the keyspaces not given their own, "redis-<role>[+<role>...]" for
+// another (see name), "redis-2", "redis-3"... for one not named.
 func (p *redisPool) checks() []servicehttp.Check {
 	var out []servicehttp.Check
-	for u, c := range p.clients {
-		out = append(out, servicehttp.Check{Name: "redis " + redacted(u), Fn: func(ctx context.Context) error { return c.Ping(ctx).Err() }})
+	taken := map[string]bool{}
+	for _, u := range slices.Sorted(maps.Keys(p.clients)) {
+		c := p.clients[u]
+		name := "redis"
+		if roles := slices.Sorted(slices.Values(p.roles[u])); len(roles) > 0 {
+			name = "redis-" + strings.Join(roles, "+")
+		}
+		for i := 2; taken[name]; i++ {
+			name = fmt.Sprintf("redis-%d", i)
+		}
+		taken[name] = true
+		out = append(out, servicehttp.Check{Name: name, Fn: func(ctx context.Context) error { return c.Ping(ctx).Err() }})
 	}
 	return out
 }

@@ -3,6 +3,13 @@
 // the oldest is — as the server's task queue stats report it
 // (DescribeTaskQueue with ReportStats), in the background on a timer, so
 // that reading it costs nothing.
+//
+// It also tells overload from a missing service. A queue whose tasks wait
+// while its workers poll it (a poll came after its oldest task) is behind:
+// workers are there and busy. A queue whose tasks wait while no worker has
+// polled it since the oldest came, for MissingAfter, has no workers: the
+// service is missing (stopped, crashed, between deploys), and its tasks
+// will wait for it to come back rather than for capacity.
 package backlog
 
 import (
@@ -27,10 +34,12 @@ type Describer interface {
 
 var _ Describer = workflowservice.WorkflowServiceClient(nil)
 
-// Queue is one task queue to sample: its name and the type of its tasks.
+// Queue is one task queue to sample: its name, the type of its tasks, and
+// the service whose workers poll it.
 type Queue struct {
-	Name string
-	Type enumspb.TaskQueueType
+	Name    string
+	Type    enumspb.TaskQueueType
+	Service string
 }
 
 // Config configures a Sampler.
@@ -49,6 +58,9 @@ type Config struct {
 	// Stale is the age past which the last sample no longer counts (default
 	// 5s): Last reports none.
 	Stale time.Duration
+	// MissingAfter is how long tasks must wait on a queue that no worker
+	// polls before its service counts as missing (default 5s).
+	MissingAfter time.Duration
 }
 
 func (c *Config) setDefaults() error {
@@ -61,6 +73,9 @@ func (c *Config) setDefaults() error {
 	if c.Stale <= 0 {
 		c.Stale = 5 * time.Second
 	}
+	if c.MissingAfter <= 0 {
+		c.MissingAfter = 5 * time.Second
+	}
 	if len(c.Queues) == 0 {
 		return errors.New("backlog: no queues to sample")
 	}
@@ -71,11 +86,44 @@ func (c *Config) setDefaults() error {
 type Sample struct {
 	At time.Time
 	// Age is the age of the oldest task waiting for a worker, over every
-	// queue; Queue names its queue ("" when none waits).
+	// queue whose workers are there (QueueStat.Attended); Queue names its
+	// queue ("" when none waits).
 	Age   time.Duration
 	Queue string
 	// Count is the number of tasks waiting, over every queue.
 	Count int64
+	// Queues are each queue's stats, in the order of Config.Queues.
+	Queues []QueueStat
+}
+
+// QueueStat is one queue's backlog and pollers at one time.
+type QueueStat struct {
+	Queue, Service string
+	// Count tasks wait; the oldest has waited Age.
+	Count int64
+	Age   time.Duration
+	// Polled is whether Temporal has seen a poller of the queue in its
+	// poller history (the last 5 minutes by default); SincePoll is how long
+	// ago the last poll began.
+	Polled    bool
+	SincePoll time.Duration
+	// Missing is whether the queue's service has no workers: tasks wait,
+	// and no worker has polled since the oldest came, nor for MissingAfter.
+	Missing bool
+}
+
+// Attended reports whether no task waits, or a worker polled the queue
+// while its oldest task waited: its workers are there (if behind).
+func (q QueueStat) Attended() bool {
+	return q.Count == 0 || (q.Polled && q.SincePoll < q.Age)
+}
+
+// ServiceState is what admission control needs of a service: how many of
+// its tasks wait, and whether it has no workers.
+type ServiceState struct {
+	Service string
+	Waiting int64
+	Missing bool
 }
 
 // Sampler samples the backlog of some task queues. Last is safe for
@@ -132,18 +180,41 @@ func (s *Sampler) Last() (Sample, bool) {
 	return *p, true
 }
 
-// BacklogAge returns the age of the oldest task waiting in the queues, and
-// false when it is not known (no fresh sample).
+// BacklogAge returns the age of the oldest task waiting in the queues whose
+// workers are there, and false when it is not known (no fresh sample).
 func (s *Sampler) BacklogAge() (time.Duration, bool) {
 	last, ok := s.Last()
 	return last.Age, ok
+}
+
+// Services returns each service's waiting tasks and whether it is missing
+// (any of its queues is), in the order of Config.Queues; false when not
+// known (no fresh sample).
+func (s *Sampler) Services() ([]ServiceState, bool) {
+	last, ok := s.Last()
+	if !ok {
+		return nil, false
+	}
+	var out []ServiceState
+	at := map[string]int{}
+	for _, q := range last.Queues {
+		i, seen := at[q.Service]
+		if !seen {
+			i = len(out)
+			at[q.Service] = i
+			out = append(out, ServiceState{Service: q.Service})
+		}
+		out[i].Waiting += q.Count
+		out[i].Missing = out[i].Missing || q.Missing
+	}
+	return out, true
 }
 
 // sample describes the queues concurrently; the sample is as of its
 // start.
 func (s *Sampler) sample(ctx context.Context) (Sample, error) {
 	out := Sample{At: time.Now()}
-	stats := make([]*taskqueuepb.TaskQueueStats, len(s.cfg.Queues))
+	resps := make([]*workflowservice.DescribeTaskQueueResponse, len(s.cfg.Queues))
 	errs := make([]error, len(s.cfg.Queues))
 	var wg sync.WaitGroup
 	for i, q := range s.cfg.Queues {
@@ -157,18 +228,36 @@ func (s *Sampler) sample(ctx context.Context) (Sample, error) {
 			if err != nil {
 				errs[i] = fmt.Errorf("describe task queue %s: %w", q.Name, err)
 			}
-			stats[i] = resp.GetStats()
+			resps[i] = resp
 		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return Sample{}, err
 	}
-	for i, st := range stats {
-		out.Count += st.GetApproximateBacklogCount()
-		if age := st.GetApproximateBacklogAge().AsDuration(); age > out.Age {
-			out.Age, out.Queue = age, s.cfg.Queues[i].Name
+	for i, resp := range resps {
+		q := s.queueStat(s.cfg.Queues[i], resp, out.At)
+		out.Queues = append(out.Queues, q)
+		out.Count += q.Count
+		if q.Attended() && q.Age > out.Age {
+			out.Age, out.Queue = q.Age, q.Queue
 		}
 	}
 	return out, nil
+}
+
+// queueStat reads one queue's stats and pollers as of now.
+func (s *Sampler) queueStat(q Queue, resp *workflowservice.DescribeTaskQueueResponse, now time.Time) QueueStat {
+	st := QueueStat{Queue: q.Name, Service: q.Service, Count: resp.GetStats().GetApproximateBacklogCount(),
+		Age: resp.GetStats().GetApproximateBacklogAge().AsDuration()}
+	for _, p := range resp.GetPollers() {
+		since := max(0, now.Sub(p.GetLastAccessTime().AsTime()))
+		if !st.Polled || since < st.SincePoll {
+			st.Polled, st.SincePoll = true, since
+		}
+	}
+	// Unattended, a poll (if any) began before the oldest task came: no
+	// worker has polled for at least Age either.
+	st.Missing = !st.Attended() && st.Age >= s.cfg.MissingAfter
+	return st
 }

@@ -24,6 +24,8 @@ type Client struct {
 	// finished keeps the state and owner of finished sagas, which never
 	// change.
 	finished *finishedCache
+	// awaiting keeps each client's count of orders awaiting approval.
+	awaiting *awaitingCache
 	// CustomerRefs, if set, turns a customer ID into the values its sagas'
 	// CustomerId search attribute may hold (search attributes are not
 	// encrypted): the first is what a new saga gets, the others what sagas
@@ -33,7 +35,7 @@ type Client struct {
 
 // New returns a Client that starts sagas with opts.
 func New(c client.Client, opts workflows.Options) *Client {
-	return &Client{c: c, opts: opts, finished: newFinishedCache()}
+	return &Client{c: c, opts: opts, finished: newFinishedCache(), awaiting: newAwaitingCache()}
 }
 
 // Start starts the saga of in.OrderID. A saga with that order ID, running or
