@@ -25,11 +25,13 @@ var luaFS embed.FS
 
 var paymentRecord = redislua.Script(luaFS, "record")
 
-// Store is the payment service's record of charges and refunds. Keys:
-// <ks>payment:<saga step key> (hash: state, order_id, charge_id,
-// amount_cents, reason) where state is charged, declined, refunding or
-// refunded; <ks>by-order:<order id> (the step key of the order's payment);
-// and the outbox stream <ks>outbox.
+// Store is the payment service's record of charges, authorizations and
+// their refunds. Keys: <ks>payment:<saga step key> (hash: state, order_id,
+// authorization_id, charge_id, amount_cents, reason) where state is
+// charged, declined, refunding or refunded for a charge, and authorized,
+// declined, captured, voiding, voided, refunding or refunded for an
+// authorization (authorization.go); <ks>by-order:<order id> (the step key
+// of the order's payment); and the outbox stream <ks>outbox.
 type Store struct {
 	rdb redis.Cmdable
 	ks  redislua.Keyspace
@@ -106,7 +108,8 @@ func (s *Store) Payment(ctx context.Context, orderID string) (ordersaga.Payment,
 	if err != nil {
 		return ordersaga.Payment{}, err
 	}
-	p := ordersaga.Payment{OrderID: h["order_id"], State: h["state"], ChargeID: h["charge_id"], Reason: h["reason"]}
+	p := ordersaga.Payment{OrderID: h["order_id"], State: h["state"], AuthorizationID: h["authorization_id"],
+		ChargeID: h["charge_id"], Reason: h["reason"]}
 	p.AmountCents, _ = strconv.ParseInt(h["amount_cents"], 10, 64)
 	return p, nil
 }
