@@ -162,3 +162,19 @@ func TestCreateOrderAfterRejectIsRefused(t *testing.T) {
 	typ, _ := appErrorType(t, err)
 	require.Equal(t, activities.ErrAlreadyCompensated, typ)
 }
+
+// TestHoldLimitIsABusinessFailure: a reservation past the client's share
+// fails as HoldLimit, non-retryable; without a client there is no bound.
+func TestHoldLimitIsABusinessFailure(t *testing.T) {
+	s := newServices(t)
+	_, err := s.inventory.Put(context.Background(), "a", 5, 100)
+	require.NoError(t, err)
+	_, err = s.env.ExecuteActivity(activities.ReserveInventoryName, activities.ReserveInput{Key: "wf/reserve", OrderID: "o1",
+		ClientID: "client-b", Items: []ordersaga.Item{{SKU: "a", Quantity: 5}}})
+	typ, nonRetryable := appErrorType(t, err)
+	require.Equal(t, activities.ErrHoldLimit, typ)
+	require.True(t, nonRetryable)
+	_, err = s.env.ExecuteActivity(activities.ReserveInventoryName, activities.ReserveInput{Key: "wf2/reserve", OrderID: "o2",
+		Items: []ordersaga.Item{{SKU: "a", Quantity: 5}}})
+	require.NoError(t, err, "an old saga's input, without a client")
+}
