@@ -136,3 +136,19 @@ func TestAuthorizationEventsOnceAndExact(t *testing.T) {
 	require.JSONEq(t, `{"order_id":"o2","authorization_id":"au_2","amount_cents":700}`, string(evs[4].Data))
 	require.Equal(t, "order-o2/authorize_payment#payment.voided", evs[4].ID)
 }
+
+// TestRefundAmountsAreExact: a refund's event carries the charge's amount
+// as the exact integer, at the bound.
+func TestRefundAmountsAreExact(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	payKS := redislua.Keyspace(prefix + "payment:")
+	pay := payment.NewStore(rdb, payKS)
+	require.NoError(t, pay.RecordCharge(ctx, "order-o1/charge_payment", "o1", "ch_1", ordersaga.MaxTotalCents))
+	require.NoError(t, pay.BeginRefund(ctx, "order-o1/charge_payment", "o1"))
+	require.NoError(t, pay.RecordRefund(ctx, "order-o1/charge_payment", "o1"))
+	evs := outbox(t, rdb, payKS)
+	require.Equal(t, []string{events.PaymentCharged, events.PaymentRefunded}, types(evs))
+	require.JSONEq(t, `{"order_id":"o1","charge_id":"ch_1","amount_cents":99999999999999}`, string(evs[0].Data))
+	require.JSONEq(t, `{"order_id":"o1","charge_id":"ch_1","amount_cents":99999999999999}`, string(evs[1].Data))
+}

@@ -83,9 +83,21 @@ func (s *Store) BeginRefund(ctx context.Context, key, orderID string) error {
 	return s.record(ctx, key, "refunding", orderID, "", 0, "", "")
 }
 
-// RecordRefund implements activities.PaymentStore.
+// RecordRefund implements activities.PaymentStore. The charge's fields are
+// read first: BeginRefund, which comes before, froze them (a charge is
+// refused once a refund began), and the event is built here, its amount an
+// exact integer.
 func (s *Store) RecordRefund(ctx context.Context, key, orderID string) error {
-	ev, err := redislua.StepEvent(ctx, events.SourcePayment, events.PaymentRefunded, key, orderID, nil)
+	v, err := s.rdb.HMGet(ctx, s.ks.Key("payment", key), "charge_id", "amount_cents", "order_id").Result()
+	if err != nil {
+		return fmt.Errorf("record refund: %w", err)
+	}
+	chargeID, _ := v[0].(string)
+	amount, _ := v[1].(string)
+	charged, _ := v[2].(string)
+	cents, _ := strconv.ParseInt(amount, 10, 64)
+	ev, err := redislua.StepEvent(ctx, events.SourcePayment, events.PaymentRefunded, key, orderID,
+		map[string]any{"order_id": charged, "charge_id": chargeID, "amount_cents": cents})
 	if err != nil {
 		return err
 	}
