@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
+	"path"
 	"slices"
 	"strings"
 
@@ -115,7 +117,78 @@ func (rt *Router) authorized(r *http.Request) bool {
 	return ok
 }
 
-func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.traced.ServeHTTP(w, r) }
+// ServeHTTP serves r. It never redirects: net/http's ServeMux would answer
+// a path with a "." or ".." segment or an empty one (/stock/.., a SKU of
+// "..") with a redirect to the cleaned path, which a caller following it
+// would ask instead. Such a path answers 400 naming the path value it
+// falls on (ordersaga.CheckID), or 404 when it falls on no route.
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.EscapedPath(); !isClean(p) {
+		WriteProblem(w, r, rt.unclean(p))
+		return
+	}
+	rt.traced.ServeHTTP(w, r)
+}
+
+// isClean reports whether ServeMux would serve p as it is (the test of
+// its cleanPath, which restores a trailing slash).
+func isClean(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
+}
+
+// unclean returns the problem of an unclean escaped path p: the route
+// whose literal segments p matches names the path value at fault.
+func (rt *Router) unclean(p string) *Problem {
+	segs := strings.Split(p, "/")
+	for pattern := range rt.allowed {
+		if ok, err := matchSegments(pattern, segs); ok && err != nil {
+			return problemOf(err)
+		}
+	}
+	return NewProblem(http.StatusNotFound, CodeNoRoute, "no such route (a path with '.' or '..' segments, or empty ones, is not followed)")
+}
+
+// matchSegments reports whether segs (escaped) match pattern's literal
+// segments, and the first wildcard value that is not a valid ID.
+func matchSegments(pattern string, segs []string) (bool, error) {
+	psegs := strings.Split(pattern, "/")
+	if len(psegs) != len(segs) {
+		return false, nil
+	}
+	var bad error
+	for i, ps := range psegs {
+		v, err := url.PathUnescape(segs[i])
+		if err != nil {
+			v = segs[i]
+		}
+		name, wild := strings.CutPrefix(ps, "{")
+		switch {
+		case !wild && v != ps:
+			return false, nil
+		case wild && bad == nil:
+			bad = ordersaga.CheckID(strings.TrimSuffix(name, "}"), v)
+		}
+	}
+	return true, bad
+}
+
+// problemOf returns the problem of a validation error.
+func problemOf(err error) *Problem {
+	var e *ordersaga.Error
+	if !errors.As(err, &e) {
+		return NewProblem(http.StatusBadRequest, ordersaga.EINVALID, err.Error())
+	}
+	p := NewProblem(Status(e.Code), e.Code, e.Message)
+	p.Field = e.Field
+	return p
+}
 
 // Lookup returns a handler answering get of the path value name, checked
 // to be an ID or SKU first (PathID).

@@ -67,12 +67,22 @@ func TestRouterAnswersProblems(t *testing.T) {
 		"too large":              {"PUT", "/things/a", token, `{"n":` + strings.Repeat("1", 100) + `}`, 413, "too_large", ""},
 		"not json":               {"PUT", "/things/a", token, `{`, 400, ordersaga.EINVALID, ""},
 		"a valid body, accepted": {"PUT", "/things/a", token, `{"n":1}`, 200, "", ""},
+		"dot id":                 {"GET", "/things/.", token, "", 400, ordersaga.EINVALID, "id"},
+		"dot-dot id":             {"GET", "/things/..", token, "", 400, ordersaga.EINVALID, "id"},
+		"escaped dot-dot id":     {"GET", "/things/%2E%2E", token, "", 400, ordersaga.EINVALID, "id"},
+		"escaped dot id":         {"GET", "/things/%2e", token, "", 400, ordersaga.EINVALID, "id"},
+		"dot-dot id, a write":    {"PUT", "/things/..", token, `{"n":1}`, 400, ordersaga.EINVALID, "id"},
+		"dot-dot, no token":      {"GET", "/things/..", "", "", 400, ordersaga.EINVALID, "id"},
+		"empty segment":          {"GET", "/things//", token, "", 404, servicehttp.CodeNoRoute, ""},
+		"dot-dot elsewhere":      {"GET", "/x/../things/a", token, "", 404, servicehttp.CodeNoRoute, ""},
+		"double slash":           {"GET", "//things/a", token, "", 404, servicehttp.CodeNoRoute, ""},
 	}
 	h := newRouter()
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			rec, p := call(h, tc.method, tc.path, tc.auth, tc.body)
 			require.Equal(t, tc.status, rec.Code, rec.Body.String())
+			require.Empty(t, rec.Header().Get("Location"), "never a redirect")
 			if tc.status == 200 {
 				require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 				return
