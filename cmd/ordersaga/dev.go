@@ -258,7 +258,11 @@ func startDevCodec(d *DevCmd, keys *codec.Keyring, st *devStack, log *slog.Logge
 	if err != nil {
 		return "", err
 	}
-	cfg := codec.ServerConfig{Keys: keys, BearerKeys: callers, Origins: []string{
+	encoders, err := d.encoders()
+	if err != nil {
+		return "", err
+	}
+	cfg := codec.ServerConfig{Keys: keys, BearerKeys: callers, EncodeKeys: encoders, Origins: []string{
 		"http://localhost:" + strconv.Itoa(d.UIPort), "http://127.0.0.1:" + strconv.Itoa(d.UIPort)}}
 	embeddedUI := d.TemporalAddress == "" && uiPort(d.UIPort, d.NoUI) >= 0
 	if embeddedUI {

@@ -67,6 +67,19 @@ func (f CodecFlags) keyring() (*codec.Keyring, error) {
 type CodecServerFlags struct {
 	CodecAddr     string `env:"CODEC_ADDR" default:"127.0.0.1:8234" help:"Address the codec server listens on (dev: with --codec-keys)."`
 	CodecAuthKeys string `env:"CODEC_AUTH_KEYS" help:"Keys (client:key,...) that may call the codec server, besides the admin API keys; they grant nothing else."`
+	// Encoding is a right of its own: an encoded payload is one the
+	// workers accept as genuine.
+	CodecEncodeKeys     string `env:"CODEC_ENCODE_KEYS" help:"Keys (client:key,...) that may POST /encode (the others, admin keys included, only decode); encoding is off when empty. The Web UI needs only decode."`
+	CodecEncodeKeysFile string `env:"CODEC_ENCODE_KEYS_FILE" help:"File holding --codec-encode-keys (a mounted secret)."`
+}
+
+// encoders returns the keys that may encode (key → client name).
+func (f CodecServerFlags) encoders() (map[string]string, error) {
+	spec, err := secretOrFile("--codec-encode-keys", f.CodecEncodeKeys, f.CodecEncodeKeysFile)
+	if err != nil {
+		return nil, err
+	}
+	return parseKeys("--codec-encode-keys", spec)
 }
 
 // HTTPFlags bound the connections of every HTTP listener of the process

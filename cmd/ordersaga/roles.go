@@ -218,7 +218,7 @@ func (p *ProjectorCmd) Run(ctx context.Context, log *slog.Logger) error {
 type CodecServerCmd struct {
 	CORSOrigins      []string `name:"cors-origin" env:"CODEC_CORS_ORIGINS" default:"http://localhost:8233" help:"Origins (the Web UI's) allowed to call the codec server."`
 	AdminAPIKeys     string   `name:"admin-api-keys" env:"ADMIN_API_KEYS" help:"Admin API keys (client:key,...): they may call the codec server."`
-	InsecureNoAuth   bool     `help:"Serve without authentication: anyone who reaches the codec server can decrypt every payload (flag only, no environment variable)."`
+	InsecureNoAuth   bool     `help:"Serve /decode without authentication: anyone who reaches the codec server can decrypt every payload (flag only, no environment variable). /encode still needs --codec-encode-keys."`
 	CodecServerFlags `embed:""`
 	CodecFlags       `embed:""`
 	HTTPFlags        `embed:""`
@@ -239,18 +239,22 @@ func (c *CodecServerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if len(callers) == 0 && !c.InsecureNoAuth {
+	encoders, err := c.encoders()
+	if err != nil {
+		return err
+	}
+	if len(callers)+len(encoders) == 0 && !c.InsecureNoAuth {
 		return fmt.Errorf("codec-server: no key may call it: give --codec-auth-keys or --admin-api-keys (or --insecure-no-auth to let anyone who reaches it decrypt)")
 	}
 	if c.InsecureNoAuth {
 		log.Warn("codec server without authentication: anyone who reaches it can decrypt every payload")
 	}
-	h := codec.NewHandler(codec.ServerConfig{Keys: keys, Origins: c.CORSOrigins, BearerKeys: callers, NoAuth: c.InsecureNoAuth})
+	h := codec.NewHandler(codec.ServerConfig{Keys: keys, Origins: c.CORSOrigins, BearerKeys: callers, EncodeKeys: encoders, NoAuth: c.InsecureNoAuth})
 	srv, err := listen("codec server", c.CodecAddr, h, c.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
-	log.Info("codec server listening", "addr", srv.Addr(), "current_key", keys.CurrentID(), "callers", len(callers), "allow_plaintext", keys.AllowPlaintext)
+	log.Info("codec server listening", "addr", srv.Addr(), "current_key", keys.CurrentID(), "callers", len(callers), "encoders", len(encoders), "allow_plaintext", keys.AllowPlaintext)
 	<-ctx.Done()
 	return srv.Shutdown(5 * time.Second)
 }
