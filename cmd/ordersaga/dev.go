@@ -47,6 +47,8 @@ type DevCmd struct {
 	SagaFlags          `embed:""`
 	PaymentClientFlags `embed:""`
 	ProviderFlags      `embed:""`
+	ProviderKeyFlags   `embed:""`
+	InventoryFlags     `embed:""`
 	APIFlags           `embed:""`
 	WorkerFlags        `embed:""`
 	ServiceTokenFlags  `embed:""`
@@ -185,8 +187,16 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	st.Client = c
 	st.onStop(c.Close)
 
+	providerKey, err := d.providerKey()
+	if err != nil {
+		return nil, err
+	}
+	if providerKey == "" {
+		providerKey = rand.Text() // the payment service in this process is the only caller
+	}
 	provider, err := listen("payment provider", d.ProviderAddr, paymentsim.New(pool.get(d.paymentURL()), paymentsim.Config{
 		Keyspace: d.RedisKeyPrefix + "paymentsim:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
+		SecretKey: providerKey,
 	}, log).Handler(), d.HTTPFlags, log)
 	if err != nil {
 		return nil, err
@@ -195,12 +205,15 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	st.onStop(func() { _ = provider.Shutdown(5 * time.Second) })
 
 	stores := newStores(d.RedisFlags, pool, workers.All)
+	if err := d.holdShare(&stores); err != nil {
+		return nil, err
+	}
 	if d.Seed {
 		if err := seed(ctx, stores.inventory, log); err != nil {
 			return nil, err
 		}
 	}
-	pay, err := newPaymentClient("http://"+provider.Addr(), d.PaymentClientFlags, log)
+	pay, err := newPaymentClient("http://"+provider.Addr(), providerKey, d.PaymentClientFlags, log)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,8 @@ type WorkerCmd struct {
 	RedisFlags         `embed:""`
 	RabbitFlags        `embed:""`
 	PaymentClientFlags `embed:""`
+	ProviderKeyFlags   `embed:""`
+	InventoryFlags     `embed:""`
 	WorkerFlags        `embed:""`
 	ServiceTokenFlags  `embed:""`
 	HTTPFlags          `embed:""`
@@ -61,7 +63,11 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
-	pay, err := newPaymentClient(w.PaymentProviderURL, w.PaymentClientFlags, log)
+	providerKey, err := w.providerKey()
+	if err != nil {
+		return err
+	}
+	pay, err := newPaymentClient(w.PaymentProviderURL, providerKey, w.PaymentClientFlags, log)
 	if err != nil {
 		return err
 	}
@@ -71,6 +77,9 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	st := newStores(w.RedisFlags, pool, services)
+	if err := w.holdShare(&st); err != nil {
+		return err
+	}
 	srv, err := roleHTTP{checks: append(checks, temporalCheck(c), pollersCheck(c, services)), reg: reg, apis: st.register}.serve(w.HTTPAddr, token, w.HTTPFlags, log)
 	if err != nil {
 		return err
@@ -149,10 +158,11 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 
 // PaymentProviderCmd runs the simulated payment provider alone.
 type PaymentProviderCmd struct {
-	RedisURL       string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"Redis the provider keeps its charges in."`
-	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace paymentsim:."`
-	ProviderFlags  `embed:""`
-	HTTPFlags      `embed:""`
+	RedisURL         string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"Redis the provider keeps its charges in."`
+	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace paymentsim:."`
+	ProviderFlags    `embed:""`
+	ProviderKeyFlags `embed:""`
+	HTTPFlags        `embed:""`
 }
 
 // Run serves the provider until ctx is cancelled.
@@ -160,19 +170,26 @@ func (p *PaymentProviderCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err := p.allow("--provider-slow-delay", p.ProviderSlowDelay); err != nil {
 		return err
 	}
+	key, err := p.providerKey()
+	if err != nil {
+		return err
+	}
+	if key == "" && !loopback(p.ProviderAddr) {
+		return fmt.Errorf("payment-provider: refusing to listen on %s without --provider-secret-key (anyone reaching it could charge and refund): give one, or listen on a loopback address", p.ProviderAddr)
+	}
 	pool, err := openRedis(ctx, p.RedisURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 	sim := paymentsim.New(pool.get(p.RedisURL), paymentsim.Config{
-		Keyspace: p.RedisKeyPrefix + "paymentsim:", SlowDelay: p.ProviderSlowDelay, FlakyFailures: p.ProviderFlakyFailures,
+		Keyspace: p.RedisKeyPrefix + "paymentsim:", SlowDelay: p.ProviderSlowDelay, FlakyFailures: p.ProviderFlakyFailures, SecretKey: key,
 	}, log)
 	srv, err := listen("payment provider", p.ProviderAddr, sim.Handler(), p.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
-	log.Info("payment provider listening", "addr", srv.Addr())
+	log.Info("payment provider listening", "addr", srv.Addr(), "secret_key", key != "")
 	<-ctx.Done()
 	return srv.Shutdown(5 * time.Second)
 }
