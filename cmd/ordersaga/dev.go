@@ -31,6 +31,7 @@ type DevCmd struct {
 	TemporalAddress   string            `env:"TEMPORAL_ADDRESS" help:"Use this existing Temporal cluster (host:port) instead of the embedded server."`
 	TemporalNamespace string            `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
 	TemporalPort      int               `env:"TEMPORAL_PORT" default:"7233" help:"Port of the embedded Temporal frontend (gRPC)."`
+	TemporalHTTPPort  int               `name:"temporal-http-port" env:"TEMPORAL_HTTP_PORT" help:"Serve the embedded Temporal frontend's HTTP API on this loopback port (it has no credentials: whoever reaches it may start any workflow); 0: none."`
 	UIPort            int               `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Port of the embedded Temporal Web UI (--ui-port=-1: no UI)."`
 	NoUI              bool              `name:"no-ui" env:"TEMPORAL_NO_UI" help:"Run the embedded Temporal server without its Web UI."`
 	TemporalDB        string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded Temporal's persistence: sqlite (the file under --data-dir), sqlite-memory (nothing survives), or a postgres:// URL (schema set up automatically)."`
@@ -82,6 +83,9 @@ func (d *DevCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if st.Codec != "" {
 		attrs = append(attrs, "codec_server", st.Codec)
 	}
+	if st.TemporalPorts != "" {
+		attrs = append(attrs, "temporal_ports", st.TemporalPorts)
+	}
 	log.Info("ordersaga dev is ready", attrs...)
 	<-ctx.Done()
 	log.Info("shutting down")
@@ -93,6 +97,8 @@ func (d *DevCmd) Run(ctx context.Context, log *slog.Logger) error {
 // the address of the services' APIs.
 type devStack struct {
 	API, Services, Temporal, Provider, UI, Codec string
+	// TemporalPorts lists every port the embedded server opened.
+	TemporalPorts string
 	Client                                       client.Client
 	Pool                                         *redisPool
 
@@ -163,6 +169,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			DataDir:          d.DataDir,
 			Persistence:      d.TemporalDB,
 			FrontendPort:     d.TemporalPort,
+			HTTPPort:         d.TemporalHTTPPort,
 			UIPort:           uiPort(d.UIPort, d.NoUI),
 			Namespace:        d.TemporalNamespace,
 			SearchAttributes: temporalclient.SearchAttributes(),
@@ -177,6 +184,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 		st.onStop(srv.Stop)
 		tf.TemporalAddress = srv.FrontendAddress()
 		st.UI = srv.UIAddress()
+		st.TemporalPorts = devserver.PortsString(srv.Ports())
 	}
 	st.Temporal = tf.TemporalAddress
 	reg := newRegistry()

@@ -296,7 +296,7 @@ func (t *TemporalServerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("temporal server running", "frontend", srv.FrontendAddress(), "web_ui", srv.UIAddress())
+	log.Info("temporal server running", "frontend", srv.FrontendAddress(), "web_ui", srv.UIAddress(), "ports", devserver.PortsString(srv.Ports()))
 	<-ctx.Done()
 	srv.Stop()
 	return nil
