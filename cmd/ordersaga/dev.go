@@ -99,8 +99,8 @@ type devStack struct {
 	API, Services, Temporal, Provider, UI, Codec string
 	// TemporalPorts lists every port the embedded server opened.
 	TemporalPorts string
-	Client                                       client.Client
-	Pool                                         *redisPool
+	Client        client.Client
+	Pool          *redisPool
 
 	stops []func()
 }
