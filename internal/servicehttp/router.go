@@ -2,12 +2,8 @@ package servicehttp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"path"
@@ -207,37 +203,6 @@ func Lookup[T any](name string, get func(ctx context.Context, id string) (T, err
 func PathID(r *http.Request, name string) (string, error) {
 	v := r.PathValue(name)
 	return v, ordersaga.CheckID(name, v)
-}
-
-// DecodeJSON strictly decodes r's body into dst: a JSON media type, at most
-// limit bytes, one JSON value, no unknown field. It returns a problem
-// naming what is wrong.
-func DecodeJSON(r *http.Request, dst any, limit int64) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", "the body must be application/json")
-		}
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
-	if err == nil {
-		if _, err = dec.Token(); errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err == nil {
-			err = errors.New("the body must hold exactly one JSON value")
-		}
-	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return NewProblem(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body exceeds %d bytes", limit))
-	}
-	p := NewProblem(http.StatusBadRequest, ordersaga.EINVALID, "invalid body: "+err.Error())
-	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		p.Field = strings.Trim(field, `"`)
-	}
-	return p
 }
 
 func (p *Problem) Error() string { return p.Detail }

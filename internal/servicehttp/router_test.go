@@ -37,6 +37,10 @@ func newRouter() *servicehttp.Router {
 
 func call(h http.Handler, method, path, auth, body string) (*httptest.ResponseRecorder, servicehttp.Problem) {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" && !strings.HasPrefix(body, "!") {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	body = strings.TrimPrefix(body, "!")
 	if auth != "" {
 		req.Header.Set("Authorization", "Bearer "+auth)
 	}
@@ -67,6 +71,9 @@ func TestRouterAnswersProblems(t *testing.T) {
 		"too large":              {"PUT", "/things/a", token, `{"n":` + strings.Repeat("1", 100) + `}`, 413, "too_large", ""},
 		"not json":               {"PUT", "/things/a", token, `{`, 400, ordersaga.EINVALID, ""},
 		"a valid body, accepted": {"PUT", "/things/a", token, `{"n":1}`, 200, "", ""},
+		"no content type":        {"PUT", "/things/a", token, `!{"n":1}`, 415, "unsupported_media_type", ""},
+		"duplicate key":          {"PUT", "/things/a", token, `{"n":1,"n":2}`, 400, ordersaga.EINVALID, "n"},
+		"duplicate nested key":   {"PUT", "/things/a", token, `{"n":1,"x":[{"a":1,"a":1}]}`, 400, ordersaga.EINVALID, "a"},
 		"dot id":                 {"GET", "/things/.", token, "", 400, ordersaga.EINVALID, "id"},
 		"dot-dot id":             {"GET", "/things/..", token, "", 400, ordersaga.EINVALID, "id"},
 		"escaped dot-dot id":     {"GET", "/things/%2E%2E", token, "", 400, ordersaga.EINVALID, "id"},

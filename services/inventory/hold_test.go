@@ -151,7 +151,7 @@ func FuzzReserveTotal(f *testing.F) {
 	var n atomic.Int64
 	f.Fuzz(func(t *testing.T, qty, price int64) {
 		if qty < 1 || qty > ordersaga.MaxUnits || price < 0 || price > ordersaga.MaxPriceCents {
-			t.Skip("out of the stock's range: refused before Redis")
+			return // out of the stock's range: refused before Redis (TestStockAPI)
 		}
 		ctx := context.Background()
 		i := n.Add(1)
