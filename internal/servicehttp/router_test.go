@@ -36,11 +36,13 @@ func newRouter() *servicehttp.Router {
 }
 
 func call(h http.Handler, method, path, auth, body string) (*httptest.ResponseRecorder, servicehttp.Problem) {
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	if body != "" && !strings.HasPrefix(body, "!") {
+	// A body starting with "!" is sent without its "!" and without a
+	// Content-Type.
+	raw, noType := strings.CutPrefix(body, "!")
+	req := httptest.NewRequest(method, path, strings.NewReader(raw))
+	if body != "" && !noType {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	body = strings.TrimPrefix(body, "!")
 	if auth != "" {
 		req.Header.Set("Authorization", "Bearer "+auth)
 	}
