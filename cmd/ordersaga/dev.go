@@ -195,22 +195,10 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	st.Client = c
 	st.onStop(c.Close)
 
-	providerKey, err := d.providerKey()
+	providerKey, err := startDevProvider(d, pool, st, log)
 	if err != nil {
 		return nil, err
 	}
-	if providerKey == "" {
-		providerKey = rand.Text() // the payment service in this process is the only caller
-	}
-	provider, err := listen("payment provider", d.ProviderAddr, paymentsim.New(pool.get(d.paymentURL()), paymentsim.Config{
-		Keyspace: d.RedisKeyPrefix + "paymentsim:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
-		SecretKey: providerKey,
-	}, log).Handler(), d.HTTPFlags, log)
-	if err != nil {
-		return nil, err
-	}
-	st.Provider = provider.Addr()
-	st.onStop(func() { _ = provider.Shutdown(5 * time.Second) })
 
 	stores := newStores(d.RedisFlags, pool, workers.All)
 	if err := d.holdShare(&stores); err != nil {
@@ -221,7 +209,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			return nil, err
 		}
 	}
-	pay, err := newPaymentClient("http://"+provider.Addr(), providerKey, d.PaymentClientFlags, log)
+	pay, err := newPaymentClient("http://"+st.Provider, providerKey, d.PaymentClientFlags, log)
 	if err != nil {
 		return nil, err
 	}
@@ -299,6 +287,29 @@ func startDevCodec(d *DevCmd, keys *codec.Keyring, st *devStack, log *slog.Logge
 		return "", nil
 	}
 	return st.Codec + "/" + cfg.PathSecret, nil
+}
+
+// startDevProvider starts dev's payment provider, behind the secret key
+// given or, without one, a key made for this run (the payment service in
+// this process is its only caller), and returns the key.
+func startDevProvider(d *DevCmd, pool *redisPool, st *devStack, log *slog.Logger) (string, error) {
+	key, err := d.providerKey()
+	if err != nil {
+		return "", err
+	}
+	if key == "" {
+		key = rand.Text()
+	}
+	provider, err := listen("payment provider", d.ProviderAddr, paymentsim.New(pool.get(d.paymentURL()), paymentsim.Config{
+		Keyspace: d.RedisKeyPrefix + "paymentsim:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
+		SecretKey: key,
+	}, log).Handler(), d.HTTPFlags, log)
+	if err != nil {
+		return "", err
+	}
+	st.Provider = provider.Addr()
+	st.onStop(func() { _ = provider.Shutdown(5 * time.Second) })
+	return key, nil
 }
 
 // uiPort is the Web UI port to give the embedded server: negative (none)

@@ -184,15 +184,20 @@ func start(cfg Config) (*Server, error) {
 		}
 	}
 	if cfg.UIPort > 0 {
-		s.uiAddr = net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.UIPort))
-		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(uiConfig(cfg, s.frontend)))
-		go func() {
-			if err := s.ui.Start(); err != nil && !errors.Is(err, context.Canceled) {
-				cfg.Logger.Error("temporal web ui stopped", "error", err)
-			}
-		}()
+		s.startUI(cfg)
 	}
 	return s, nil
+}
+
+// startUI serves the Web UI on cfg.IP:cfg.UIPort, in the background.
+func (s *Server) startUI(cfg Config) {
+	s.uiAddr = net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.UIPort))
+	s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(uiConfig(cfg, s.frontend)))
+	go func() {
+		if err := s.ui.Start(); err != nil && !errors.Is(err, context.Canceled) {
+			cfg.Logger.Error("temporal web ui stopped", "error", err)
+		}
+	}()
 }
 
 // uiConfig is the Web UI's configuration. The UI passes its signed-in user's
