@@ -22,7 +22,14 @@ type Line struct {
 	UnitPriceCents int64  `json:"unit_price_cents"`
 }
 
-// Total returns the sum of quantity × unit price over lines.
+// MaxTotalCents bounds every amount of money: an order's total, a charge,
+// an authorization, a capture, a refund. It is below 10^14, so the stores'
+// Lua scripts (whose numbers are doubles) compute amounts exactly and their
+// JSON encoder (cjson prints 14 significant digits) writes them exactly.
+const MaxTotalCents = 99_999_999_999_999
+
+// Total returns the sum of quantity × unit price over lines. It is exact
+// for lines whose total is at most MaxTotalCents (CheckTotal says so).
 func Total(lines []Line) int64 {
 	var total int64
 	for _, l := range lines {
@@ -31,6 +38,30 @@ func Total(lines []Line) int64 {
 	return total
 }
 
+// CheckTotal returns the total of lines, or an EINVALID error (field
+// "items", naming MaxTotalCents) when a line has a quantity or unit price
+// out of range (quantity 0–MaxUnits, price 0–MaxPriceCents) or when the
+// total would pass MaxTotalCents. It never overflows.
+func CheckTotal(lines []Line) (int64, error) {
+	var total int64
+	for _, l := range lines {
+		if l.Quantity < 0 || l.Quantity > MaxUnits || l.UnitPriceCents < 0 || l.UnitPriceCents > MaxPriceCents {
+			return 0, Invalid("items", "sku %q: quantity must be 0-%d and unit price 0-%d cents, got %d at %d",
+				l.SKU, MaxUnits, MaxPriceCents, l.Quantity, l.UnitPriceCents)
+		}
+		// The product of two bounded factors may still pass int64 (10^19):
+		// compare by division first.
+		if l.UnitPriceCents > 0 && l.Quantity > (MaxTotalCents-total)/l.UnitPriceCents {
+			return 0, ErrTotalTooLarge
+		}
+		total += l.Quantity * l.UnitPriceCents
+	}
+	return total, nil
+}
+
+// ErrTotalTooLarge: an order's total would pass MaxTotalCents.
+var ErrTotalTooLarge = Invalid("items", "the order's total would pass the bound of %d cents", int64(MaxTotalCents))
+
 // Business outcomes. Stores wrap them with %w; activities turn them into
 // non-retryable application errors, the API into status codes.
 var (
@@ -38,8 +69,12 @@ var (
 	ErrOutOfStock = errors.New("out of stock")
 	// ErrUnknownSKU: the SKU is not in the catalog.
 	ErrUnknownSKU = errors.New("unknown sku")
-	// ErrDeclined: the payment provider declined the charge.
+	// ErrDeclined: the payment provider declined the charge or the
+	// authorization.
 	ErrDeclined = errors.New("payment declined")
+	// ErrHoldLimit: a reservation would make one client hold more than its
+	// share of a SKU's stock in uncommitted reservations.
+	ErrHoldLimit = errors.New("hold limit")
 	// ErrCompensated: the step's compensation already ran for this key, so
 	// the action must not be applied (the barrier's anti-hanging rule).
 	ErrCompensated = errors.New("step already compensated")
@@ -122,7 +157,8 @@ const MaxIDLen = 64
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
 // CheckID returns an EINVALID error naming field unless value is a valid
-// ID or SKU: 1–MaxIDLen characters of [A-Za-z0-9._-].
+// ID or SKU: 1–MaxIDLen characters of [A-Za-z0-9._-], and not "." or ".."
+// (IDs are path segments, which those two would not be).
 func CheckID(field, value string) error {
 	switch {
 	case value == "":
@@ -131,6 +167,8 @@ func CheckID(field, value string) error {
 		return Invalid(field, "%s must be at most %d characters", field, MaxIDLen)
 	case !idPattern.MatchString(value):
 		return Invalid(field, "%s may hold only letters, digits, '.', '_' and '-'", field)
+	case value == "." || value == "..":
+		return Invalid(field, "%s must not be %q", field, value)
 	}
 	return nil
 }
@@ -161,13 +199,22 @@ type Reservation struct {
 	TotalCents int64  `json:"total_cents"`
 }
 
-// Payment is the payment service's record of an order's payment: State is
-// charged, declined, refunding or refunded (a refunded payment without a
-// ChargeID is a voided key: nothing was charged).
+// Payment is the payment service's record of an order's payment.
+//
+// A charge (sagas of the charge revision): State is charged, declined,
+// refunding or refunded (a refunded payment without a ChargeID is a voided
+// key: nothing was charged).
+//
+// An authorization (authorize before approval, capture after): State is
+// authorized, declined, captured, voiding, voided, refunding or refunded;
+// AuthorizationID names the hold, ChargeID the capture once there is one.
+// A voided payment without an AuthorizationID is a voided key: nothing was
+// held.
 type Payment struct {
-	OrderID     string `json:"order_id"`
-	State       string `json:"state"`
-	ChargeID    string `json:"charge_id,omitempty"`
-	AmountCents int64  `json:"amount_cents"`
-	Reason      string `json:"reason,omitempty"`
+	OrderID         string `json:"order_id"`
+	State           string `json:"state"`
+	AuthorizationID string `json:"authorization_id,omitempty"`
+	ChargeID        string `json:"charge_id,omitempty"`
+	AmountCents     int64  `json:"amount_cents"`
+	Reason          string `json:"reason,omitempty"`
 }

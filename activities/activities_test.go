@@ -28,6 +28,7 @@ import (
 // provider, and runs them in Temporal's activity test environment.
 type services struct {
 	env       *testsuite.TestActivityEnvironment
+	pay       *payment.Provider
 	sim       *paymentsim.Provider
 	inventory *inventory.Store
 	payments  *payment.Store
@@ -37,12 +38,12 @@ func newServices(t *testing.T) *services {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sim := paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:"}, quiet)
+	sim := paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SecretKey: "provider-secret-0123"}, quiet)
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
-	pay, err := payment.NewProvider(payment.ProviderConfig{BaseURL: srv.URL}, quiet)
+	pay, err := payment.NewProvider(payment.ProviderConfig{BaseURL: srv.URL, SecretKey: "provider-secret-0123"}, quiet)
 	require.NoError(t, err)
-	s := &services{sim: sim, inventory: inventory.NewStore(rdb, redislua.Keyspace(prefix+"inventory:")),
+	s := &services{sim: sim, pay: pay, inventory: inventory.NewStore(rdb, redislua.Keyspace(prefix+"inventory:")),
 		payments: payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))}
 	var suite testsuite.WorkflowTestSuite
 	s.env = suite.NewTestActivityEnvironment()
@@ -160,4 +161,20 @@ func TestCreateOrderAfterRejectIsRefused(t *testing.T) {
 	_, err = s.env.ExecuteActivity(activities.CreateOrderName, activities.CreateOrderInput{Key: "wf/create", OrderID: "o1", CustomerID: "c"})
 	typ, _ := appErrorType(t, err)
 	require.Equal(t, activities.ErrAlreadyCompensated, typ)
+}
+
+// TestHoldLimitIsABusinessFailure: a reservation past the client's share
+// fails as HoldLimit, non-retryable; without a client there is no bound.
+func TestHoldLimitIsABusinessFailure(t *testing.T) {
+	s := newServices(t)
+	_, err := s.inventory.Put(context.Background(), "a", 5, 100)
+	require.NoError(t, err)
+	_, err = s.env.ExecuteActivity(activities.ReserveInventoryName, activities.ReserveInput{Key: "wf/reserve", OrderID: "o1",
+		ClientID: "client-b", Items: []ordersaga.Item{{SKU: "a", Quantity: 5}}})
+	typ, nonRetryable := appErrorType(t, err)
+	require.Equal(t, activities.ErrHoldLimit, typ)
+	require.True(t, nonRetryable)
+	_, err = s.env.ExecuteActivity(activities.ReserveInventoryName, activities.ReserveInput{Key: "wf2/reserve", OrderID: "o2",
+		Items: []ordersaga.Item{{SKU: "a", Quantity: 5}}})
+	require.NoError(t, err, "an old saga's input, without a client")
 }

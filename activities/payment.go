@@ -19,6 +19,43 @@ type PaymentProvider interface {
 	// Refund refunds the charge made under key, or, if there is none, voids
 	// key so that no later charge under it succeeds. Idempotent.
 	Refund(ctx context.Context, key string) error
+	// Authorize holds amountCents on token's card once per key and returns
+	// the authorization's ID. A decline wraps ordersaga.ErrDeclined; a key
+	// the provider already voided or refunded wraps ordersaga.ErrCompensated;
+	// other errors are transient.
+	Authorize(ctx context.Context, key, token string, amountCents int64) (authorizationID string, err error)
+	// Capture captures the whole amount of the authorization made under
+	// key, once, and returns it. An authorization voided, refunded or
+	// declined wraps ordersaga.ErrCompensated; none under key is an
+	// EINVALID error; other errors are transient.
+	Capture(ctx context.Context, key string) (ProviderCapture, error)
+	// Void releases the hold of the authorization made under key or, with
+	// none, voids key so that no later authorization under it succeeds; an
+	// authorization already captured is refunded instead. It returns what
+	// the provider did. Idempotent.
+	Void(ctx context.Context, key string) (PaymentRelease, error)
+	// RefundCapture refunds the capture of the authorization made under
+	// key; an authorization not captured is released, and with none key is
+	// voided. It returns what the provider did. Idempotent.
+	RefundCapture(ctx context.Context, key string) (PaymentRelease, error)
+}
+
+// ProviderCapture is the provider's capture of an authorization.
+type ProviderCapture struct {
+	CaptureID       string
+	AuthorizationID string
+	AmountCents     int64
+}
+
+// PaymentRelease is what the provider did to release a payment: Status is
+// voided (a hold released, or a key voided before any authorization: then
+// AuthorizationID is empty), refunded (a capture refunded: CaptureID and
+// AmountCents say which and how much) or declined (nothing was held).
+type PaymentRelease struct {
+	Status          string
+	AuthorizationID string
+	CaptureID       string
+	AmountCents     int64
 }
 
 // PaymentStore is the payment service's own record of payments.
@@ -37,6 +74,36 @@ type PaymentStore interface {
 	// RecordRefund records that the provider refunded or voided key.
 	// Idempotent.
 	RecordRefund(ctx context.Context, key, orderID string) error
+
+	// Authorization returns the record of the authorization made under key
+	// (the zero value if none). It fails with ordersaga.ErrCompensated once
+	// a release of key was recorded (BeginRelease).
+	Authorization(ctx context.Context, key string) (AuthorizationRecord, error)
+	// RecordAuthorization records a hold under key. Idempotent; fails with
+	// ordersaga.ErrCompensated if a release was recorded first.
+	RecordAuthorization(ctx context.Context, key, orderID, authorizationID string, amountCents int64) error
+	// RecordCapture records the capture of the authorization made under
+	// key; stepKey is the capture step's key (its event's). Idempotent;
+	// fails with ordersaga.ErrCompensated if a release was recorded first.
+	RecordCapture(ctx context.Context, key, stepKey, orderID string, c ProviderCapture) error
+	// BeginRelease marks the payment under key as being released (voiding,
+	// or refunding once captured), so that no authorization or capture
+	// starts under it; with no record, it records key as voiding (a
+	// compensation before its action). Idempotent.
+	BeginRelease(ctx context.Context, key, orderID string) error
+	// RecordRelease records what the provider did to release the payment
+	// under key; stepKey is the compensating step's key (its event's).
+	// Idempotent.
+	RecordRelease(ctx context.Context, key, stepKey, orderID string, r PaymentRelease) error
+}
+
+// AuthorizationRecord is the payment service's record of an authorization:
+// State is "" (none), authorized, declined or captured (CaptureID set).
+type AuthorizationRecord struct {
+	State           string
+	AuthorizationID string
+	CaptureID       string
+	AmountCents     int64
 }
 
 // Payment is the payment service's activities.
@@ -47,8 +114,9 @@ type Payment struct {
 
 // ChargePayment charges the order's total: the saga's pivot.
 func (a *Payment) ChargePayment(ctx context.Context, in ChargeInput) (Charge, error) {
-	if in.Key == "" || in.Token == "" || in.AmountCents <= 0 {
-		return Charge{}, businessError(ordersaga.Invalid("payment_token", "key, token and a positive amount are required"))
+	if in.Key == "" || in.Token == "" || in.AmountCents <= 0 || in.AmountCents > ordersaga.MaxTotalCents {
+		return Charge{}, businessError(ordersaga.Invalid("payment_token",
+			"key, token and an amount between 1 and %d cents are required", int64(ordersaga.MaxTotalCents)))
 	}
 	chargeID, err := a.Store.Charged(ctx, in.Key)
 	if err != nil {

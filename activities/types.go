@@ -34,13 +34,20 @@ const (
 	CommitInventoryName  = "CommitInventory"
 	ChargePaymentName    = "ChargePayment"
 	RefundPaymentName    = "RefundPayment"
+	AuthorizePaymentName = "AuthorizePayment"
+	VoidPaymentName      = "VoidPayment"
+	CapturePaymentName   = "CapturePayment"
+	RefundCaptureName    = "RefundCapture"
 	RecordResolutionName = "RecordResolution"
 )
 
 // Application error types returned by activities. The business ones are
 // non-retryable: retrying cannot change the answer.
 const (
-	ErrOutOfStock         = "OutOfStock"
+	ErrOutOfStock = "OutOfStock"
+	// ErrHoldLimit: the order's client would hold more than its share of a
+	// SKU's stock in uncommitted reservations.
+	ErrHoldLimit          = "HoldLimit"
 	ErrUnknownSKU         = "UnknownSKU"
 	ErrPaymentDeclined    = "PaymentDeclined"
 	ErrAlreadyCompensated = "AlreadyCompensated"
@@ -82,11 +89,15 @@ type ConfirmOrderInput struct {
 	ChargeID   string `json:"charge_id"`
 }
 
-// ReserveInput is the input of ReserveInventory.
+// ReserveInput is the input of ReserveInventory. ClientID is the
+// principal that placed the order: the reservation is refused (HoldLimit)
+// if it would make that client hold more than its share of a SKU's stock;
+// empty (sagas started before it existed) means no bound.
 type ReserveInput struct {
-	Key     string           `json:"key"`
-	OrderID string           `json:"order_id"`
-	Items   []ordersaga.Item `json:"items"`
+	Key      string           `json:"key"`
+	OrderID  string           `json:"order_id"`
+	ClientID string           `json:"client_id,omitempty"`
+	Items    []ordersaga.Item `json:"items"`
 }
 
 // Reservation is the result of ReserveInventory: the priced lines and total.
@@ -125,6 +136,57 @@ type RefundInput struct {
 	AmountCents int64  `json:"amount_cents"`
 }
 
+// AuthorizeInput is the input of AuthorizePayment.
+type AuthorizeInput struct {
+	Key         string `json:"key"`
+	OrderID     string `json:"order_id"`
+	Token       string `json:"payment_token"`
+	AmountCents int64  `json:"amount_cents"`
+}
+
+// Authorization is the result of AuthorizePayment: the hold on the card.
+type Authorization struct {
+	Outcome
+	AuthorizationID string `json:"authorization_id"`
+	AmountCents     int64  `json:"amount_cents"`
+}
+
+// VoidInput is the input of VoidPayment, the compensation of
+// AuthorizePayment; Key is the key AuthorizePayment was called with.
+type VoidInput struct {
+	Key     string `json:"key"`
+	OrderID string `json:"order_id"`
+}
+
+// CaptureInput is the input of CapturePayment. Key is the capture step's
+// own key (its event's id); AuthorizationKey is the key AuthorizePayment
+// was called with (the provider's idempotency key and the barrier).
+// AmountCents, if not zero, must be the authorized amount.
+type CaptureInput struct {
+	Key              string `json:"key"`
+	AuthorizationKey string `json:"authorization_key"`
+	OrderID          string `json:"order_id"`
+	AmountCents      int64  `json:"amount_cents,omitempty"`
+}
+
+// Capture is the result of CapturePayment. ChargeID is the capture's ID:
+// what ConfirmOrderInput.ChargeID records.
+type Capture struct {
+	Outcome
+	ChargeID        string `json:"charge_id"`
+	AuthorizationID string `json:"authorization_id"`
+	AmountCents     int64  `json:"amount_cents"`
+}
+
+// RefundCaptureInput is the input of RefundCapture, the compensation of
+// CapturePayment: Key and AuthorizationKey as CapturePayment's.
+type RefundCaptureInput struct {
+	Key              string `json:"key"`
+	AuthorizationKey string `json:"authorization_key"`
+	OrderID          string `json:"order_id"`
+	AmountCents      int64  `json:"amount_cents,omitempty"`
+}
+
 // ResolutionInput is the input of RecordResolution: an operator resolved the
 // compensation of the step keyed Key by hand.
 type ResolutionInput struct {
@@ -160,6 +222,8 @@ func businessError(err error) error {
 		return nonRetryable(ErrOutOfStock, err)
 	case errors.Is(err, ordersaga.ErrUnknownSKU):
 		return nonRetryable(ErrUnknownSKU, err)
+	case errors.Is(err, ordersaga.ErrHoldLimit):
+		return nonRetryable(ErrHoldLimit, err)
 	case errors.Is(err, ordersaga.ErrDeclined):
 		return nonRetryable(ErrPaymentDeclined, err)
 	case errors.Is(err, ordersaga.ErrCompensated):

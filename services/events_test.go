@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/redistest"
@@ -93,4 +94,61 @@ func TestStateChangesEmitTheirEventsOnce(t *testing.T) {
 	payments := outbox(t, rdb, payKS)
 	require.Equal(t, []string{events.PaymentCharged, events.PaymentRefunded}, types(payments))
 	require.JSONEq(t, `{"order_id":"o1","charge_id":"ch_1","amount_cents":200}`, string(payments[1].Data))
+}
+
+// TestAuthorizationEventsOnceAndExact: an authorization's events are
+// written once each, with amounts exact at the bound (no float rendering).
+func TestAuthorizationEventsOnceAndExact(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	payKS := redislua.Keyspace(prefix + "payment:")
+	pay := payment.NewStore(rdb, payKS)
+	const max = ordersaga.MaxTotalCents
+	capture := activities.ProviderCapture{CaptureID: "cp_1", AuthorizationID: "au_1", AmountCents: max}
+	for range 2 {
+		require.NoError(t, pay.RecordAuthorization(ctx, "order-o1/authorize_payment", "o1", "au_1", max))
+	}
+	for range 2 {
+		require.NoError(t, pay.RecordCapture(ctx, "order-o1/authorize_payment", "order-o1/capture_payment", "o1", capture))
+	}
+	for range 2 {
+		require.NoError(t, pay.BeginRelease(ctx, "order-o1/authorize_payment", "o1"))
+		require.NoError(t, pay.RecordRelease(ctx, "order-o1/authorize_payment", "order-o1/capture_payment", "o1",
+			activities.PaymentRelease{Status: "refunded", AuthorizationID: "au_1", CaptureID: "cp_1", AmountCents: max}))
+	}
+	require.NoError(t, pay.RecordAuthorization(ctx, "order-o2/authorize_payment", "o2", "au_2", 700))
+	for range 2 {
+		require.NoError(t, pay.BeginRelease(ctx, "order-o2/authorize_payment", "o2"))
+		require.NoError(t, pay.RecordRelease(ctx, "order-o2/authorize_payment", "order-o2/authorize_payment", "o2",
+			activities.PaymentRelease{Status: "voided", AuthorizationID: "au_2", AmountCents: 700}))
+	}
+	require.NoError(t, pay.BeginRelease(ctx, "order-o3/authorize_payment", "o3"))
+	require.NoError(t, pay.RecordRelease(ctx, "order-o3/authorize_payment", "order-o3/authorize_payment", "o3",
+		activities.PaymentRelease{Status: "voided"}), "a key voided before its authorization emits nothing")
+
+	evs := outbox(t, rdb, payKS)
+	require.Equal(t, []string{events.PaymentAuthorized, events.PaymentCaptured, events.PaymentRefunded, events.PaymentAuthorized, events.PaymentVoided}, types(evs))
+	require.JSONEq(t, `{"order_id":"o1","authorization_id":"au_1","amount_cents":99999999999999}`, string(evs[0].Data))
+	require.JSONEq(t, `{"order_id":"o1","authorization_id":"au_1","charge_id":"cp_1","amount_cents":99999999999999}`, string(evs[1].Data))
+	require.Equal(t, "order-o1/capture_payment#payment.captured", evs[1].ID)
+	require.JSONEq(t, `{"order_id":"o1","authorization_id":"au_1","charge_id":"cp_1","amount_cents":99999999999999}`, string(evs[2].Data))
+	require.Equal(t, "order-o1/capture_payment#payment.refunded", evs[2].ID)
+	require.JSONEq(t, `{"order_id":"o2","authorization_id":"au_2","amount_cents":700}`, string(evs[4].Data))
+	require.Equal(t, "order-o2/authorize_payment#payment.voided", evs[4].ID)
+}
+
+// TestRefundAmountsAreExact: a refund's event carries the charge's amount
+// as the exact integer, at the bound.
+func TestRefundAmountsAreExact(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.New(t)
+	payKS := redislua.Keyspace(prefix + "payment:")
+	pay := payment.NewStore(rdb, payKS)
+	require.NoError(t, pay.RecordCharge(ctx, "order-o1/charge_payment", "o1", "ch_1", ordersaga.MaxTotalCents))
+	require.NoError(t, pay.BeginRefund(ctx, "order-o1/charge_payment", "o1"))
+	require.NoError(t, pay.RecordRefund(ctx, "order-o1/charge_payment", "o1"))
+	evs := outbox(t, rdb, payKS)
+	require.Equal(t, []string{events.PaymentCharged, events.PaymentRefunded}, types(evs))
+	require.JSONEq(t, `{"order_id":"o1","charge_id":"ch_1","amount_cents":99999999999999}`, string(evs[0].Data))
+	require.JSONEq(t, `{"order_id":"o1","charge_id":"ch_1","amount_cents":99999999999999}`, string(evs[1].Data))
 }

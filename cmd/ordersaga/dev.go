@@ -31,6 +31,7 @@ type DevCmd struct {
 	TemporalAddress   string            `env:"TEMPORAL_ADDRESS" help:"Use this existing Temporal cluster (host:port) instead of the embedded server."`
 	TemporalNamespace string            `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
 	TemporalPort      int               `env:"TEMPORAL_PORT" default:"7233" help:"Port of the embedded Temporal frontend (gRPC)."`
+	TemporalHTTPPort  int               `name:"temporal-http-port" env:"TEMPORAL_HTTP_PORT" help:"Serve the embedded Temporal frontend's HTTP API on this loopback port (it has no credentials: whoever reaches it may start any workflow); 0: none."`
 	UIPort            int               `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Port of the embedded Temporal Web UI (--ui-port=-1: no UI)."`
 	NoUI              bool              `name:"no-ui" env:"TEMPORAL_NO_UI" help:"Run the embedded Temporal server without its Web UI."`
 	TemporalDB        string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded Temporal's persistence: sqlite (the file under --data-dir), sqlite-memory (nothing survives), or a postgres:// URL (schema set up automatically)."`
@@ -47,6 +48,8 @@ type DevCmd struct {
 	SagaFlags          `embed:""`
 	PaymentClientFlags `embed:""`
 	ProviderFlags      `embed:""`
+	ProviderKeyFlags   `embed:""`
+	InventoryFlags     `embed:""`
 	APIFlags           `embed:""`
 	WorkerFlags        `embed:""`
 	ServiceTokenFlags  `embed:""`
@@ -80,6 +83,9 @@ func (d *DevCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if st.Codec != "" {
 		attrs = append(attrs, "codec_server", st.Codec)
 	}
+	if st.TemporalPorts != "" {
+		attrs = append(attrs, "temporal_ports", st.TemporalPorts)
+	}
 	log.Info("ordersaga dev is ready", attrs...)
 	<-ctx.Done()
 	log.Info("shutting down")
@@ -91,8 +97,10 @@ func (d *DevCmd) Run(ctx context.Context, log *slog.Logger) error {
 // the address of the services' APIs.
 type devStack struct {
 	API, Services, Temporal, Provider, UI, Codec string
-	Client                                       client.Client
-	Pool                                         *redisPool
+	// TemporalPorts lists every port the embedded server opened.
+	TemporalPorts string
+	Client        client.Client
+	Pool          *redisPool
 
 	stops []func()
 }
@@ -162,6 +170,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			DataDir:          d.DataDir,
 			Persistence:      d.TemporalDB,
 			FrontendPort:     d.TemporalPort,
+			HTTPPort:         d.TemporalHTTPPort,
 			UIPort:           uiPort(d.UIPort, d.NoUI),
 			Namespace:        d.TemporalNamespace,
 			SearchAttributes: temporalclient.SearchAttributes(),
@@ -176,6 +185,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 		st.onStop(srv.Stop)
 		tf.TemporalAddress = srv.FrontendAddress()
 		st.UI = srv.UIAddress()
+		st.TemporalPorts = devserver.PortsString(srv.Ports())
 	}
 	st.Temporal = tf.TemporalAddress
 	reg := newRegistry()
@@ -186,22 +196,21 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	st.Client = c
 	st.onStop(c.Close)
 
-	provider, err := listen("payment provider", d.ProviderAddr, paymentsim.New(pool.get(d.paymentURL()), paymentsim.Config{
-		Keyspace: d.RedisKeyPrefix + "paymentsim:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
-	}, log).Handler(), d.HTTPFlags, log)
+	providerKey, err := startDevProvider(d, pool, st, log)
 	if err != nil {
 		return nil, err
 	}
-	st.Provider = provider.Addr()
-	st.onStop(func() { _ = provider.Shutdown(5 * time.Second) })
 
 	stores := newStores(d.RedisFlags, pool, workers.All)
+	if err := d.holdShare(&stores); err != nil {
+		return nil, err
+	}
 	if d.Seed {
 		if err := seed(ctx, stores.inventory, log); err != nil {
 			return nil, err
 		}
 	}
-	pay, err := newPaymentClient("http://"+provider.Addr(), d.PaymentClientFlags, log)
+	pay, err := newPaymentClient("http://"+st.Provider, providerKey, d.PaymentClientFlags, log)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +268,11 @@ func startDevCodec(d *DevCmd, keys *codec.Keyring, st *devStack, log *slog.Logge
 	if err != nil {
 		return "", err
 	}
-	cfg := codec.ServerConfig{Keys: keys, BearerKeys: callers, Origins: []string{
+	encoders, err := d.encoders()
+	if err != nil {
+		return "", err
+	}
+	cfg := codec.ServerConfig{Keys: keys, BearerKeys: callers, EncodeKeys: encoders, Origins: []string{
 		"http://localhost:" + strconv.Itoa(d.UIPort), "http://127.0.0.1:" + strconv.Itoa(d.UIPort)}}
 	embeddedUI := d.TemporalAddress == "" && uiPort(d.UIPort, d.NoUI) >= 0
 	if embeddedUI {
@@ -275,6 +288,29 @@ func startDevCodec(d *DevCmd, keys *codec.Keyring, st *devStack, log *slog.Logge
 		return "", nil
 	}
 	return st.Codec + "/" + cfg.PathSecret, nil
+}
+
+// startDevProvider starts dev's payment provider, behind the secret key
+// given or, without one, a key made for this run (the payment service in
+// this process is its only caller), and returns the key.
+func startDevProvider(d *DevCmd, pool *redisPool, st *devStack, log *slog.Logger) (string, error) {
+	key, err := d.providerKey()
+	if err != nil {
+		return "", err
+	}
+	if key == "" {
+		key = rand.Text()
+	}
+	provider, err := listen("payment provider", d.ProviderAddr, paymentsim.New(pool.get(d.paymentURL()), paymentsim.Config{
+		Keyspace: d.RedisKeyPrefix + "paymentsim:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
+		SecretKey: key,
+	}, log).Handler(), d.HTTPFlags, log)
+	if err != nil {
+		return "", err
+	}
+	st.Provider = provider.Addr()
+	st.onStop(func() { _ = provider.Shutdown(5 * time.Second) })
+	return key, nil
 }
 
 // uiPort is the Web UI port to give the embedded server: negative (none)

@@ -54,6 +54,9 @@ type stack struct {
 // gateway.
 const e2eServiceToken = "e2e-service-token-0123456789"
 
+// e2eProviderKey is the payment provider's secret key in the e2e stacks.
+const e2eProviderKey = "e2e-provider-key-0123456789"
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -80,7 +83,7 @@ func startStack(t *testing.T, extra ...string) *stack {
 			"--data-dir", dataDir,
 			"--temporal-port", port(s.temporal), "--ui-port", port(s.ui),
 			"--api-addr", s.api, "--provider-addr", s.provider,
-			"--http-addr", s.services, "--service-token", e2eServiceToken,
+			"--http-addr", s.services, "--service-token", e2eServiceToken, "--provider-secret-key", e2eProviderKey,
 			"--redis-url", redistest.URL(), "--redis-key-prefix", prefix,
 			"--rabbitmq-url", amqptest.URL(), "--rabbitmq-exchange", topo.EventsExchange(), "--timeline-queue", queue,
 			"--payment-timeout", "300ms", "--provider-slow-delay", "1s",
@@ -237,7 +240,10 @@ func (s *stack) stock(sku string) map[string]any {
 
 func (s *stack) ledger() map[string]any {
 	s.t.Helper()
-	resp, err := http.Get("http://" + s.provider + "/v1/ledger")
+	req, err := http.NewRequest(http.MethodGet, "http://"+s.provider+"/v1/ledger", nil)
+	require.NoError(s.t, err)
+	req.Header.Set("Authorization", "Bearer "+e2eProviderKey)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(s.t, err)
 	defer resp.Body.Close()
 	var out map[string]any

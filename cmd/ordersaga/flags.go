@@ -10,6 +10,7 @@ import (
 	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/internal/codec"
 	"github.com/ordersaga/ordersaga/internal/redislua"
+	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -67,6 +68,19 @@ func (f CodecFlags) keyring() (*codec.Keyring, error) {
 type CodecServerFlags struct {
 	CodecAddr     string `env:"CODEC_ADDR" default:"127.0.0.1:8234" help:"Address the codec server listens on (dev: with --codec-keys)."`
 	CodecAuthKeys string `env:"CODEC_AUTH_KEYS" help:"Keys (client:key,...) that may call the codec server, besides the admin API keys; they grant nothing else."`
+	// Encoding is a right of its own: an encoded payload is one the
+	// workers accept as genuine.
+	CodecEncodeKeys     string `env:"CODEC_ENCODE_KEYS" help:"Keys (client:key,...) that may POST /encode (the others, admin keys included, only decode); encoding is off when empty. The Web UI needs only decode."`
+	CodecEncodeKeysFile string `env:"CODEC_ENCODE_KEYS_FILE" help:"File holding --codec-encode-keys (a mounted secret)."`
+}
+
+// encoders returns the keys that may encode (key → client name).
+func (f CodecServerFlags) encoders() (map[string]string, error) {
+	spec, err := secretOrFile("--codec-encode-keys", f.CodecEncodeKeys, f.CodecEncodeKeysFile)
+	if err != nil {
+		return nil, err
+	}
+	return parseKeys("--codec-encode-keys", spec)
 }
 
 // HTTPFlags bound the connections of every HTTP listener of the process
@@ -153,6 +167,44 @@ type ProviderFlags struct {
 	ProviderAddr          string        `env:"PAYMENT_PROVIDER_ADDR" default:"127.0.0.1:8090" help:"Address the simulated payment provider listens on."`
 	ProviderSlowDelay     time.Duration `env:"PAYMENT_PROVIDER_SLOW_DELAY" default:"3s" help:"How late tok_slow's first charge attempt answers (more than --payment-timeout)."`
 	ProviderFlakyFailures int           `env:"PAYMENT_PROVIDER_FLAKY_FAILURES" default:"2" help:"Charge attempts of tok_flaky answered with 503."`
+}
+
+// InventoryFlags configure the inventory service.
+type InventoryFlags struct {
+	InventoryHoldShare int `env:"INVENTORY_HOLD_SHARE" default:"50" help:"Percent (1-100) of a SKU's unsold units (available + reserved) one client may hold in uncommitted reservations; past it a reservation fails (HoldLimit). A client may always hold one unit; 100: no bound."`
+}
+
+// holdShare applies the hold share to the inventory store, if st has one.
+func (f InventoryFlags) holdShare(st *stores) error {
+	if st.inventory == nil {
+		return nil
+	}
+	share := f.InventoryHoldShare
+	if share == 0 { // a DevCmd built in code (the bench)
+		share = inventory.DefaultHoldShare
+	}
+	inv, err := st.inventory.WithHoldShare(share)
+	if err != nil {
+		return fmt.Errorf("--inventory-hold-share: %w", err)
+	}
+	st.inventory = inv
+	return nil
+}
+
+// ProviderKeyFlags hold the payment provider's secret key: the provider
+// requires it, the payment service sends it.
+type ProviderKeyFlags struct {
+	ProviderSecretKey     string `name:"provider-secret-key" env:"PAYMENT_PROVIDER_SECRET_KEY" help:"Secret key (at least 16 characters) of the payment provider: it requires it of every caller, the payment service sends it (Authorization: Bearer). The provider may run without one only on a loopback address; dev makes one at each start."`
+	ProviderSecretKeyFile string `name:"provider-secret-key-file" env:"PAYMENT_PROVIDER_SECRET_KEY_FILE" help:"File holding --provider-secret-key (a mounted secret)."`
+}
+
+// providerKey returns the provider's secret key, "" if none.
+func (f ProviderKeyFlags) providerKey() (string, error) {
+	key, err := secretOrFile("--provider-secret-key", f.ProviderSecretKey, f.ProviderSecretKeyFile)
+	if err == nil && key != "" && len(key) < 16 {
+		err = fmt.Errorf("--provider-secret-key: want at least 16 characters")
+	}
+	return key, err
 }
 
 // APIFlags configure the HTTP API.

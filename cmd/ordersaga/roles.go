@@ -26,6 +26,8 @@ type WorkerCmd struct {
 	RedisFlags         `embed:""`
 	RabbitFlags        `embed:""`
 	PaymentClientFlags `embed:""`
+	ProviderKeyFlags   `embed:""`
+	InventoryFlags     `embed:""`
 	WorkerFlags        `embed:""`
 	ServiceTokenFlags  `embed:""`
 	HTTPFlags          `embed:""`
@@ -62,7 +64,11 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
-	pay, err := newPaymentClient(w.PaymentProviderURL, w.PaymentClientFlags, log)
+	providerKey, err := w.providerKey()
+	if err != nil {
+		return err
+	}
+	pay, err := newPaymentClient(w.PaymentProviderURL, providerKey, w.PaymentClientFlags, log)
 	if err != nil {
 		return err
 	}
@@ -72,6 +78,9 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	st := newStores(w.RedisFlags, pool, services)
+	if err := w.holdShare(&st); err != nil {
+		return err
+	}
 	srv, err := roleHTTP{checks: append(checks, temporalCheck(c), pollersCheck(c, services)), reg: reg, apis: st.register}.serve(w.HTTPAddr, token, w.HTTPFlags, log)
 	if err != nil {
 		return err
@@ -150,10 +159,11 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 
 // PaymentProviderCmd runs the simulated payment provider alone.
 type PaymentProviderCmd struct {
-	RedisURL       string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"Redis the provider keeps its charges in."`
-	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace paymentsim:."`
-	ProviderFlags  `embed:""`
-	HTTPFlags      `embed:""`
+	RedisURL         string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"Redis the provider keeps its charges in."`
+	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace paymentsim:."`
+	ProviderFlags    `embed:""`
+	ProviderKeyFlags `embed:""`
+	HTTPFlags        `embed:""`
 }
 
 // Run serves the provider until ctx is cancelled.
@@ -161,19 +171,26 @@ func (p *PaymentProviderCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err := p.allow("--provider-slow-delay", p.ProviderSlowDelay); err != nil {
 		return err
 	}
+	key, err := p.providerKey()
+	if err != nil {
+		return err
+	}
+	if key == "" && !loopback(p.ProviderAddr) {
+		return fmt.Errorf("payment-provider: refusing to listen on %s without --provider-secret-key (anyone reaching it could charge and refund): give one, or listen on a loopback address", p.ProviderAddr)
+	}
 	pool, err := openRedis(ctx, p.RedisURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 	sim := paymentsim.New(pool.get(p.RedisURL), paymentsim.Config{
-		Keyspace: p.RedisKeyPrefix + "paymentsim:", SlowDelay: p.ProviderSlowDelay, FlakyFailures: p.ProviderFlakyFailures,
+		Keyspace: p.RedisKeyPrefix + "paymentsim:", SlowDelay: p.ProviderSlowDelay, FlakyFailures: p.ProviderFlakyFailures, SecretKey: key,
 	}, log)
 	srv, err := listen("payment provider", p.ProviderAddr, sim.Handler(), p.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
-	log.Info("payment provider listening", "addr", srv.Addr())
+	log.Info("payment provider listening", "addr", srv.Addr(), "secret_key", key != "")
 	<-ctx.Done()
 	return srv.Shutdown(5 * time.Second)
 }
@@ -220,7 +237,7 @@ func (p *ProjectorCmd) Run(ctx context.Context, log *slog.Logger) error {
 type CodecServerCmd struct {
 	CORSOrigins      []string `name:"cors-origin" env:"CODEC_CORS_ORIGINS" default:"http://localhost:8233" help:"Origins (the Web UI's) allowed to call the codec server."`
 	AdminAPIKeys     string   `name:"admin-api-keys" env:"ADMIN_API_KEYS" help:"Admin API keys (client:key,...): they may call the codec server."`
-	InsecureNoAuth   bool     `help:"Serve without authentication: anyone who reaches the codec server can decrypt every payload (flag only, no environment variable)."`
+	InsecureNoAuth   bool     `help:"Serve /decode without authentication: anyone who reaches the codec server can decrypt every payload (flag only, no environment variable). /encode still needs --codec-encode-keys."`
 	CodecServerFlags `embed:""`
 	CodecFlags       `embed:""`
 	HTTPFlags        `embed:""`
@@ -241,18 +258,22 @@ func (c *CodecServerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if len(callers) == 0 && !c.InsecureNoAuth {
+	encoders, err := c.encoders()
+	if err != nil {
+		return err
+	}
+	if len(callers)+len(encoders) == 0 && !c.InsecureNoAuth {
 		return fmt.Errorf("codec-server: no key may call it: give --codec-auth-keys or --admin-api-keys (or --insecure-no-auth to let anyone who reaches it decrypt)")
 	}
 	if c.InsecureNoAuth {
 		log.Warn("codec server without authentication: anyone who reaches it can decrypt every payload")
 	}
-	h := codec.NewHandler(codec.ServerConfig{Keys: keys, Origins: c.CORSOrigins, BearerKeys: callers, NoAuth: c.InsecureNoAuth})
+	h := codec.NewHandler(codec.ServerConfig{Keys: keys, Origins: c.CORSOrigins, BearerKeys: callers, EncodeKeys: encoders, NoAuth: c.InsecureNoAuth})
 	srv, err := listen("codec server", c.CodecAddr, h, c.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
-	log.Info("codec server listening", "addr", srv.Addr(), "current_key", keys.CurrentID(), "callers", len(callers), "allow_plaintext", keys.AllowPlaintext)
+	log.Info("codec server listening", "addr", srv.Addr(), "current_key", keys.CurrentID(), "callers", len(callers), "encoders", len(encoders), "allow_plaintext", keys.AllowPlaintext)
 	<-ctx.Done()
 	return srv.Shutdown(5 * time.Second)
 }
@@ -277,7 +298,7 @@ func (t *TemporalServerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("temporal server running", "frontend", srv.FrontendAddress(), "web_ui", srv.UIAddress())
+	log.Info("temporal server running", "frontend", srv.FrontendAddress(), "web_ui", srv.UIAddress(), "ports", devserver.PortsString(srv.Ports()))
 	<-ctx.Done()
 	srv.Stop()
 	return nil

@@ -196,9 +196,10 @@ func redisURLs(rf RedisFlags, services []string) []string {
 	return urls
 }
 
-func newPaymentClient(url string, f PaymentClientFlags, log *slog.Logger) (*payment.Provider, error) {
+func newPaymentClient(url, secretKey string, f PaymentClientFlags, log *slog.Logger) (*payment.Provider, error) {
 	return payment.NewProvider(payment.ProviderConfig{
 		BaseURL:         url,
+		SecretKey:       secretKey,
 		Timeout:         f.PaymentTimeout,
 		BreakerFailures: f.PaymentBreakerFailures,
 		BreakerOpen:     f.PaymentBreakerOpen,

@@ -173,11 +173,39 @@ func TestCodecServerRefusesPlaintextUnlessAllowed(t *testing.T) {
 	require.Equal(t, `"cust-42"`, string(payloadsOf(t, rec)[0].GetData()), "passed through")
 }
 
-func TestCodecServerEncodes(t *testing.T) {
+// TestCodecServerEncodesOnlyForEncodeKeys is finding 3: a decode-only key
+// could POST /encode and forge inputs the workers took as genuine.
+// Encoding is a right of its own, off unless some key has it.
+func TestCodecServerEncodesOnlyForEncodeKeys(t *testing.T) {
 	t.Parallel()
-	h, keys := newServer(t, codec.ServerConfig{BearerKeys: map[string]string{callerKey: "ops"}})
-	rec := post(h, "/encode", body(t, payload(t, "cust-42")), "Authorization", "Bearer "+callerKey)
+	const encoderKey = "encoder-key-0123456789"
+	h, keys := newServer(t, codec.ServerConfig{BearerKeys: map[string]string{callerKey: "ops"},
+		EncodeKeys: map[string]string{encoderKey: "starter"}, PathSecret: "s3cret-capability"})
+	plain := body(t, payload(t, "cust-42"))
+	rec := post(h, "/default/encode", plain, "Authorization", "Bearer "+encoderKey)
 	dec, err := codec.New(keys).Decode(payloadsOf(t, rec))
 	require.NoError(t, err)
 	require.Equal(t, `"cust-42"`, string(dec[0].GetData()))
+
+	for name, tc := range map[string]struct {
+		path   string
+		header []string
+		status int
+	}{
+		"a decode key":          {"/encode", []string{"Authorization", "Bearer " + callerKey}, http.StatusForbidden},
+		"the path secret":       {"/s3cret-capability/encode", nil, http.StatusForbidden},
+		"no key":                {"/encode", nil, http.StatusUnauthorized},
+		"an unknown key":        {"/encode", []string{"Authorization", "Bearer nope-0123456789"}, http.StatusUnauthorized},
+		"an encode key, decode": {"/decode", []string{"Authorization", "Bearer " + encoderKey}, http.StatusUnauthorized},
+	} {
+		rec := post(h, tc.path, plain, tc.header...)
+		require.Equal(t, tc.status, rec.Code, "%s: %s", name, rec.Body.String())
+		require.NotContains(t, rec.Body.String(), "payloads", name)
+	}
+
+	off, _ := newServer(t, codec.ServerConfig{BearerKeys: map[string]string{callerKey: "ops"}, NoAuth: true})
+	rec = post(off, "/encode", plain, "Authorization", "Bearer "+callerKey)
+	require.Equal(t, http.StatusForbidden, rec.Code)
+	require.Contains(t, rec.Body.String(), "encoding is off")
+	require.Equal(t, http.StatusForbidden, post(off, "/encode", plain).Code, "NoAuth opens decoding only")
 }

@@ -49,11 +49,16 @@ type Config struct {
 	// Persistence is "sqlite" (default: the file under DataDir),
 	// "sqlite-memory", or a postgres:// URL.
 	Persistence string
-	// IP the services bind to (default 127.0.0.1).
+	// IP the services bind to: a loopback address (default 127.0.0.1);
+	// Start refuses any other. The server has no authentication of its own:
+	// whoever reaches it may start any workflow with any input.
 	IP string
 	// FrontendPort is the gRPC port clients dial (default 7233; 0 picks a
 	// free port).
 	FrontendPort int
+	// HTTPPort serves the frontend's HTTP API (Temporal's REST gateway) on
+	// that port; 0 (the default) serves none.
+	HTTPPort int
 	// UIPort serves the Web UI; negative disables it, 0 picks a free port.
 	UIPort int
 	// UICodecEndpoint, if set, is the codec server the Web UI decodes
@@ -69,7 +74,8 @@ type Config struct {
 	DynamicConfig map[string]any
 	// MetricsAddr, if set, serves the server's own metrics (Prometheus text,
 	// every service's, told apart by the service_name label) at
-	// http://MetricsAddr/metrics. Empty: the server records none.
+	// http://MetricsAddr/metrics, a loopback address (port 0: a free one).
+	// Empty: the server records none.
 	MetricsAddr string
 	// Logger receives the server's warnings and errors.
 	Logger *slog.Logger
@@ -81,6 +87,7 @@ type Server struct {
 	ui       *uiserver.Server
 	frontend string
 	uiAddr   string
+	ports    []Port
 }
 
 // Start starts the server and returns once its frontend accepts calls.
@@ -108,6 +115,9 @@ func start(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if err := checkLoopback(&cfg); err != nil {
+		return nil, err
 	}
 	var err error
 	if cfg.FrontendPort == 0 {
@@ -164,7 +174,7 @@ func start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{server: srv, frontend: net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.FrontendPort))}
+	s := &Server{server: srv, frontend: net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.FrontendPort)), ports: ports(cfg, conf)}
 	if isPostgres(cfg.Persistence) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -174,15 +184,20 @@ func start(cfg Config) (*Server, error) {
 		}
 	}
 	if cfg.UIPort > 0 {
-		s.uiAddr = net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.UIPort))
-		s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(uiConfig(cfg, s.frontend)))
-		go func() {
-			if err := s.ui.Start(); err != nil && !errors.Is(err, context.Canceled) {
-				cfg.Logger.Error("temporal web ui stopped", "error", err)
-			}
-		}()
+		s.startUI(cfg)
 	}
 	return s, nil
+}
+
+// startUI serves the Web UI on cfg.IP:cfg.UIPort, in the background.
+func (s *Server) startUI(cfg Config) {
+	s.uiAddr = net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.UIPort))
+	s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(uiConfig(cfg, s.frontend)))
+	go func() {
+		if err := s.ui.Start(); err != nil && !errors.Is(err, context.Canceled) {
+			cfg.Logger.Error("temporal web ui stopped", "error", err)
+		}
+	}()
 }
 
 // uiConfig is the Web UI's configuration. The UI passes its signed-in user's
@@ -278,11 +293,12 @@ func buildConfig(cfg Config) (*config.Config, error) {
 	conf.Persistence.VisibilityStore = "sqlite"
 	conf.Persistence.NumHistoryShards = 1
 	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlConf}}
-	httpPort, err := freePort(cfg.IP)
-	if err != nil {
-		return nil, err
-	}
 	frontend := net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.FrontendPort))
+	var err error
+	var httpAddr string // no HTTP API unless asked for
+	if cfg.HTTPPort > 0 {
+		httpAddr = net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.HTTPPort))
+	}
 	conf.ClusterMetadata = &cluster.Config{
 		FailoverVersionIncrement: 10,
 		MasterClusterName:        clusterName,
@@ -291,7 +307,7 @@ func buildConfig(cfg Config) (*config.Config, error) {
 			Enabled:                true,
 			InitialFailoverVersion: 1,
 			RPCAddress:             frontend,
-			HTTPAddress:            net.JoinHostPort(cfg.IP, strconv.Itoa(httpPort)),
+			HTTPAddress:            httpAddr,
 			ClusterID:              "ordersaga-dev",
 		}},
 	}
@@ -302,7 +318,7 @@ func buildConfig(cfg Config) (*config.Config, error) {
 		svc.RPC.BindOnIP = cfg.IP
 		if name == "frontend" {
 			svc.RPC.GRPCPort = cfg.FrontendPort
-			svc.RPC.HTTPPort = httpPort
+			svc.RPC.HTTPPort = cfg.HTTPPort // 0: no HTTP API
 		} else if svc.RPC.GRPCPort, err = freePort(cfg.IP); err != nil {
 			return nil, err
 		}
@@ -335,7 +351,9 @@ func createNamespace(cfg Config, conf *config.Config) error {
 	return nil
 }
 
-// freePort asks the kernel for a free TCP port on ip.
+// freePort asks the kernel for a free TCP port on ip. Every port the server
+// opens is named beforehand (no kernel-chosen port at bind time), so that
+// Ports lists them all.
 func freePort(ip string) (int, error) {
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {

@@ -24,6 +24,12 @@ const (
 	PaymentCharged     = "payment.charged"
 	PaymentRefunded    = "payment.refunded"
 	PaymentDeclined    = "payment.declined"
+	// PaymentAuthorized, PaymentCaptured, PaymentVoided: authorize before
+	// approval, capture after (docs/payments.md). A refunded capture is
+	// PaymentRefunded.
+	PaymentAuthorized = "payment.authorized"
+	PaymentCaptured   = "payment.captured"
+	PaymentVoided     = "payment.voided"
 	// CompensationResolved: an operator resolved a stuck compensation by
 	// hand (emitted by the order service, which keeps the order's audit).
 	CompensationResolved = "saga.compensation_resolved"

@@ -1,43 +1,47 @@
 // Package paymentsim is a simulated payment provider: an HTTP server that
-// charges and refunds test card tokens, idempotently by the Idempotency-Key
-// header, keeping its state in Redis so it survives restarts.
+// charges, authorizes, captures, voids and refunds test card tokens,
+// idempotently by the Idempotency-Key header, keeping its state in Redis so
+// it survives restarts. With a secret key every /v1 call must present it.
 //
 // Test tokens: tok_ok approves; tok_declined (and any unknown token)
 // declines; tok_flaky answers 503 to the first FlakyFailures attempts of a
-// charge, then approves; tok_slow answers its first attempt after
-// SlowDelay (longer than the client's timeout), then approves at once.
+// charge or authorization, then approves; tok_slow answers its first
+// attempt after SlowDelay (longer than the client's timeout), then
+// approves at once.
 //
-// API:
+// API (every /v1 call: Authorization: Bearer <secret key>, when set; 401
+// otherwise). Amounts are integers of cents, 1 to ordersaga.MaxTotalCents.
 //
 //	POST /v1/charges {"token","amount_cents"}  Idempotency-Key: K
-//	  200 {"id","status":"succeeded","amount_cents"} | 402 declined | 409 voided or refunded | 503
-//	POST /v1/refunds                           Idempotency-Key: K (the charge's)
-//	  200 {"status":"refunded"|"voided","charge_id"}
-//	GET  /v1/ledger  200 {"charged_cents","refunded_cents","charges","refunds"}
+//	  200 {"id","status":"succeeded","amount_cents"} | 402 declined | 409 voided, refunded or in use | 503
+//	POST /v1/authorizations {"token","amount_cents"}  Idempotency-Key: A
+//	  200 {"id","status":"authorized"|"captured","amount_cents"} | 402 declined | 409 voided, refunded or in use | 503
+//	POST /v1/captures  Idempotency-Key: A (the authorization's)
+//	  200 {"id","authorization_id","status":"captured","amount_cents"}: the whole authorized amount, once
+//	  | 404 no authorization under A | 409 voided, refunded, declined or in use
+//	POST /v1/voids     Idempotency-Key: A (the authorization's)
+//	  200 {"status":"voided"|"declined"|"refunded","authorization_id","amount_cents"}: releases the hold;
+//	  with no authorization under A, voids A so that a later one is refused | 409 captured (refund it)
+//	POST /v1/refunds   Idempotency-Key: K or A
+//	  200 {"status":"refunded"|"voided","charge_id","authorization_id","amount_cents"}: refunds a charge
+//	  or a capture once; releases an authorization not captured; voids a key with nothing under it
+//	GET  /v1/ledger  200 a Ledger
 package paymentsim
 
 import (
 	"context"
 	"crypto/rand"
-	_ "embed"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-)
-
-var (
-	//go:embed lua/charge.lua
-	chargeLua    string
-	chargeScript = redis.NewScript(chargeLua)
-	//go:embed lua/refund.lua
-	refundLua    string
-	refundScript = redis.NewScript(refundLua)
 )
 
 // Config configures the simulator.
@@ -46,9 +50,14 @@ type Config struct {
 	Keyspace string
 	// SlowDelay is how late tok_slow's first attempt answers (default 3s).
 	SlowDelay time.Duration
-	// FlakyFailures is how many attempts of a tok_flaky charge fail with 503
-	// (default 2).
+	// FlakyFailures is how many attempts of a tok_flaky charge or
+	// authorization fail with 503 (default 2).
 	FlakyFailures int
+	// SecretKey, if set, is the key every /v1 caller must send as
+	// "Authorization: Bearer <SecretKey>". Empty: no authentication, which
+	// only a provider on a loopback address may run with (the caller's
+	// decision: see the payment-provider command).
+	SecretKey string
 }
 
 func (c *Config) setDefaults() {
@@ -76,87 +85,57 @@ func New(rdb redis.Cmdable, cfg Config, log *slog.Logger) *Provider {
 	return &Provider{rdb: rdb, cfg: cfg, log: log}
 }
 
-// Ledger is the provider's running totals.
+// Ledger is the provider's running totals. The money the provider has
+// taken is ChargedCents + CapturedCents - RefundedCents; the money it holds
+// on cards is AuthorizedCents - CapturedCents - VoidedCents.
 type Ledger struct {
-	ChargedCents  int64 `json:"charged_cents"`
-	RefundedCents int64 `json:"refunded_cents"`
-	Charges       int64 `json:"charges"`
-	Refunds       int64 `json:"refunds"`
+	ChargedCents    int64 `json:"charged_cents"`
+	RefundedCents   int64 `json:"refunded_cents"`
+	Charges         int64 `json:"charges"`
+	Refunds         int64 `json:"refunds"`
+	AuthorizedCents int64 `json:"authorized_cents,omitempty"`
+	Authorizations  int64 `json:"authorizations,omitempty"`
+	CapturedCents   int64 `json:"captured_cents,omitempty"`
+	Captures        int64 `json:"captures,omitempty"`
+	VoidedCents     int64 `json:"voided_cents,omitempty"`
+	Voids           int64 `json:"voids,omitempty"`
 }
 
 // Handler returns the provider's HTTP API.
 func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/charges", p.charge)
+	mux.HandleFunc("POST /v1/authorizations", p.authorize)
+	mux.HandleFunc("POST /v1/captures", p.capture)
+	mux.HandleFunc("POST /v1/voids", p.void)
 	mux.HandleFunc("POST /v1/refunds", p.refund)
 	mux.HandleFunc("GET /v1/ledger", p.ledger)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
-	return http.MaxBytesHandler(mux, 1<<16)
+	return http.MaxBytesHandler(p.authenticate(mux), 1<<16)
 }
 
-func (p *Provider) key(parts ...string) string {
-	k := p.cfg.Keyspace
-	for i, s := range parts {
-		if i > 0 {
-			k += ":"
-		}
-		k += s
+// authenticate refuses a /v1 call without the secret key (when there is
+// one), compared in constant time.
+func (p *Provider) authenticate(next http.Handler) http.Handler {
+	if p.cfg.SecretKey == "" {
+		return next
 	}
-	return k
-}
-
-func (p *Provider) charge(w http.ResponseWriter, r *http.Request) {
-	key := r.Header.Get("Idempotency-Key")
-	var req struct {
-		Token       string `json:"token"`
-		AmountCents int64  `json:"amount_cents"`
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil || key == "" || req.Token == "" || req.AmountCents <= 0 {
-		writeError(w, 400, "invalid_request", "need an Idempotency-Key header and a JSON body with token and a positive amount_cents")
-		return
-	}
-	res, err := chargeScript.Run(r.Context(), p.rdb, []string{p.key("charge", key), p.key("ledger")},
-		req.Token, req.AmountCents, p.cfg.FlakyFailures, newID("ch_")).Slice()
-	if err != nil {
-		p.log.Error("paymentsim: charge", "error", err)
-		writeError(w, 500, "internal", "storage failed")
-		return
-	}
-	status, id, attempts := res[0].(string), res[1].(string), res[2].(int64)
-	switch status {
-	case "succeeded":
-		if req.Token == "tok_slow" && attempts == 1 {
-			select {
-			case <-time.After(p.cfg.SlowDelay):
-			case <-r.Context().Done():
+	want := []byte(p.cfg.SecretKey)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="paymentsim"`)
+				writeError(w, http.StatusUnauthorized, "unauthorized", "a valid secret key is required: Authorization: Bearer <key>")
 				return
 			}
 		}
-		writeJSON(w, 200, map[string]any{"id": id, "status": status, "amount_cents": req.AmountCents})
-	case "declined":
-		writeError(w, 402, "card_declined", "the card was declined")
-	case "unavailable":
-		writeError(w, 503, "unavailable", "try again later (attempt "+strconv.FormatInt(attempts, 10)+")")
-	default: // voided, refunded
-		writeError(w, 409, "charge_"+status, "this idempotency key was "+status)
-	}
+		next.ServeHTTP(w, r)
+	})
 }
 
-func (p *Provider) refund(w http.ResponseWriter, r *http.Request) {
-	key := r.Header.Get("Idempotency-Key")
-	if key == "" {
-		writeError(w, 400, "invalid_request", "need an Idempotency-Key header naming the charge")
-		return
-	}
-	res, err := refundScript.Run(r.Context(), p.rdb, []string{p.key("charge", key), p.key("ledger")}).StringSlice()
-	if err != nil {
-		p.log.Error("paymentsim: refund", "error", err)
-		writeError(w, 500, "internal", "storage failed")
-		return
-	}
-	writeJSON(w, 200, map[string]string{"status": res[0], "charge_id": res[1]})
+func (p *Provider) key(parts ...string) string {
+	return p.cfg.Keyspace + strings.Join(parts, ":")
 }
 
 func (p *Provider) ledger(w http.ResponseWriter, r *http.Request) {
@@ -175,7 +154,9 @@ func (p *Provider) Ledger(ctx context.Context) (Ledger, error) {
 		return Ledger{}, err
 	}
 	n := func(f string) int64 { v, _ := strconv.ParseInt(h[f], 10, 64); return v }
-	return Ledger{ChargedCents: n("charged_cents"), RefundedCents: n("refunded_cents"), Charges: n("charges"), Refunds: n("refunds")}, nil
+	return Ledger{ChargedCents: n("charged_cents"), RefundedCents: n("refunded_cents"), Charges: n("charges"), Refunds: n("refunds"),
+		AuthorizedCents: n("authorized_cents"), Authorizations: n("authorizations"), CapturedCents: n("captured_cents"),
+		Captures: n("captures"), VoidedCents: n("voided_cents"), Voids: n("voids")}, nil
 }
 
 func newID(prefix string) string {

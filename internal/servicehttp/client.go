@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -51,11 +52,11 @@ func (c *ClientConfig) setDefaults() {
 
 // Client calls one service's JSON API. It is safe for concurrent use.
 //
-// Errors are domain errors: ENOTFOUND for a 404; the service's own code,
-// message and field for its other 4xx problems; EUNAVAILABLE ("<service>
+// Errors are domain errors: ENOTFOUND for a 404; EINVALID for a 400; the
+// service's own code, message and field for its other 4xx problems; EUNAVAILABLE ("<service>
 // service unavailable: <why>", the cause wrapped) for a timeout, a failed
-// connection, a 5xx or an open circuit; EINTERNAL for a refused token or an
-// unreadable answer. Only EUNAVAILABLE failures count towards opening the
+// connection, a 5xx or an open circuit; EINTERNAL for a refused token, a
+// redirect (never followed) or an unreadable answer. Only EUNAVAILABLE failures count towards opening the
 // circuit; while it is open calls fail at once, without reaching the
 // service.
 type Client struct {
@@ -77,7 +78,10 @@ func NewClient(cfg ClientConfig, log *slog.Logger) (*Client, error) {
 	// the service in traceparent.
 	traced := otelhttp.NewTransport(transport, otelhttp.WithPropagators(telemetry.Propagator),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return cfg.Service + " " + r.Method }))
-	c := &Client{cfg: cfg, http: &http.Client{Transport: traced}}
+	// A service never redirects (Router); a redirect is not followed, and
+	// answers as the bug it is.
+	c := &Client{cfg: cfg, http: &http.Client{Transport: traced,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	c.cb = NewBreaker[struct{}](cfg.Service+"-service", cfg.BreakerFailures, cfg.BreakerOpen,
 		func(err error) bool { return ordersaga.ErrorCode(err) == ordersaga.EUNAVAILABLE }, log)
 	return c, nil
@@ -185,6 +189,8 @@ func (c *Client) do(caller context.Context, method, path string, body []byte, ou
 		return nil
 	case status >= 500:
 		return c.unavailable(fmt.Sprintf("answered %d", status), fmt.Errorf("status %d: %s", status, raw))
+	case status >= 300 && status < 400:
+		return fmt.Errorf("%s service answered %d (redirect to %q), which it never should", c.cfg.Service, status, resp.Header.Get("Location"))
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return fmt.Errorf("%s service refused the caller's token (status %d): check --service-token", c.cfg.Service, status)
 	}
@@ -200,6 +206,11 @@ func (c *Client) problem(status int, raw []byte) error {
 	if status == http.StatusNotFound && p.Code != CodeNoRoute {
 		p.Code = ordersaga.ENOTFOUND // no such record
 	}
+	if status == http.StatusBadRequest && p.Code != ordersaga.EINVALID {
+		// A 400 without a domain code (net/http's own, a proxy's) is still
+		// the request's fault, not the service's.
+		p.Code, p.Detail = ordersaga.EINVALID, ""
+	}
 	if _, ok := statusByCode[p.Code]; !ok || p.Code == ordersaga.EINTERNAL {
 		return fmt.Errorf("%s service answered %d: %s", c.cfg.Service, status, raw)
 	}
@@ -211,4 +222,18 @@ func (c *Client) problem(status int, raw []byte) error {
 
 func (c *Client) unavailable(why string, err error) error {
 	return &ordersaga.Error{Code: ordersaga.EUNAVAILABLE, Message: c.cfg.Service + " service unavailable: " + why, Err: err}
+}
+
+// PathSegment escapes s as one segment of a path: as url.PathEscape, and
+// "." and ".." as %2E and %2E%2E, so that no one resolves them as dot
+// segments; the service reads them back as "." and ".." (and refuses
+// them as IDs).
+func PathSegment(s string) string {
+	switch s {
+	case ".":
+		return "%2E"
+	case "..":
+		return "%2E%2E"
+	}
+	return url.PathEscape(s)
 }

@@ -80,6 +80,12 @@ func TestAnswersBecomeDomainErrors(t *testing.T) {
 		"token refused": {func(w http.ResponseWriter, r *http.Request) {
 			problem(w, r, 401, "unauthorized", "a valid service token is required", "")
 		}, ordersaga.EINTERNAL, "", ""},
+		"a 400 without a problem": {func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "400 Bad Request", http.StatusBadRequest)
+		}, ordersaga.EINVALID, "test service: Bad Request", ""},
+		"a redirect": {func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/", http.StatusTemporaryRedirect)
+		}, ordersaga.EINTERNAL, "", ""},
 		"a request built wrong": {func(w http.ResponseWriter, r *http.Request) {
 			problem(w, r, 415, "unsupported_media_type", "the body must be application/json", "")
 		}, ordersaga.EINTERNAL, "", ""},
@@ -207,4 +213,42 @@ func TestClientNeedsServiceAndURL(t *testing.T) {
 	t.Parallel()
 	_, err := servicehttp.NewClient(servicehttp.ClientConfig{Service: "order"}, quiet)
 	require.ErrorContains(t, err, "Service and BaseURL are required")
+}
+
+// TestRedirectsAreNotFollowed is finding 4's other half: a service that
+// redirected (as ServeMux did for /stock/..) had the client ask the
+// redirect's target, whose 404 "no such route" became a 500. A redirect
+// is not followed; the target is never asked.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	t.Parallel()
+	c, hits := service(t, func(_ int64, w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere", http.StatusMovedPermanently)
+	})
+	err := c.Get(context.Background(), "/stock/..", nil)
+	require.ErrorContains(t, err, `test service answered 301 (redirect to "/elsewhere")`)
+	require.EqualValues(t, 1, hits.Load(), "the target was not asked")
+}
+
+// TestDotSKUsReachTheServiceAsValues: the client escapes "." and ".." so
+// that they arrive as path values, which the service refuses as IDs: a
+// 400 naming the field, not a redirect, not a 500.
+func TestDotSKUsReachTheServiceAsValues(t *testing.T) {
+	t.Parallel()
+	r := servicehttp.NewRouter(token, quiet)
+	r.Handle(http.MethodGet, "/stock/{sku}", servicehttp.Lookup("sku", func(_ context.Context, sku string) (string, error) { return sku, nil }))
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	c, err := servicehttp.NewClient(servicehttp.ClientConfig{Service: "inventory", BaseURL: srv.URL, Token: token}, quiet)
+	require.NoError(t, err)
+	for _, sku := range []string{".", ".."} {
+		for _, path := range []string{"/stock/" + servicehttp.PathSegment(sku), "/stock/" + sku} {
+			err := c.Get(context.Background(), path, nil)
+			var e *ordersaga.Error
+			require.ErrorAs(t, err, &e, path)
+			require.Equal(t, ordersaga.EINVALID, e.Code, "%s: %v", path, err)
+			require.Equal(t, "sku", e.Field)
+		}
+	}
+	require.Equal(t, "%2E%2E", servicehttp.PathSegment(".."))
+	require.Equal(t, "a%2Fb", servicehttp.PathSegment("a/b"))
 }

@@ -2,13 +2,11 @@ package servicehttp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
+	"net/url"
+	"path"
 	"slices"
 	"strings"
 
@@ -115,7 +113,78 @@ func (rt *Router) authorized(r *http.Request) bool {
 	return ok
 }
 
-func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.traced.ServeHTTP(w, r) }
+// ServeHTTP serves r. It never redirects: net/http's ServeMux would answer
+// a path with a "." or ".." segment or an empty one (/stock/.., a SKU of
+// "..") with a redirect to the cleaned path, which a caller following it
+// would ask instead. Such a path answers 400 naming the path value it
+// falls on (ordersaga.CheckID), or 404 when it falls on no route.
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.EscapedPath(); !isClean(p) {
+		WriteProblem(w, r, rt.unclean(p))
+		return
+	}
+	rt.traced.ServeHTTP(w, r)
+}
+
+// isClean reports whether ServeMux would serve p as it is (the test of
+// its cleanPath, which restores a trailing slash).
+func isClean(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
+}
+
+// unclean returns the problem of an unclean escaped path p: the route
+// whose literal segments p matches names the path value at fault.
+func (rt *Router) unclean(p string) *Problem {
+	segs := strings.Split(p, "/")
+	for pattern := range rt.allowed {
+		if ok, err := matchSegments(pattern, segs); ok && err != nil {
+			return problemOf(err)
+		}
+	}
+	return NewProblem(http.StatusNotFound, CodeNoRoute, "no such route (a path with '.' or '..' segments, or empty ones, is not followed)")
+}
+
+// matchSegments reports whether segs (escaped) match pattern's literal
+// segments, and the first wildcard value that is not a valid ID.
+func matchSegments(pattern string, segs []string) (bool, error) {
+	psegs := strings.Split(pattern, "/")
+	if len(psegs) != len(segs) {
+		return false, nil
+	}
+	var bad error
+	for i, ps := range psegs {
+		v, err := url.PathUnescape(segs[i])
+		if err != nil {
+			v = segs[i]
+		}
+		name, wild := strings.CutPrefix(ps, "{")
+		switch {
+		case !wild && v != ps:
+			return false, nil
+		case wild && bad == nil:
+			bad = ordersaga.CheckID(strings.TrimSuffix(name, "}"), v)
+		}
+	}
+	return true, bad
+}
+
+// problemOf returns the problem of a validation error.
+func problemOf(err error) *Problem {
+	var e *ordersaga.Error
+	if !errors.As(err, &e) {
+		return NewProblem(http.StatusBadRequest, ordersaga.EINVALID, err.Error())
+	}
+	p := NewProblem(Status(e.Code), e.Code, e.Message)
+	p.Field = e.Field
+	return p
+}
 
 // Lookup returns a handler answering get of the path value name, checked
 // to be an ID or SKU first (PathID).
@@ -134,37 +203,6 @@ func Lookup[T any](name string, get func(ctx context.Context, id string) (T, err
 func PathID(r *http.Request, name string) (string, error) {
 	v := r.PathValue(name)
 	return v, ordersaga.CheckID(name, v)
-}
-
-// DecodeJSON strictly decodes r's body into dst: a JSON media type, at most
-// limit bytes, one JSON value, no unknown field. It returns a problem
-// naming what is wrong.
-func DecodeJSON(r *http.Request, dst any, limit int64) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", "the body must be application/json")
-		}
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
-	if err == nil {
-		if _, err = dec.Token(); errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err == nil {
-			err = errors.New("the body must hold exactly one JSON value")
-		}
-	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return NewProblem(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body exceeds %d bytes", limit))
-	}
-	p := NewProblem(http.StatusBadRequest, ordersaga.EINVALID, "invalid body: "+err.Error())
-	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		p.Field = strings.Trim(field, `"`)
-	}
-	return p
 }
 
 func (p *Problem) Error() string { return p.Detail }

@@ -36,7 +36,13 @@ func newRouter() *servicehttp.Router {
 }
 
 func call(h http.Handler, method, path, auth, body string) (*httptest.ResponseRecorder, servicehttp.Problem) {
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	// A body starting with "!" is sent without its "!" and without a
+	// Content-Type.
+	raw, noType := strings.CutPrefix(body, "!")
+	req := httptest.NewRequest(method, path, strings.NewReader(raw))
+	if body != "" && !noType {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if auth != "" {
 		req.Header.Set("Authorization", "Bearer "+auth)
 	}
@@ -67,12 +73,25 @@ func TestRouterAnswersProblems(t *testing.T) {
 		"too large":              {"PUT", "/things/a", token, `{"n":` + strings.Repeat("1", 100) + `}`, 413, "too_large", ""},
 		"not json":               {"PUT", "/things/a", token, `{`, 400, ordersaga.EINVALID, ""},
 		"a valid body, accepted": {"PUT", "/things/a", token, `{"n":1}`, 200, "", ""},
+		"no content type":        {"PUT", "/things/a", token, `!{"n":1}`, 415, "unsupported_media_type", ""},
+		"duplicate key":          {"PUT", "/things/a", token, `{"n":1,"n":2}`, 400, ordersaga.EINVALID, "n"},
+		"duplicate nested key":   {"PUT", "/things/a", token, `{"n":1,"x":[{"a":1,"a":1}]}`, 400, ordersaga.EINVALID, "a"},
+		"dot id":                 {"GET", "/things/.", token, "", 400, ordersaga.EINVALID, "id"},
+		"dot-dot id":             {"GET", "/things/..", token, "", 400, ordersaga.EINVALID, "id"},
+		"escaped dot-dot id":     {"GET", "/things/%2E%2E", token, "", 400, ordersaga.EINVALID, "id"},
+		"escaped dot id":         {"GET", "/things/%2e", token, "", 400, ordersaga.EINVALID, "id"},
+		"dot-dot id, a write":    {"PUT", "/things/..", token, `{"n":1}`, 400, ordersaga.EINVALID, "id"},
+		"dot-dot, no token":      {"GET", "/things/..", "", "", 400, ordersaga.EINVALID, "id"},
+		"empty segment":          {"GET", "/things//", token, "", 404, servicehttp.CodeNoRoute, ""},
+		"dot-dot elsewhere":      {"GET", "/x/../things/a", token, "", 404, servicehttp.CodeNoRoute, ""},
+		"double slash":           {"GET", "//things/a", token, "", 404, servicehttp.CodeNoRoute, ""},
 	}
 	h := newRouter()
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			rec, p := call(h, tc.method, tc.path, tc.auth, tc.body)
 			require.Equal(t, tc.status, rec.Code, rec.Body.String())
+			require.Empty(t, rec.Header().Get("Location"), "never a redirect")
 			if tc.status == 200 {
 				require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 				return

@@ -3,7 +3,6 @@ package inventory
 import (
 	"context"
 	"log/slog"
-	"net/url"
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
@@ -26,18 +25,18 @@ func NewClient(cfg servicehttp.ClientConfig, log *slog.Logger) (*Client, error) 
 
 // Get returns a SKU's stock; ENOTFOUND if unknown.
 func (c *Client) Get(ctx context.Context, sku string) (ordersaga.Stock, error) {
-	return servicehttp.Get[ordersaga.Stock](ctx, c.c, "/stock/"+url.PathEscape(sku))
+	return servicehttp.Get[ordersaga.Stock](ctx, c.c, "/stock/"+servicehttp.PathSegment(sku))
 }
 
 // Put sets a SKU's available units and price and returns its stock. It is
 // sent once: a failed Put may or may not have been applied.
 func (c *Client) Put(ctx context.Context, sku string, available, priceCents int64) (ordersaga.Stock, error) {
 	var st ordersaga.Stock
-	err := c.c.Put(ctx, "/stock/"+url.PathEscape(sku), StockUpdate{Available: &available, PriceCents: &priceCents}, &st)
+	err := c.c.Put(ctx, "/stock/"+servicehttp.PathSegment(sku), StockUpdate{Available: &available, PriceCents: &priceCents}, &st)
 	return st, err
 }
 
 // Reservation returns orderID's reservation; ENOTFOUND while it has none.
 func (c *Client) Reservation(ctx context.Context, orderID string) (ordersaga.Reservation, error) {
-	return servicehttp.Get[ordersaga.Reservation](ctx, c.c, "/reservations/"+url.PathEscape(orderID))
+	return servicehttp.Get[ordersaga.Reservation](ctx, c.c, "/reservations/"+servicehttp.PathSegment(orderID))
 }

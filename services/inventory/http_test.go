@@ -157,3 +157,29 @@ func TestClientCarriesTheServiceErrors(t *testing.T) {
 	_, err = wrong.Get(ctx, "b")
 	require.ErrorContains(t, err, "inventory service refused the caller's token")
 }
+
+// TestDotSKUsAnswer400 is finding 4: GET /stock/%2E%2E, /stock/. and a PUT
+// of one answered 500 through the gateway (the router redirected to the
+// cleaned path). Every spelling answers 400 naming the SKU, without a
+// redirect; through the client too.
+func TestDotSKUsAnswer400(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := serve(t, newInventory(t))
+	for _, path := range []string{"/stock/.", "/stock/..", "/stock/%2E", "/stock/%2E%2E", "/stock/%2e%2e"} {
+		for _, method := range []string{"GET", "PUT"} {
+			code, ct, p := send(t, method, url+path, `{"available":1,"price_cents":1}`, false)
+			require.Equal(t, 400, code, "%s %s: %v", method, path, p)
+			require.Equal(t, servicehttp.ProblemType, ct)
+			require.Equal(t, "sku", p["field"])
+		}
+	}
+	c, err := inventory.NewClient(servicehttp.ClientConfig{BaseURL: url, Token: token}, quiet)
+	require.NoError(t, err)
+	for _, sku := range []string{".", ".."} {
+		_, err = c.Get(ctx, sku)
+		require.Equal(t, ordersaga.EINVALID, ordersaga.ErrorCode(err), "%v", err)
+		_, err = c.Put(ctx, sku, 1, 1)
+		require.Equal(t, ordersaga.EINVALID, ordersaga.ErrorCode(err), "%v", err)
+	}
+}

@@ -32,18 +32,43 @@ var (
 )
 
 // Store is the inventory service's store. Keys: <ks>sku:<sku> (hash:
-// available, reserved, committed, price_cents, version), <ks>reservation:<saga
-// step key> (hash: state, order_id, lines), <ks>by-order:<order id> (the
-// step key of the order's reservation) and the outbox stream <ks>outbox.
+// available, reserved, committed, price_cents, version, and held:<client>
+// per client holding units), <ks>reservation:<saga step key> (hash: state,
+// order_id, lines, client), <ks>by-order:<order id> (the step key of the
+// order's reservation) and the outbox stream <ks>outbox.
 type Store struct {
-	rdb redis.Cmdable
-	ks  redislua.Keyspace
+	rdb       redis.Cmdable
+	ks        redislua.Keyspace
+	holdShare int
 }
 
 var _ activities.InventoryStore = (*Store)(nil)
 
-// NewStore returns the inventory store in keyspace ks of rdb.
-func NewStore(rdb redis.Cmdable, ks redislua.Keyspace) *Store { return &Store{rdb: rdb, ks: ks} }
+// DefaultHoldShare is the share of a SKU's unsold units (in percent) one
+// client may hold in uncommitted reservations, unless WithHoldShare says
+// otherwise.
+const DefaultHoldShare = 50
+
+// maxClientLen bounds a client ID (a hash field name).
+const maxClientLen = 256
+
+// NewStore returns the inventory store in keyspace ks of rdb, with the
+// default hold share.
+func NewStore(rdb redis.Cmdable, ks redislua.Keyspace) *Store {
+	return &Store{rdb: rdb, ks: ks, holdShare: DefaultHoldShare}
+}
+
+// WithHoldShare returns a copy of s whose clients may each hold at most
+// percent (1-100; 100: no bound) of a SKU's unsold units; an error
+// otherwise.
+func (s *Store) WithHoldShare(percent int) (*Store, error) {
+	if percent < 1 || percent > 100 {
+		return nil, fmt.Errorf("inventory: hold share must be 1-100 percent, got %d", percent)
+	}
+	c := *s
+	c.holdShare = percent
+	return &c, nil
+}
 
 // Put sets a SKU's available units and price, creating the SKU if needed;
 // reserved and committed units are kept. A change appends an
@@ -84,19 +109,42 @@ func (s *Store) Get(ctx context.Context, sku string) (ordersaga.Stock, error) {
 	return st, nil
 }
 
-// Reserve implements activities.InventoryStore. Items naming the same SKU
-// twice are merged.
+// Reserve reserves items under key for no client in particular (no hold
+// bound): ReserveFor with an empty client.
 func (s *Store) Reserve(ctx context.Context, key, orderID string, items []ordersaga.Item) ([]ordersaga.Line, error) {
+	return s.ReserveFor(ctx, key, orderID, "", items)
+}
+
+// ReserveFor implements activities.InventoryStore. Items naming the same
+// SKU twice are merged.
+//
+// Hold bound: the SKU's hash counts the units each client holds in
+// uncommitted reservations (field held:<client>), changed in the same
+// script as the reservation, its release and its commit. A reservation
+// that would make the client hold more than the store's hold share of a
+// SKU's unsold units (available + reserved; at least one unit) fails with
+// ordersaga.ErrHoldLimit and changes nothing. Each SKU of a multi-SKU
+// order is bounded on its own, all in one script: all or nothing, as the
+// stock. Keeping the count in the SKU's own hash adds no key to the
+// script, so it needs nothing more than the reservation already does
+// (under Redis Cluster: every key of a keyspace in one hash slot).
+func (s *Store) ReserveFor(ctx context.Context, key, orderID, clientID string, items []ordersaga.Item) ([]ordersaga.Line, error) {
+	if len(clientID) > maxClientLen {
+		return nil, ordersaga.Invalid("client_id", "client_id must be at most %d bytes", maxClientLen)
+	}
 	merged := mergeItems(items)
 	ev, err := redislua.StepEvent(ctx, events.SourceInventory, events.InventoryReserved, key, orderID, nil)
 	if err != nil {
 		return nil, err
 	}
 	keys := []string{s.ks.Key("reservation", key), s.ks.Outbox(), s.ks.OrderIndex(orderID)}
-	args := []any{orderID, ev, key}
+	args := []any{orderID, ev, key, clientID, s.holdShare, int64(ordersaga.MaxTotalCents)}
 	for _, it := range merged {
-		if it.Quantity <= 0 {
-			return nil, ordersaga.Invalid("quantity", "sku %q: quantity must be positive, got %d", it.SKU, it.Quantity)
+		if err := ordersaga.CheckID("sku", it.SKU); err != nil {
+			return nil, err
+		}
+		if it.Quantity <= 0 || it.Quantity > ordersaga.MaxUnits {
+			return nil, ordersaga.Invalid("quantity", "sku %q: quantity must be between 1 and %d, got %d", it.SKU, ordersaga.MaxUnits, it.Quantity)
 		}
 		keys = append(keys, s.ks.Key("sku", it.SKU))
 		args = append(args, it.SKU, it.Quantity)
@@ -112,6 +160,11 @@ func (s *Store) Reserve(ctx context.Context, key, orderID string, items []orders
 		return nil, fmt.Errorf("%w %q", ordersaga.ErrUnknownSKU, res[1])
 	case "short":
 		return nil, fmt.Errorf("%w: sku %q has %s available, %s requested", ordersaga.ErrOutOfStock, res[1], res[2], res[3])
+	case "hold":
+		return nil, fmt.Errorf("%w: the client holds %s of sku %q's %s unsold units and asks %s more; a client may hold at most %s (%d%%) until its orders complete",
+			ordersaga.ErrHoldLimit, res[2], res[1], res[5], res[3], res[4], s.holdShare)
+	case "too_large":
+		return nil, fmt.Errorf("reserve: sku %q: %w", res[1], ordersaga.ErrTotalTooLarge)
 	}
 	var lines []ordersaga.Line
 	if err := json.Unmarshal([]byte(res[1]), &lines); err != nil {

@@ -3,7 +3,6 @@ package order
 import (
 	"context"
 	"log/slog"
-	"net/url"
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
@@ -26,5 +25,5 @@ func NewClient(cfg servicehttp.ClientConfig, log *slog.Logger) (*Client, error) 
 // Order returns the order service's record of orderID; ENOTFOUND while it
 // has none.
 func (c *Client) Order(ctx context.Context, orderID string) (ordersaga.Order, error) {
-	return servicehttp.Get[ordersaga.Order](ctx, c.c, "/orders/"+url.PathEscape(orderID))
+	return servicehttp.Get[ordersaga.Order](ctx, c.c, "/orders/"+servicehttp.PathSegment(orderID))
 }

@@ -3,7 +3,6 @@ package payment
 import (
 	"context"
 	"log/slog"
-	"net/url"
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
@@ -25,5 +24,5 @@ func NewClient(cfg servicehttp.ClientConfig, log *slog.Logger) (*Client, error) 
 
 // Payment returns orderID's payment; ENOTFOUND while it has none.
 func (c *Client) Payment(ctx context.Context, orderID string) (ordersaga.Payment, error) {
-	return servicehttp.Get[ordersaga.Payment](ctx, c.c, "/payments/"+url.PathEscape(orderID))
+	return servicehttp.Get[ordersaga.Payment](ctx, c.c, "/payments/"+servicehttp.PathSegment(orderID))
 }

@@ -27,6 +27,8 @@ import (
 type ProviderConfig struct {
 	// BaseURL of the provider, e.g. http://127.0.0.1:8090.
 	BaseURL string
+	// SecretKey, if set, is sent as "Authorization: Bearer <SecretKey>".
+	SecretKey string
 	// Timeout bounds each call (default 2s).
 	Timeout time.Duration
 	// BreakerFailures consecutive transient failures open the circuit
@@ -103,9 +105,79 @@ func (c *Provider) Refund(ctx context.Context, key string) error {
 	return err
 }
 
+// Authorize implements activities.PaymentProvider.
+func (c *Provider) Authorize(ctx context.Context, key, token string, amountCents int64) (string, error) {
+	res, err := c.call(ctx, "/v1/authorizations", key, map[string]any{"token": token, "amount_cents": amountCents})
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(res.body, &out); err != nil || out.ID == "" {
+		return "", fmt.Errorf("authorize: unreadable answer %q: %w", res.body, ErrTransient)
+	}
+	return out.ID, nil
+}
+
+// Capture implements activities.PaymentProvider.
+func (c *Provider) Capture(ctx context.Context, key string) (activities.ProviderCapture, error) {
+	res, err := c.call(ctx, "/v1/captures", key, map[string]any{})
+	if err != nil {
+		return activities.ProviderCapture{}, err
+	}
+	var out struct {
+		ID              string `json:"id"`
+		AuthorizationID string `json:"authorization_id"`
+		AmountCents     int64  `json:"amount_cents"`
+	}
+	if err := json.Unmarshal(res.body, &out); err != nil || out.ID == "" {
+		return activities.ProviderCapture{}, fmt.Errorf("capture: unreadable answer %q: %w", res.body, ErrTransient)
+	}
+	return activities.ProviderCapture{CaptureID: out.ID, AuthorizationID: out.AuthorizationID, AmountCents: out.AmountCents}, nil
+}
+
+// Void implements activities.PaymentProvider: the provider refuses to void
+// a captured authorization (409 authorization_captured), which is then
+// refunded.
+func (c *Provider) Void(ctx context.Context, key string) (activities.PaymentRelease, error) {
+	res, err := c.call(ctx, "/v1/voids", key, map[string]any{})
+	if res.status == http.StatusConflict && providerCode(res.body) == "authorization_captured" {
+		return c.RefundCapture(ctx, key)
+	}
+	if err != nil {
+		return activities.PaymentRelease{}, err
+	}
+	return release("void", res.body)
+}
+
+// RefundCapture implements activities.PaymentProvider.
+func (c *Provider) RefundCapture(ctx context.Context, key string) (activities.PaymentRelease, error) {
+	res, err := c.call(ctx, "/v1/refunds", key, map[string]any{})
+	if err != nil {
+		return activities.PaymentRelease{}, err
+	}
+	return release("refund", res.body)
+}
+
+// release reads the provider's answer to a void or a refund.
+func release(op string, body []byte) (activities.PaymentRelease, error) {
+	var out struct {
+		Status          string `json:"status"`
+		ChargeID        string `json:"charge_id"`
+		AuthorizationID string `json:"authorization_id"`
+		AmountCents     int64  `json:"amount_cents"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || out.Status == "" {
+		return activities.PaymentRelease{}, fmt.Errorf("%s: unreadable answer %q: %w", op, body, ErrTransient)
+	}
+	return activities.PaymentRelease{Status: out.Status, AuthorizationID: out.AuthorizationID, CaptureID: out.ChargeID, AmountCents: out.AmountCents}, nil
+}
+
 // call POSTs body to path through the circuit breaker and classifies the
 // answer: 2xx ok; 402 ordersaga.ErrDeclined; 409 ordersaga.ErrCompensated;
-// other 4xx EINVALID; 5xx, timeouts and network errors ErrTransient.
+// 401 and 403 a retryable error naming the secret key; other 4xx EINVALID;
+// 5xx, timeouts and network errors ErrTransient.
 func (c *Provider) call(ctx context.Context, path, key string, body any) (response, error) {
 	payload, err := json.Marshal(body)
 	if err != nil {
@@ -118,6 +190,9 @@ func (c *Provider) call(ctx context.Context, path, key string, body any) (respon
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", key)
+		if c.cfg.SecretKey != "" {
+			req.Header.Set("Authorization", "Bearer "+c.cfg.SecretKey)
+		}
 		resp, err := c.http.Do(req)
 		if err != nil {
 			return response{}, fmt.Errorf("%w: %v", ErrTransient, err)
@@ -135,6 +210,10 @@ func (c *Provider) call(ctx context.Context, path, key string, body any) (respon
 			return r, fmt.Errorf("%w: %s", ordersaga.ErrDeclined, providerMessage(b))
 		case r.status == http.StatusConflict:
 			return r, fmt.Errorf("%w: %s", ordersaga.ErrCompensated, providerMessage(b))
+		case r.status == http.StatusUnauthorized || r.status == http.StatusForbidden:
+			// A configuration error, not the request's: retryable, so that
+			// the saga resumes once the key is fixed.
+			return r, fmt.Errorf("the provider refused the secret key (status %d): check --provider-secret-key", r.status)
 		case r.status >= 500:
 			return r, fmt.Errorf("%w: status %d: %s", ErrTransient, r.status, providerMessage(b))
 		}
@@ -144,6 +223,15 @@ func (c *Provider) call(ctx context.Context, path, key string, body any) (respon
 		return res, fmt.Errorf("%w: circuit open", ErrTransient)
 	}
 	return res, err
+}
+
+// providerCode returns the error code of a provider's answer.
+func providerCode(body []byte) string {
+	var e struct {
+		Code string `json:"error"`
+	}
+	_ = json.Unmarshal(body, &e)
+	return e.Code
 }
 
 func providerMessage(body []byte) string {

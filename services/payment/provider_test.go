@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
 	"github.com/ordersaga/ordersaga/internal/redistest"
 	"github.com/ordersaga/ordersaga/services/payment"
@@ -19,11 +20,17 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// setup starts the simulated provider on real Redis and a client for it.
+const secret = "provider-secret-0123456789"
+
+// setup starts the simulated provider on real Redis, behind secret, and a
+// client for it sending cfg.SecretKey (secret unless set).
 func setup(t *testing.T, cfg payment.ProviderConfig) (*payment.Provider, *paymentsim.Provider, *httptest.Server) {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
-	sim := paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SlowDelay: 400 * time.Millisecond}, quiet)
+	sim := paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SlowDelay: 400 * time.Millisecond, SecretKey: secret}, quiet)
+	if cfg.SecretKey == "" {
+		cfg.SecretKey = secret
+	}
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	cfg.BaseURL = srv.URL
@@ -123,4 +130,88 @@ func TestDeclinesDoNotOpenCircuit(t *testing.T) {
 		_, err := c.Charge(context.Background(), "k", "tok_declined", 1)
 		require.True(t, errors.Is(err, ordersaga.ErrDeclined), "got %v", err)
 	}
+}
+
+// TestWrongSecretKeyIsRetryable: a provider refusing the key is a
+// configuration error, retried (not a business failure) and named.
+func TestWrongSecretKeyIsRetryable(t *testing.T) {
+	t.Parallel()
+	c, sim, _ := setup(t, payment.ProviderConfig{SecretKey: "not-the-" + secret})
+	_, err := c.Charge(context.Background(), "k", "tok_ok", 500)
+	require.ErrorContains(t, err, "refused the secret key (status 401)")
+	require.Equal(t, ordersaga.EINTERNAL, ordersaga.ErrorCode(err), "no domain code: the activity retries it")
+	require.ErrorContains(t, c.Refund(context.Background(), "k"), "secret key", "no refund either")
+	_, err = c.Authorize(context.Background(), "a", "tok_ok", 500)
+	require.ErrorContains(t, err, "secret key")
+	require.Equal(t, paymentsim.Ledger{}, ledger(t, sim))
+}
+
+// TestAuthorizeCaptureRefundCapture: a hold, captured once, refunded once.
+func TestAuthorizeCaptureRefundCapture(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, sim, _ := setup(t, payment.ProviderConfig{})
+	id, err := c.Authorize(ctx, "A", "tok_ok", 99_999_999_999_999)
+	require.NoError(t, err)
+	again, err := c.Authorize(ctx, "A", "tok_ok", 99_999_999_999_999)
+	require.NoError(t, err)
+	require.Equal(t, id, again)
+	capture, err := c.Capture(ctx, "A")
+	require.NoError(t, err)
+	require.Equal(t, id, capture.AuthorizationID)
+	require.EqualValues(t, 99_999_999_999_999, capture.AmountCents)
+	repeat, err := c.Capture(ctx, "A")
+	require.NoError(t, err)
+	require.Equal(t, capture, repeat)
+	for range 2 {
+		rel, err := c.RefundCapture(ctx, "A")
+		require.NoError(t, err)
+		require.Equal(t, activities.PaymentRelease{Status: "refunded", AuthorizationID: id, CaptureID: capture.CaptureID, AmountCents: 99_999_999_999_999}, rel)
+	}
+	_, err = c.Capture(ctx, "A")
+	require.ErrorIs(t, err, ordersaga.ErrCompensated)
+	l := ledger(t, sim)
+	require.EqualValues(t, 99_999_999_999_999, l.CapturedCents)
+	require.Equal(t, l.CapturedCents, l.RefundedCents)
+}
+
+// TestVoid: releases a hold; voids a key before its authorization; a
+// captured authorization is refunded instead; a decline is permanent.
+func TestVoid(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c, sim, _ := setup(t, payment.ProviderConfig{})
+	id, err := c.Authorize(ctx, "held", "tok_ok", 400)
+	require.NoError(t, err)
+	rel, err := c.Void(ctx, "held")
+	require.NoError(t, err)
+	require.Equal(t, activities.PaymentRelease{Status: "voided", AuthorizationID: id, AmountCents: 400}, rel)
+	_, err = c.Capture(ctx, "held")
+	require.ErrorIs(t, err, ordersaga.ErrCompensated)
+
+	rel, err = c.Void(ctx, "early")
+	require.NoError(t, err)
+	require.Equal(t, activities.PaymentRelease{Status: "voided"}, rel)
+	_, err = c.Authorize(ctx, "early", "tok_ok", 400)
+	require.ErrorIs(t, err, ordersaga.ErrCompensated)
+
+	_, err = c.Authorize(ctx, "taken", "tok_ok", 250)
+	require.NoError(t, err)
+	capture, err := c.Capture(ctx, "taken")
+	require.NoError(t, err)
+	rel, err = c.Void(ctx, "taken")
+	require.NoError(t, err)
+	require.Equal(t, "refunded", rel.Status, "a captured authorization is refunded")
+	require.Equal(t, capture.CaptureID, rel.CaptureID)
+
+	_, err = c.Authorize(ctx, "no", "tok_declined", 400)
+	require.ErrorIs(t, err, ordersaga.ErrDeclined)
+	rel, err = c.Void(ctx, "no")
+	require.NoError(t, err)
+	require.Equal(t, "declined", rel.Status)
+	_, err = c.Capture(ctx, "missing")
+	require.Equal(t, ordersaga.EINVALID, ordersaga.ErrorCode(err))
+
+	require.Equal(t, paymentsim.Ledger{AuthorizedCents: 650, Authorizations: 2, VoidedCents: 400, Voids: 1,
+		CapturedCents: 250, Captures: 1, RefundedCents: 250, Refunds: 1}, ledger(t, sim))
 }

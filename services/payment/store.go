@@ -25,11 +25,13 @@ var luaFS embed.FS
 
 var paymentRecord = redislua.Script(luaFS, "record")
 
-// Store is the payment service's record of charges and refunds. Keys:
-// <ks>payment:<saga step key> (hash: state, order_id, charge_id,
-// amount_cents, reason) where state is charged, declined, refunding or
-// refunded; <ks>by-order:<order id> (the step key of the order's payment);
-// and the outbox stream <ks>outbox.
+// Store is the payment service's record of charges, authorizations and
+// their refunds. Keys: <ks>payment:<saga step key> (hash: state, order_id,
+// authorization_id, charge_id, amount_cents, reason) where state is
+// charged, declined, refunding or refunded for a charge, and authorized,
+// declined, captured, voiding, voided, refunding or refunded for an
+// authorization (authorization.go); <ks>by-order:<order id> (the step key
+// of the order's payment); and the outbox stream <ks>outbox.
 type Store struct {
 	rdb redis.Cmdable
 	ks  redislua.Keyspace
@@ -81,9 +83,21 @@ func (s *Store) BeginRefund(ctx context.Context, key, orderID string) error {
 	return s.record(ctx, key, "refunding", orderID, "", 0, "", "")
 }
 
-// RecordRefund implements activities.PaymentStore.
+// RecordRefund implements activities.PaymentStore. The charge's fields are
+// read first: BeginRefund, which comes before, froze them (a charge is
+// refused once a refund began), and the event is built here, its amount an
+// exact integer.
 func (s *Store) RecordRefund(ctx context.Context, key, orderID string) error {
-	ev, err := redislua.StepEvent(ctx, events.SourcePayment, events.PaymentRefunded, key, orderID, nil)
+	v, err := s.rdb.HMGet(ctx, s.ks.Key("payment", key), "charge_id", "amount_cents", "order_id").Result()
+	if err != nil {
+		return fmt.Errorf("record refund: %w", err)
+	}
+	chargeID, _ := v[0].(string)
+	amount, _ := v[1].(string)
+	charged, _ := v[2].(string)
+	cents, _ := strconv.ParseInt(amount, 10, 64)
+	ev, err := redislua.StepEvent(ctx, events.SourcePayment, events.PaymentRefunded, key, orderID,
+		map[string]any{"order_id": charged, "charge_id": chargeID, "amount_cents": cents})
 	if err != nil {
 		return err
 	}
@@ -106,7 +120,8 @@ func (s *Store) Payment(ctx context.Context, orderID string) (ordersaga.Payment,
 	if err != nil {
 		return ordersaga.Payment{}, err
 	}
-	p := ordersaga.Payment{OrderID: h["order_id"], State: h["state"], ChargeID: h["charge_id"], Reason: h["reason"]}
+	p := ordersaga.Payment{OrderID: h["order_id"], State: h["state"], AuthorizationID: h["authorization_id"],
+		ChargeID: h["charge_id"], Reason: h["reason"]}
 	p.AmountCents, _ = strconv.ParseInt(h["amount_cents"], 10, 64)
 	return p, nil
 }

@@ -1,6 +1,8 @@
--- KEYS[1] charge (by idempotency key), KEYS[2] ledger
+-- KEYS[1] record (by idempotency key), KEYS[2] ledger
 -- ARGV[1] token, ARGV[2] amount cents, ARGV[3] failures of tok_flaky, ARGV[4] new charge id
+-- Returns {status, charge id, attempts}.
 local st = redis.call('HGET', KEYS[1], 'status')
+if redis.call('HGET', KEYS[1], 'kind') == 'authorization' then return {'in_use', '', 0} end
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 if st == 'succeeded' then
   return {'succeeded', redis.call('HGET', KEYS[1], 'id'), attempts}

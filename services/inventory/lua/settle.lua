@@ -21,8 +21,15 @@ end
 local raw = redis.call('HGET', KEYS[1], 'lines')
 local lines = cjson.decode(raw)
 if #lines ~= #KEYS - 2 then return redis.error_reply('STALE reservation changed, retry') end
+-- The client's held units (reserve.lua) are no longer held either way.
+local client = redis.call('HGET', KEYS[1], 'client')
 for i, l in ipairs(lines) do
   redis.call('HINCRBY', KEYS[i + 2], 'reserved', -l.quantity)
+  if client and client ~= '' then
+    if redis.call('HINCRBY', KEYS[i + 2], 'held:' .. client, -l.quantity) <= 0 then
+      redis.call('HDEL', KEYS[i + 2], 'held:' .. client)
+    end
+  end
   if release then
     redis.call('HINCRBY', KEYS[i + 2], 'available', l.quantity)
   else

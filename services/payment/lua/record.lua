@@ -1,7 +1,7 @@
 -- KEYS[1] payment, KEYS[2] outbox stream, KEYS[3] the order's index (order id → step key)
 -- ARGV[1] new state: charged | declined | refunding | refunded
 -- ARGV[2] order id, ARGV[3] charge id, ARGV[4] amount cents, ARGV[5] reason,
--- ARGV[6] event json for charged / declined / refunded (refunded's data filled here),
+-- ARGV[6] event json for charged / declined / refunded,
 -- ARGV[7] step key
 local st = redis.call('HGET', KEYS[1], 'state')
 local to = ARGV[1]
@@ -29,13 +29,9 @@ elseif to == 'refunding' then
 elseif to == 'refunded' then
   if st == 'refunded' then return 'noop' end
   redis.call('HSET', KEYS[1], 'state', 'refunded')
-  local charge = redis.call('HMGET', KEYS[1], 'charge_id', 'amount_cents', 'order_id')
-  if charge[1] then
-    -- Only a charge that happened is refunded; a voided key emits nothing.
-    local ev = cjson.decode(ARGV[6])
-    ev.data = {order_id = charge[3], charge_id = charge[1], amount_cents = tonumber(charge[2])}
-    redis.call('XADD', KEYS[2], '*', 'id', ev.id, 'type', ev.type, 'subject', ev.subject, 'wf', ev.workflowid, 'event', cjson.encode(ev))
-  end
+  -- Only a charge that happened is refunded; a voided key emits nothing.
+  -- The caller built the event from the charge (frozen since refunding).
+  if redis.call('HEXISTS', KEYS[1], 'charge_id') == 1 then emit(ARGV[6]) end
 else
   return redis.error_reply('INVALID unknown state ' .. to)
 end
