@@ -25,7 +25,18 @@ const (
 	// Argument: CompensationRequest with By and Reason. Refused unless the
 	// step is being compensated.
 	UpdateResolveCompensation = "resolve-compensation"
+	// UpdateAwaitStep waits until a step has an outcome — it completed,
+	// failed, was skipped, or the saga is compensating or has ended — and
+	// returns the saga's state then. Argument: AwaitRequest. Sent with the
+	// start (Update-with-Start), it lets a caller answer as soon as an early
+	// step is decided. Refused for an unknown step.
+	UpdateAwaitStep = "await-step"
 )
+
+// AwaitRequest is the argument of UpdateAwaitStep.
+type AwaitRequest struct {
+	Step string `json:"step"`
+}
 
 // Definition is one revision of a saga: its steps in order and how the
 // engine reports on it. A change to the steps of a saga that has recorded

@@ -100,7 +100,39 @@ func (r *runner[S]) register(ctx workflow.Context) error {
 	); err != nil {
 		return fmt.Errorf("register cancel: %w", err)
 	}
+	if err := r.registerAwaitStep(ctx); err != nil {
+		return err
+	}
 	return r.registerOperatorActions(ctx)
+}
+
+// registerAwaitStep installs UpdateAwaitStep.
+func (r *runner[S]) registerAwaitStep(ctx workflow.Context) error {
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateAwaitStep,
+		func(ctx workflow.Context, req AwaitRequest) (S, error) {
+			err := workflow.Await(ctx, func() bool { return r.decided(req.Step) })
+			return *r.state, err
+		},
+		workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, req AwaitRequest) error {
+			if _, ok := r.def.step(req.Step); !ok {
+				return fmt.Errorf("unknown step %q", req.Step)
+			}
+			return nil
+		}},
+	)
+}
+
+// decided reports whether step has an outcome, or the saga went past it.
+func (r *runner[S]) decided(step string) bool {
+	switch r.progress.Status {
+	case StatusCompensating, StatusFailed, StatusCompensated, StatusCancelled, StatusCompleted:
+		return true
+	}
+	switch r.progress.Step(step).Status {
+	case StepPending, StepRunning:
+		return false
+	}
+	return true
 }
 
 func (r *runner[S]) validateCancel(_ workflow.Context, _ string) error {

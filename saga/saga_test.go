@@ -239,3 +239,30 @@ func TestTripTemporalCancellation(t *testing.T) {
 	require.JSONEq(t, string(want), string(got))
 	require.True(t, slices.Contains(a.called(), "CancelFlight") && slices.Contains(a.called(), "CancelHotel"))
 }
+
+// UpdateAwaitStep answers once the step has an outcome, with the state
+// then: the saga goes on meanwhile.
+func TestAwaitStep(t *testing.T) {
+	e := newTripEnv(t, &agency{})
+	var got Trip
+	var rejected error
+	e.env.RegisterDelayedCallback(func() {
+		e.env.UpdateWorkflow(saga.UpdateAwaitStep, "await-1", &testsuite.TestUpdateCallback{
+			OnAccept:   func() {},
+			OnReject:   func(err error) { rejected = err },
+			OnComplete: func(v any, err error) { require.NoError(t, err); got = v.(Trip) },
+		}, saga.AwaitRequest{Step: "book_hotel"})
+		e.env.UpdateWorkflow(saga.UpdateAwaitStep, "await-2", &testsuite.TestUpdateCallback{
+			OnAccept: func() {}, OnReject: func(err error) { require.ErrorContains(t, err, `unknown step "ship"`) },
+			OnComplete: func(any, error) {},
+		}, saga.AwaitRequest{Step: "ship"})
+	}, 0)
+	approve := e.update(time.Minute, updateApprove, ApproveRequest{By: "boss"})
+	trip, err := e.run(TripRequest{TripID: "t10", Traveller: "ann", Nights: 5, Card: "visa"})
+	require.NoError(t, err)
+	require.NoError(t, rejected)
+	require.True(t, approve.accepted)
+	require.Equal(t, saga.StepCompleted, stepOf(got, "book_hotel").Status)
+	require.Equal(t, statusApproval, got.Status, "answered at the hotel's outcome, before the approval")
+	require.Equal(t, saga.StatusCompleted, trip.Status)
+}
