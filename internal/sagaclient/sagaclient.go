@@ -41,17 +41,26 @@ func New(c client.Client, opts workflows.Options) *Client {
 // Start starts the saga of in.OrderID. A saga with that order ID, running or
 // finished, is an ECONFLICT error.
 func (s *Client) Start(ctx context.Context, in workflows.Input) error {
+	opts, in := s.startOptions(in, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL)
+	_, err := s.c.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
+	return domainError("start saga", err)
+}
+
+// startOptions returns how to start in's saga, with conflict as the policy
+// toward a running saga of the same order ID (a finished one always
+// refuses the start), and in as the saga gets it.
+func (s *Client) startOptions(in workflows.Input, conflict enumspb.WorkflowIdConflictPolicy) (client.StartWorkflowOptions, workflows.Input) {
 	in.Options = s.opts
 	in.Revision = workflows.Revision
 	customer := in.CustomerID
 	if s.CustomerRefs != nil {
 		customer = s.CustomerRefs(customer)[0]
 	}
-	_, err := s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	return client.StartWorkflowOptions{
 		ID:                       workflows.WorkflowID(in.OrderID),
 		TaskQueue:                workflows.TaskQueueOrchestrator,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDConflictPolicy: conflict,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.OrderIDKey.ValueSet(in.OrderID),
 			workflows.CustomerIDKey.ValueSet(customer),
@@ -60,8 +69,7 @@ func (s *Client) Start(ctx context.Context, in workflows.Input) error {
 		),
 		StaticSummary: workflows.Summary(in),
 		StaticDetails: workflows.StaticDetails(in),
-	}, workflows.WorkflowName, in)
-	return domainError("start saga", err)
+	}, in
 }
 
 // Update sends update name with args to orderID's saga and waits until the
