@@ -77,8 +77,8 @@ const (
 // is below its fair share (1/N of the N clients admitted recently): a
 // client flooding orders is shed before a polite one. When the backlog is
 // not known (no Backlog, or no fresh sample) it admits: Temporal answers
-// for itself then. Admitted orders that are accepted are counted to the
-// client's share.
+// for itself then. Admitted orders whose saga started (the answer names
+// the order: Location) are counted to the client's share.
 func (s *server) admit(c *gin.Context) {
 	limit := s.cfg.Admission.MaxBacklogAge
 	if limit <= 0 || s.deps.Backlog == nil {
@@ -99,7 +99,7 @@ func (s *server) admit(c *gin.Context) {
 		return
 	}
 	c.Next()
-	if s.deps.Shares != nil && c.Writer.Status() == http.StatusAccepted {
+	if s.deps.Shares != nil && c.Writer.Header().Get("Location") != "" { // an answer naming the order: admitted
 		s.sharesFailed(s.deps.Shares.Admitted(context.WithoutCancel(c.Request.Context()), key))
 	}
 }

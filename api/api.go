@@ -199,7 +199,7 @@ func New(cfg Config, deps Deps) http.Handler {
 }
 
 func (s *server) timeout(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.requestTimeout(c))
 	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()

@@ -117,7 +117,7 @@ func (s *server) runClaimed(c *gin.Context, claim *idempotency.Claim) {
 		return
 	}
 	headers := map[string]string{}
-	for _, h := range []string{"Content-Type", "Location"} {
+	for _, h := range []string{"Content-Type", "Location", PreferenceAppliedHeader} {
 		if v := rec.Header().Get(h); v != "" {
 			headers[h] = v
 		}

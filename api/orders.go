@@ -60,6 +60,10 @@ func (s *server) createOrder(c *gin.Context) {
 		return
 	}
 	in := workflows.Input{OrderID: orderID, ClientID: who.Name, CustomerID: req.CustomerID, Items: req.Items, PaymentToken: req.PaymentToken}
+	if aw, ok := s.deps.Sagas.(SagaAwaiter); ok && s.honouredWait(c) > 0 {
+		s.placeAndAwait(c, aw, in, req.Items)
+		return
+	}
 	status := workflows.StatusRunning
 	if err := s.deps.Sagas.Start(c.Request.Context(), in); err != nil {
 		// With an Idempotency-Key the order ID derives from the key and

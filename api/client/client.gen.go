@@ -121,6 +121,42 @@ func (e OrderAcceptedStatus) Valid() bool {
 	}
 }
 
+// Defines values for OrderPlacedStatus.
+const (
+	OrderPlacedStatusAWAITINGAPPROVAL OrderPlacedStatus = "AWAITING_APPROVAL"
+	OrderPlacedStatusCANCELLED        OrderPlacedStatus = "CANCELLED"
+	OrderPlacedStatusCOMPENSATED      OrderPlacedStatus = "COMPENSATED"
+	OrderPlacedStatusCOMPENSATING     OrderPlacedStatus = "COMPENSATING"
+	OrderPlacedStatusCOMPLETED        OrderPlacedStatus = "COMPLETED"
+	OrderPlacedStatusFAILED           OrderPlacedStatus = "FAILED"
+	OrderPlacedStatusRESERVED         OrderPlacedStatus = "RESERVED"
+	OrderPlacedStatusRUNNING          OrderPlacedStatus = "RUNNING"
+)
+
+// Valid indicates whether the value is a known member of the OrderPlacedStatus enum.
+func (e OrderPlacedStatus) Valid() bool {
+	switch e {
+	case OrderPlacedStatusAWAITINGAPPROVAL:
+		return true
+	case OrderPlacedStatusCANCELLED:
+		return true
+	case OrderPlacedStatusCOMPENSATED:
+		return true
+	case OrderPlacedStatusCOMPENSATING:
+		return true
+	case OrderPlacedStatusCOMPLETED:
+		return true
+	case OrderPlacedStatusFAILED:
+		return true
+	case OrderPlacedStatusRESERVED:
+		return true
+	case OrderPlacedStatusRUNNING:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PaymentState.
 const (
 	PaymentStateCharged   PaymentState = "charged"
@@ -501,6 +537,38 @@ type OrderList struct {
 	Orders        []OrderSummary `json:"orders"`
 }
 
+// OrderPlaced An order placed with `Prefer: wait`, whose reservation has an outcome.
+type OrderPlaced struct {
+	// FailureReason Why the saga compensates or was cancelled.
+	FailureReason *string `json:"failure_reason,omitempty"`
+
+	// OrderID An ID or a SKU.
+	OrderID ID `json:"order_id"`
+
+	// Status Where the order is: `RESERVED`, its stock is reserved and its
+	// saga goes on (the saga's status is `RUNNING`); otherwise the
+	// saga's status (`SagaStatus`): `AWAITING_APPROVAL` (reserved, and
+	// waiting for an approver), or later — `COMPLETED`, or
+	// `COMPENSATING`, `COMPENSATED`, `CANCELLED`, `FAILED` when the
+	// order failed for another reason than its stock (see
+	// `failure_reason`; a refused reservation answers `409` or
+	// `422`), `RUNNING` while a failure is being handled.
+	Status OrderPlacedStatus `json:"status"`
+
+	// WorkflowID The saga's Temporal workflow ID (`order-<order id>`).
+	WorkflowID string `json:"workflow_id"`
+}
+
+// OrderPlacedStatus Where the order is: `RESERVED`, its stock is reserved and its
+// saga goes on (the saga's status is `RUNNING`); otherwise the
+// saga's status (`SagaStatus`): `AWAITING_APPROVAL` (reserved, and
+// waiting for an approver), or later — `COMPLETED`, or
+// `COMPENSATING`, `COMPENSATED`, `CANCELLED`, `FAILED` when the
+// order failed for another reason than its stock (see
+// `failure_reason`; a refused reservation answers `409` or
+// `422`), `RUNNING` while a failure is being handled.
+type OrderPlacedStatus string
+
 // OrderSummary An order as Temporal's visibility store sees it.
 type OrderSummary struct {
 	ClientID *string `json:"client_id,omitempty"`
@@ -598,9 +666,10 @@ type Problem struct {
 
 	// Code What is wrong, for programs: `invalid` (400), `unauthorized`
 	// (401), `forbidden` or `four_eyes` (403), `not_found` (404),
-	// `method_not_allowed` (405), `conflict` (409), `too_large`
-	// (413), `unsupported_media_type` (415),
-	// `idempotency_key_mismatch` (422), `rate_limited`, `overloaded`
+	// `method_not_allowed` (405), `conflict`, `out_of_stock` or
+	// `hold_limit` (409), `too_large` (413), `unsupported_media_type`
+	// (415), `idempotency_key_mismatch` or `unknown_sku` (422),
+	// `rate_limited`, `overloaded`
 	// or `too_many_awaiting_approval` (429), `internal` (500),
 	// `unavailable` or `service_missing` (503); new codes may be
 	// added.
@@ -770,17 +839,23 @@ type IdempotencyKey = string
 // OrderID An ID or a SKU.
 type OrderID = ID
 
+// Prefer defines model for Prefer.
+type Prefer = string
+
 // RequestIDHeader defines model for RequestIDHeader.
 type RequestIDHeader = string
 
 // BadRequest An RFC 9457 problem details document.
 type BadRequest = Problem
 
+// CreateOrderConflict An RFC 9457 problem details document.
+type CreateOrderConflict = Problem
+
+// CreateOrderUnprocessable An RFC 9457 problem details document.
+type CreateOrderUnprocessable = Problem
+
 // Forbidden An RFC 9457 problem details document.
 type Forbidden = Problem
-
-// IdempotencyConflict An RFC 9457 problem details document.
-type IdempotencyConflict = Problem
 
 // IdempotencyKeyMismatch An RFC 9457 problem details document.
 type IdempotencyKeyMismatch = Problem
@@ -911,6 +986,13 @@ type CreateOrderParams struct {
 	// body `422`; while the first request still runs `409`; the key store
 	// unreachable `503` (nothing runs). `5xx` answers are not kept.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// Prefer Preferences ([RFC 7240](https://www.rfc-editor.org/rfc/rfc7240)).
+	// The API honours `wait=N` (whole seconds; 1–10, more is taken as 10)
+	// on `POST /v1/orders`: answer once the order's stock is reserved or
+	// refused, or after `N` seconds. Other preferences, and a malformed
+	// or zero `wait`, are ignored.
+	Prefer *Prefer `json:"Prefer,omitempty"`
 
 	// XRequestID The request's ID, echoed in the response and its problem documents
 	// and logged. Kept if it matches `^[A-Za-z0-9._:-]{1,128}$`; anything
@@ -1183,6 +1265,22 @@ type ClientInterface interface {
 	// derived from the client and the key, so one key never starts two
 	// sagas, even if the stored answer was lost.
 	//
+	// **Answer at the reservation.** With `Prefer: wait=N`
+	// ([RFC 7240](https://www.rfc-editor.org/rfc/rfc7240)), the API
+	// answers when the order's stock is reserved or refused, within `N`
+	// seconds (1–10; more is taken as 10) of receiving the request:
+	// `201` with the order's status (`RESERVED`, `AWAITING_APPROVAL`, or
+	// later); `409` `out_of_stock` or `hold_limit`, or `422`
+	// `unknown_sku`, when the inventory service refuses the reservation
+	// (the saga undoes what it did and ends `COMPENSATED`, as it would
+	// without the preference); or, when `N` runs out first, `202` as
+	// without it — the saga goes on. These answers carry
+	// `Preference-Applied: wait=N` (the wait honoured) and the order's
+	// `Location`. A malformed preference is ignored, as RFC 7240 asks.
+	// With an `Idempotency-Key`, a retry gets the first answer again;
+	// if that answer was lost, a retry of a running order waits on the
+	// same saga, and one of an ended order answers its outcome.
+	//
 	// **Roles:** `client`, `admin` (`orders:create`).
 	//
 	// Takes any type of body and a specified content type.
@@ -1196,6 +1294,22 @@ type ClientInterface interface {
 	// `GET /v1/orders/{id}`. With an `Idempotency-Key` the order ID is
 	// derived from the client and the key, so one key never starts two
 	// sagas, even if the stored answer was lost.
+	//
+	// **Answer at the reservation.** With `Prefer: wait=N`
+	// ([RFC 7240](https://www.rfc-editor.org/rfc/rfc7240)), the API
+	// answers when the order's stock is reserved or refused, within `N`
+	// seconds (1–10; more is taken as 10) of receiving the request:
+	// `201` with the order's status (`RESERVED`, `AWAITING_APPROVAL`, or
+	// later); `409` `out_of_stock` or `hold_limit`, or `422`
+	// `unknown_sku`, when the inventory service refuses the reservation
+	// (the saga undoes what it did and ends `COMPENSATED`, as it would
+	// without the preference); or, when `N` runs out first, `202` as
+	// without it — the saga goes on. These answers carry
+	// `Preference-Applied: wait=N` (the wait honoured) and the order's
+	// `Location`. A malformed preference is ignored, as RFC 7240 asks.
+	// With an `Idempotency-Key`, a retry gets the first answer again;
+	// if that answer was lost, a retry of a running order waits on the
+	// same saga, and one of an ended order answers its outcome.
 	//
 	// **Roles:** `client`, `admin` (`orders:create`).
 	//
@@ -1513,6 +1627,22 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 // derived from the client and the key, so one key never starts two
 // sagas, even if the stored answer was lost.
 //
+// **Answer at the reservation.** With `Prefer: wait=N`
+// ([RFC 7240](https://www.rfc-editor.org/rfc/rfc7240)), the API
+// answers when the order's stock is reserved or refused, within `N`
+// seconds (1–10; more is taken as 10) of receiving the request:
+// `201` with the order's status (`RESERVED`, `AWAITING_APPROVAL`, or
+// later); `409` `out_of_stock` or `hold_limit`, or `422`
+// `unknown_sku`, when the inventory service refuses the reservation
+// (the saga undoes what it did and ends `COMPENSATED`, as it would
+// without the preference); or, when `N` runs out first, `202` as
+// without it — the saga goes on. These answers carry
+// `Preference-Applied: wait=N` (the wait honoured) and the order's
+// `Location`. A malformed preference is ignored, as RFC 7240 asks.
+// With an `Idempotency-Key`, a retry gets the first answer again;
+// if that answer was lost, a retry of a running order waits on the
+// same saga, and one of an ended order answers its outcome.
+//
 // **Roles:** `client`, `admin` (`orders:create`).
 //
 // Takes any type of body and a specified content type.
@@ -1536,6 +1666,22 @@ func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderPar
 // `GET /v1/orders/{id}`. With an `Idempotency-Key` the order ID is
 // derived from the client and the key, so one key never starts two
 // sagas, even if the stored answer was lost.
+//
+// **Answer at the reservation.** With `Prefer: wait=N`
+// ([RFC 7240](https://www.rfc-editor.org/rfc/rfc7240)), the API
+// answers when the order's stock is reserved or refused, within `N`
+// seconds (1–10; more is taken as 10) of receiving the request:
+// `201` with the order's status (`RESERVED`, `AWAITING_APPROVAL`, or
+// later); `409` `out_of_stock` or `hold_limit`, or `422`
+// `unknown_sku`, when the inventory service refuses the reservation
+// (the saga undoes what it did and ends `COMPENSATED`, as it would
+// without the preference); or, when `N` runs out first, `202` as
+// without it — the saga goes on. These answers carry
+// `Preference-Applied: wait=N` (the wait honoured) and the order's
+// `Location`. A malformed preference is ignored, as RFC 7240 asks.
+// With an `Idempotency-Key`, a retry gets the first answer again;
+// if that answer was lost, a retry of a running order waits on the
+// same saga, and one of an ended order answers its outcome.
 //
 // **Roles:** `client`, `admin` (`orders:create`).
 //
@@ -2257,15 +2403,26 @@ func NewCreateOrderRequestWithBody(server string, params *CreateOrderParams, con
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
-		if params.XRequestID != nil {
+		if params.Prefer != nil {
 			var headerParam1 string
 
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Request-ID", *params.XRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Prefer", *params.Prefer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
 			if err != nil {
 				return nil, err
 			}
 
-			req.Header.Set("X-Request-ID", headerParam1)
+			req.Header.Set("Prefer", headerParam1)
+		}
+
+		if params.XRequestID != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Request-ID", *params.XRequestID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Request-ID", headerParam2)
 		}
 
 	}
@@ -2814,6 +2971,22 @@ type ClientWithResponsesInterface interface {
 	// derived from the client and the key, so one key never starts two
 	// sagas, even if the stored answer was lost.
 	//
+	// **Answer at the reservation.** With `Prefer: wait=N`
+	// ([RFC 7240](https://www.rfc-editor.org/rfc/rfc7240)), the API
+	// answers when the order's stock is reserved or refused, within `N`
+	// seconds (1–10; more is taken as 10) of receiving the request:
+	// `201` with the order's status (`RESERVED`, `AWAITING_APPROVAL`, or
+	// later); `409` `out_of_stock` or `hold_limit`, or `422`
+	// `unknown_sku`, when the inventory service refuses the reservation
+	// (the saga undoes what it did and ends `COMPENSATED`, as it would
+	// without the preference); or, when `N` runs out first, `202` as
+	// without it — the saga goes on. These answers carry
+	// `Preference-Applied: wait=N` (the wait honoured) and the order's
+	// `Location`. A malformed preference is ignored, as RFC 7240 asks.
+	// With an `Idempotency-Key`, a retry gets the first answer again;
+	// if that answer was lost, a retry of a running order waits on the
+	// same saga, and one of an ended order answers its outcome.
+	//
 	// **Roles:** `client`, `admin` (`orders:create`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -2827,6 +3000,22 @@ type ClientWithResponsesInterface interface {
 	// `GET /v1/orders/{id}`. With an `Idempotency-Key` the order ID is
 	// derived from the client and the key, so one key never starts two
 	// sagas, even if the stored answer was lost.
+	//
+	// **Answer at the reservation.** With `Prefer: wait=N`
+	// ([RFC 7240](https://www.rfc-editor.org/rfc/rfc7240)), the API
+	// answers when the order's stock is reserved or refused, within `N`
+	// seconds (1–10; more is taken as 10) of receiving the request:
+	// `201` with the order's status (`RESERVED`, `AWAITING_APPROVAL`, or
+	// later); `409` `out_of_stock` or `hold_limit`, or `422`
+	// `unknown_sku`, when the inventory service refuses the reservation
+	// (the saga undoes what it did and ends `COMPENSATED`, as it would
+	// without the preference); or, when `N` runs out first, `202` as
+	// without it — the saga goes on. These answers carry
+	// `Preference-Applied: wait=N` (the wait honoured) and the order's
+	// `Location`. A malformed preference is ignored, as RFC 7240 asks.
+	// With an `Idempotency-Key`, a retry gets the first answer again;
+	// if that answer was lost, a retry of a running order waits on the
+	// same saga, and one of an ended order answers its outcome.
 	//
 	// **Roles:** `client`, `admin` (`orders:create`).
 	//
@@ -3693,10 +3882,19 @@ func (r ListOrdersResponse) ContentType() string {
 	return ""
 }
 
+// CreateOrderResponse201Headers the declared response headers of an HTTP 201 response for CreateOrder
+type CreateOrderResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           string
+	PreferenceApplied  *string
+	XRequestID         RequestID
+}
+
 // CreateOrderResponse202Headers the declared response headers of an HTTP 202 response for CreateOrder
 type CreateOrderResponse202Headers struct {
 	IdempotentReplayed *string
 	Location           string
+	PreferenceApplied  *string
 	XRequestID         RequestID
 }
 
@@ -3719,7 +3917,10 @@ type CreateOrderResponse403Headers struct {
 
 // CreateOrderResponse409Headers the declared response headers of an HTTP 409 response for CreateOrder
 type CreateOrderResponse409Headers struct {
-	XRequestID RequestID
+	IdempotentReplayed *string
+	Location           *string
+	PreferenceApplied  *string
+	XRequestID         RequestID
 }
 
 // CreateOrderResponse413Headers the declared response headers of an HTTP 413 response for CreateOrder
@@ -3735,7 +3936,10 @@ type CreateOrderResponse415Headers struct {
 
 // CreateOrderResponse422Headers the declared response headers of an HTTP 422 response for CreateOrder
 type CreateOrderResponse422Headers struct {
-	XRequestID RequestID
+	IdempotentReplayed *string
+	Location           *string
+	PreferenceApplied  *string
+	XRequestID         RequestID
 }
 
 // CreateOrderResponse429Headers the declared response headers of an HTTP 429 response for CreateOrder
@@ -3760,6 +3964,8 @@ type CreateOrderResponse503Headers struct {
 type CreateOrderResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *OrderPlaced
 	// JSON202 the response for an HTTP 202 `application/json` response
 	JSON202 *OrderAccepted
 	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
@@ -3769,19 +3975,21 @@ type CreateOrderResponse struct {
 	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationProblemJSON403 *Forbidden
 	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationProblemJSON409 *IdempotencyConflict
+	ApplicationProblemJSON409 *CreateOrderConflict
 	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationProblemJSON413 *TooLarge
 	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationProblemJSON415 *ReplayableUnsupportedMediaType
 	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
-	ApplicationProblemJSON422 *IdempotencyKeyMismatch
+	ApplicationProblemJSON422 *CreateOrderUnprocessable
 	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationProblemJSON429 *TooManyRequests
 	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationProblemJSON500 *InternalError
 	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationProblemJSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateOrderResponse201Headers
 	// Headers202 the parsed response headers for an HTTP 202 response
 	Headers202 *CreateOrderResponse202Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3806,6 +4014,11 @@ type CreateOrderResponse struct {
 	Headers503 *CreateOrderResponse503Headers
 }
 
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateOrderResponse) GetJSON201() *OrderPlaced {
+	return r.JSON201
+}
+
 // GetJSON202 returns the response for an HTTP 202 `application/json` response
 func (r CreateOrderResponse) GetJSON202() *OrderAccepted {
 	return r.JSON202
@@ -3827,7 +4040,7 @@ func (r CreateOrderResponse) GetApplicationProblemJSON403() *Forbidden {
 }
 
 // GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r CreateOrderResponse) GetApplicationProblemJSON409() *IdempotencyConflict {
+func (r CreateOrderResponse) GetApplicationProblemJSON409() *CreateOrderConflict {
 	return r.ApplicationProblemJSON409
 }
 
@@ -3842,7 +4055,7 @@ func (r CreateOrderResponse) GetApplicationProblemJSON415() *ReplayableUnsupport
 }
 
 // GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
-func (r CreateOrderResponse) GetApplicationProblemJSON422() *IdempotencyKeyMismatch {
+func (r CreateOrderResponse) GetApplicationProblemJSON422() *CreateOrderUnprocessable {
 	return r.ApplicationProblemJSON422
 }
 
@@ -5189,6 +5402,22 @@ func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params
 // derived from the client and the key, so one key never starts two
 // sagas, even if the stored answer was lost.
 //
+// **Answer at the reservation.** With `Prefer: wait=N`
+// ([RFC 7240](https://www.rfc-editor.org/rfc/rfc7240)), the API
+// answers when the order's stock is reserved or refused, within `N`
+// seconds (1–10; more is taken as 10) of receiving the request:
+// `201` with the order's status (`RESERVED`, `AWAITING_APPROVAL`, or
+// later); `409` `out_of_stock` or `hold_limit`, or `422`
+// `unknown_sku`, when the inventory service refuses the reservation
+// (the saga undoes what it did and ends `COMPENSATED`, as it would
+// without the preference); or, when `N` runs out first, `202` as
+// without it — the saga goes on. These answers carry
+// `Preference-Applied: wait=N` (the wait honoured) and the order's
+// `Location`. A malformed preference is ignored, as RFC 7240 asks.
+// With an `Idempotency-Key`, a retry gets the first answer again;
+// if that answer was lost, a retry of a running order waits on the
+// same saga, and one of an ended order answers its outcome.
+//
 // **Roles:** `client`, `admin` (`orders:create`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -5208,6 +5437,22 @@ func (c *ClientWithResponses) CreateOrderWithBodyWithResponse(ctx context.Contex
 // `GET /v1/orders/{id}`. With an `Idempotency-Key` the order ID is
 // derived from the client and the key, so one key never starts two
 // sagas, even if the stored answer was lost.
+//
+// **Answer at the reservation.** With `Prefer: wait=N`
+// ([RFC 7240](https://www.rfc-editor.org/rfc/rfc7240)), the API
+// answers when the order's stock is reserved or refused, within `N`
+// seconds (1–10; more is taken as 10) of receiving the request:
+// `201` with the order's status (`RESERVED`, `AWAITING_APPROVAL`, or
+// later); `409` `out_of_stock` or `hold_limit`, or `422`
+// `unknown_sku`, when the inventory service refuses the reservation
+// (the saga undoes what it did and ends `COMPENSATED`, as it would
+// without the preference); or, when `N` runs out first, `202` as
+// without it — the saga goes on. These answers carry
+// `Preference-Applied: wait=N` (the wait honoured) and the order's
+// `Location`. A malformed preference is ignored, as RFC 7240 asks.
+// With an `Idempotency-Key`, a retry gets the first answer again;
+// if that answer was lost, a retry of a running order waits on the
+// same saga, and one of an ended order answers its outcome.
 //
 // **Roles:** `client`, `admin` (`orders:create`).
 //
@@ -6215,6 +6460,13 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest OrderPlaced
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
 		var dest OrderAccepted
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6244,7 +6496,7 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 		response.ApplicationProblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest IdempotencyConflict
+		var dest CreateOrderConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6265,7 +6517,7 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 		response.ApplicationProblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
-		var dest IdempotencyKeyMismatch
+		var dest CreateOrderUnprocessable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6295,6 +6547,37 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateOrderResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = &value
+		}
+		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
+			var value RequestID
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestID = value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 202:
 		var headers CreateOrderResponse202Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
@@ -6310,6 +6593,13 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 				return nil, err
 			}
 			headers.Location = value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = &value
 		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value RequestID
@@ -6365,6 +6655,27 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 		response.Headers403 = &headers
 	case rsp.StatusCode == 409:
 		var headers CreateOrderResponse409Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value RequestID
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -6402,6 +6713,27 @@ func ParseCreateOrderResponse(rsp *http.Response) (*CreateOrderResponse, error) 
 		response.Headers415 = &headers
 	case rsp.StatusCode == 422:
 		var headers CreateOrderResponse422Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("Preference-Applied"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Preference-Applied", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.PreferenceApplied = &value
+		}
 		if values := rsp.Header.Values("X-Request-ID"); len(values) > 0 {
 			var value RequestID
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
