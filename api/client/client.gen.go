@@ -685,7 +685,10 @@ type Problem struct {
 	Field *string `json:"field,omitempty"`
 
 	// Instance The request's path.
-	Instance  string    `json:"instance"`
+	Instance string `json:"instance"`
+
+	// RequestID The request's ID (`X-Request-ID`); in an answer replayed for an
+	// `Idempotency-Key`, that of the request that first got it.
 	RequestID RequestID `json:"request_id"`
 
 	// Status The HTTP status.
