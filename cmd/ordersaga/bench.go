@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/internal/bench"
 	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
@@ -32,6 +33,7 @@ import (
 type BenchCmd struct {
 	Target      string        `help:"Base URL of a running API to drive; empty starts an embedded stack (like dev) and drives that."`
 	Via         string        `default:"api" enum:"api,temporal" help:"Start sagas through the HTTP API or the Temporal client directly (${enum})."`
+	PreferWait  bool          `help:"With --via api: place each order with Prefer: wait=10, answered once its stock is reserved; the start latency is then the checkout's answer."`
 	Rate        float64       `help:"Arrival rate in sagas/s (open loop); 0 runs a closed loop of --concurrency sagas."`
 	Concurrency int           `default:"50" help:"Sagas in flight at most."`
 	Orders      int           `help:"Sagas to run (with --duration: whichever ends first)."`
@@ -224,7 +226,11 @@ func (b *BenchCmd) startCPUProfile() (stop func(), err error) {
 // temporal).
 func (b *BenchCmd) sagaDriver(c client.Client, w *bench.Watcher, apiURL string, order bench.Order, prefix string) bench.Driver {
 	if b.Via == "api" {
-		return &bench.APIDriver{BaseURL: apiURL, Client: c, Watch: w, Order: order, HTTP: b.httpClient(b.Concurrency)}
+		d := &bench.APIDriver{BaseURL: apiURL, Client: c, Watch: w, Order: order, HTTP: b.httpClient(b.Concurrency)}
+		if b.PreferWait {
+			d.PreferWait = api.MaxPreferWait * time.Second
+		}
+		return d
 	}
 	return &bench.TemporalDriver{Sagas: sagaclient.New(c, workflows.Options{ApprovalThresholdCents: -1}),
 		Client: c, Watch: w, Order: order, Prefix: prefix}

@@ -60,10 +60,21 @@ type APIDriver struct {
 	Client  client.Client
 	Watch   *Watcher
 	Order   Order
+	// PreferWait, if set, places each order with Prefer: wait (whole
+	// seconds): the API answers once the order's stock is reserved (201),
+	// so the start latency is the checkout's answer.
+	PreferWait time.Duration
 }
 
 // Name implements Driver.
-func (d *APIDriver) Name() string { return "ordersaga (HTTP API)" }
+func (d *APIDriver) Name() string {
+	if d.PreferWait > 0 {
+		return "ordersaga (HTTP API, " + d.prefer() + ")"
+	}
+	return "ordersaga (HTTP API)"
+}
+
+func (d *APIDriver) prefer() string { return fmt.Sprintf("wait=%d", int(d.PreferWait.Seconds())) }
 
 // Start implements Driver: POST /v1/orders, through the API's generated
 // client. A 429 is a *Rejected with the response's Retry-After (seconds; 1s
@@ -77,7 +88,12 @@ func (d *APIDriver) Start(ctx context.Context, _ int) (string, error) {
 	for i, it := range d.Order.Items {
 		items[i] = apiclient.Item{SKU: it.SKU, Quantity: it.Quantity}
 	}
-	resp, err := api.CreateOrderWithResponse(ctx, nil, apiclient.CreateOrderRequest{CustomerID: d.Order.CustomerID, Items: items,
+	params := &apiclient.CreateOrderParams{}
+	if d.PreferWait > 0 {
+		prefer := d.prefer()
+		params.Prefer = &prefer
+	}
+	resp, err := api.CreateOrderWithResponse(ctx, params, apiclient.CreateOrderRequest{CustomerID: d.Order.CustomerID, Items: items,
 		PaymentToken: d.Order.Token})
 	if err != nil {
 		return "", errKind{"http: " + classify(err), err.Error()}
@@ -89,10 +105,13 @@ func (d *APIDriver) Start(ctx context.Context, _ int) (string, error) {
 		}
 		return "", &Rejected{RetryAfter: time.Duration(after) * time.Second, Detail: string(resp.Body)}
 	}
-	if resp.JSON202 == nil {
-		return "", errKind{fmt.Sprintf("http %d", resp.StatusCode()), string(resp.Body)}
+	switch {
+	case resp.JSON201 != nil:
+		return resp.JSON201.WorkflowID, nil
+	case resp.JSON202 != nil:
+		return resp.JSON202.WorkflowID, nil
 	}
-	return resp.JSON202.WorkflowID, nil
+	return "", errKind{fmt.Sprintf("http %d", resp.StatusCode()), string(resp.Body)}
 }
 
 // Wait implements Driver.
