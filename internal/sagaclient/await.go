@@ -61,6 +61,10 @@ func (s *Client) StartAwait(ctx context.Context, in workflows.Input, step string
 	if err == nil {
 		return Awaited{Decided: true, State: st}, nil
 	}
+	if ctx.Err() != nil {
+		// The caller is gone, or out of time: nothing more to learn.
+		return Awaited{}, domainError("start saga and await "+step, err)
+	}
 	// The reads below may run past the wait, within the caller's deadline.
 	rctx, rcancel := context.WithTimeout(ctx, finalTimeout)
 	defer rcancel()
@@ -69,7 +73,7 @@ func (s *Client) StartAwait(ctx context.Context, in workflows.Input, step string
 	case errors.As(err, &started):
 		// REJECT_DUPLICATE: the saga of this order has ended.
 		return s.ended(rctx, in.OrderID)
-	case waitCtx.Err() != nil && ctx.Err() == nil:
+	case waitCtx.Err() != nil:
 		return s.pending(rctx, start, in.OrderID, err)
 	}
 	if ended, ferr := s.ended(rctx, in.OrderID); ferr == nil && ended.State.Status.Terminal() {

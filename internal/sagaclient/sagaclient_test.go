@@ -40,3 +40,24 @@ func TestTemporalDownIs503WithinTheRequestTimeout(t *testing.T) {
 		require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
 	}
 }
+
+// TestTemporalDownWithPreferWaitIs503: with Temporal unreachable an order
+// placed with Prefer: wait answers 503 with Retry-After once its wait has
+// run out and the saga is not known to exist — never 202, never a hang.
+func TestTemporalDownWithPreferWaitIs503(t *testing.T) {
+	c, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	require.NoError(t, err)
+	defer c.Close()
+	h := api.New(api.Config{RequestTimeout: 2 * time.Second}, api.Deps{
+		Sagas: sagaclient.New(c, workflows.Options{}), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	req := httptest.NewRequest("POST", "/v1/orders", strings.NewReader(`{"customer_id":"c","items":[{"sku":"a","quantity":1}],"payment_token":"tok_ok"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Prefer", "wait=1")
+	rec := httptest.NewRecorder()
+	start := time.Now()
+	h.ServeHTTP(rec, req)
+	require.Less(t, time.Since(start), 3*time.Second)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	require.Equal(t, "1", rec.Header().Get("Retry-After"))
+	require.Empty(t, rec.Header().Get("Location"))
+}
