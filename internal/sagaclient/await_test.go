@@ -105,7 +105,9 @@ func TestStartAwait(t *testing.T) {
 				c.On("DescribeWorkflowExecution", mock.Anything, "order-o1", "").Return(nil, serviceerror.NewUnavailable("down"))
 				return c
 			},
-			update:  func(context.Context) (client.WorkflowUpdateHandle, error) { return nil, serviceerror.NewUnavailable("down") },
+			update: func(context.Context) (client.WorkflowUpdateHandle, error) {
+				return nil, serviceerror.NewUnavailable("down")
+			},
 			errCode: ordersaga.EUNAVAILABLE,
 		},
 	}
@@ -137,4 +139,3 @@ func TestStartAwait(t *testing.T) {
 		})
 	}
 }
-
