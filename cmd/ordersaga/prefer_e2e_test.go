@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga/internal/amqptest"
@@ -47,15 +48,18 @@ func placeWaiting(t *testing.T, addr, order string, header ...string) checkout {
 	return out
 }
 
-// TestCheckoutAnswersAtTheReservation runs the roles apart against a real
-// Temporal and places orders with Prefer: wait: a reservation answers 201
-// RESERVED, one above the approval threshold 201 AWAITING_APPROVAL, short
-// stock 409 out_of_stock (and the saga still ends COMPENSATED); retries
-// with an Idempotency-Key answer as the first did, even once its record is
-// gone (a running saga is joined, an ended one answers its outcome); with
-// the inventory workers stopped the wait runs out (202), and the order
-// completes once they are back.
-func TestCheckoutAnswersAtTheReservation(t *testing.T) {
+// checkoutStack runs the roles apart against a real Temporal, with the
+// inventory service's workers in a role of their own that can be stopped.
+type checkoutStack struct {
+	t               *testing.T
+	api             string
+	rdb             *redis.Client
+	prefix          string
+	inventoryWorker []string
+	stopInventory   func()
+}
+
+func startCheckoutStack(t *testing.T) *checkoutStack {
 	rdb, prefix := redistest.New(t)
 	topo, _ := amqptest.Topology(t, prefix+"timeline")
 	temporal := freeAddr(t)
@@ -73,10 +77,11 @@ func TestCheckoutAnswersAtTheReservation(t *testing.T) {
 	role(t, append([]string{"payment-provider", "--provider-addr", provider}, common[2:]...)...)
 	role(t, append([]string{"worker", "--services", "orchestrator,order,payment", "--http-addr", others,
 		"--payment-provider-url", "http://" + provider}, services...)...)
-	inventoryWorker := append([]string{"worker", "--services", "inventory", "--http-addr", inventory}, services...)
-	stopInventory := stoppableRole(t, inventoryWorker...)
-	// Admission control off: stopping the inventory workers below must not
-	// shed the retries (admission has its own tests).
+	s := &checkoutStack{t: t, api: api, rdb: rdb, prefix: prefix,
+		inventoryWorker: append([]string{"worker", "--services", "inventory", "--http-addr", inventory}, services...)}
+	s.stopInventory = stoppableRole(t, s.inventoryWorker...)
+	// Admission control off: stopping the inventory workers must not shed
+	// the retries (admission has its own tests).
 	role(t, append([]string{"api", "--api-addr", api, "--order-service-url", "http://" + others, "--payment-service-url", "http://" + others,
 		"--inventory-service-url", "http://" + inventory, "--admission-max-backlog-age", "0"}, common...)...)
 	for sku, stock := range map[string]string{"pw-widget": `{"available":5,"price_cents":1000}`, "pw-lux": `{"available":5,"price_cents":60000}`} {
@@ -85,80 +90,99 @@ func TestCheckoutAnswersAtTheReservation(t *testing.T) {
 			return code == http.StatusOK
 		}, 60*time.Second, 200*time.Millisecond, "the API and the inventory service answer")
 	}
-	order := func(sku string, qty int) string {
-		return `{"customer_id":"c-1","items":[{"sku":"` + sku + `","quantity":` + strconv.Itoa(qty) + `}],"payment_token":"tok_ok"}`
-	}
-	status := func(id string) string {
-		_, body := apiCall(t, api, "GET", "/v1/orders/"+id, "")
-		s, _ := body["status"].(string)
-		return s
-	}
-	awaitStatus := func(id, want string) {
-		t.Helper()
-		require.Eventually(t, func() bool { return status(id) == want }, 60*time.Second, 100*time.Millisecond, "order %s reaches %s", id, want)
-	}
-	forgetKeys := func() {
-		require.NoError(t, redislua.DeletePrefix(context.Background(), rdb, prefix+"api:idempotency:"))
-	}
-	placed := func(t *testing.T, a checkout, code int, wait string) string {
-		t.Helper()
-		require.Equal(t, code, a.code, "%v", a.body)
-		require.Equal(t, wait, a.header.Get("Preference-Applied"))
-		id, _ := a.body["order_id"].(string)
-		if id == "" { // a problem: the order is in Location
-			id = strings.TrimPrefix(a.header.Get("Location"), "/v1/orders/")
-		}
-		require.NotEmpty(t, id)
-		require.Equal(t, "/v1/orders/"+id, a.header.Get("Location"))
-		return id
-	}
+	return s
+}
 
+// order is the body of an order of qty units of sku.
+func (s *checkoutStack) order(sku string, qty int) string {
+	return `{"customer_id":"c-1","items":[{"sku":"` + sku + `","quantity":` + strconv.Itoa(qty) + `}],"payment_token":"tok_ok"}`
+}
+
+// awaitStatus polls the order until its status is want.
+func (s *checkoutStack) awaitStatus(id, want string) {
+	s.t.Helper()
+	require.Eventually(s.t, func() bool {
+		_, body := apiCall(s.t, s.api, "GET", "/v1/orders/"+id, "")
+		return body["status"] == want
+	}, 60*time.Second, 100*time.Millisecond, "order %s reaches %s", id, want)
+}
+
+// forgetKeys deletes the API's idempotency records, as if they had expired.
+func (s *checkoutStack) forgetKeys() {
+	require.NoError(s.t, redislua.DeletePrefix(context.Background(), s.rdb, s.prefix+"api:idempotency:"))
+}
+
+// placed checks that a answers code, with Preference-Applied wait and the
+// order's Location, and returns the order's ID.
+func placed(t *testing.T, a checkout, code int, wait string) string {
+	t.Helper()
+	require.Equal(t, code, a.code, "%v", a.body)
+	require.Equal(t, wait, a.header.Get("Preference-Applied"))
+	id, _ := a.body["order_id"].(string)
+	if id == "" { // a problem: the order is in Location
+		id = strings.TrimPrefix(a.header.Get("Location"), "/v1/orders/")
+	}
+	require.NotEmpty(t, id)
+	require.Equal(t, "/v1/orders/"+id, a.header.Get("Location"))
+	return id
+}
+
+// TestCheckoutAnswersAtTheReservation places orders with Prefer: wait
+// against a real Temporal: a reservation answers 201 RESERVED, one above
+// the approval threshold 201 AWAITING_APPROVAL, short stock 409
+// out_of_stock (and the saga still ends COMPENSATED); retries with an
+// Idempotency-Key answer as the first did, even once its record is gone (a
+// running saga is joined, an ended one answers its outcome); with the
+// inventory workers stopped the wait runs out (202), and the order
+// completes once they are back.
+func TestCheckoutAnswersAtTheReservation(t *testing.T) {
+	s := startCheckoutStack(t)
+	api := s.api
 	t.Run("reserved", func(t *testing.T) {
-		a := placeWaiting(t, api, order("pw-widget", 1), "Prefer", "wait=10")
+		a := placeWaiting(t, api, s.order("pw-widget", 1), "Prefer", "wait=10")
 		id := placed(t, a, http.StatusCreated, "wait=10")
 		require.Equal(t, "RESERVED", a.body["status"])
 		t.Logf("201 RESERVED in %s", a.elapsed.Round(time.Millisecond))
-		awaitStatus(id, "COMPLETED")
+		s.awaitStatus(id, "COMPLETED")
 	})
 	t.Run("awaiting approval, and a retry whose record is gone joins the saga", func(t *testing.T) {
-		a := placeWaiting(t, api, order("pw-lux", 2), "Prefer", "wait=30", "Idempotency-Key", "pw-lux-1")
+		a := placeWaiting(t, api, s.order("pw-lux", 2), "Prefer", "wait=30", "Idempotency-Key", "pw-lux-1")
 		id := placed(t, a, http.StatusCreated, "wait=10")
 		require.Equal(t, "AWAITING_APPROVAL", a.body["status"])
-		again := placeWaiting(t, api, order("pw-lux", 2), "Idempotency-Key", "pw-lux-1")
+		again := placeWaiting(t, api, s.order("pw-lux", 2), "Idempotency-Key", "pw-lux-1")
 		require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
 		require.Equal(t, a.body, again.body)
 		require.Equal(t, "wait=10", again.header.Get("Preference-Applied"))
-		forgetKeys()
-		lost := placeWaiting(t, api, order("pw-lux", 2), "Prefer", "wait=5", "Idempotency-Key", "pw-lux-1")
+		s.forgetKeys()
+		lost := placeWaiting(t, api, s.order("pw-lux", 2), "Prefer", "wait=5", "Idempotency-Key", "pw-lux-1")
 		require.Equal(t, id, placed(t, lost, http.StatusCreated, "wait=5"), "the same order")
 		require.Equal(t, "AWAITING_APPROVAL", lost.body["status"])
 		require.Equal(t, 3, int(stockOf(t, api, "pw-lux")["available"].(float64)), "reserved once")
 	})
 	t.Run("out of stock, and a retry after the saga ended", func(t *testing.T) {
-		a := placeWaiting(t, api, order("pw-widget", 9), "Prefer", "wait=10", "Idempotency-Key", "pw-short-1")
+		a := placeWaiting(t, api, s.order("pw-widget", 9), "Prefer", "wait=10", "Idempotency-Key", "pw-short-1")
 		id := placed(t, a, http.StatusConflict, "wait=10")
 		require.Equal(t, "out_of_stock", a.body["code"])
 		require.Equal(t, "items[0].sku", a.body["field"])
 		require.Contains(t, a.body["detail"], `sku "pw-widget"`)
-		awaitStatus(id, "COMPENSATED")
-		forgetKeys()
-		again := placeWaiting(t, api, order("pw-widget", 9), "Prefer", "wait=10", "Idempotency-Key", "pw-short-1")
+		s.awaitStatus(id, "COMPENSATED")
+		s.forgetKeys()
+		again := placeWaiting(t, api, s.order("pw-widget", 9), "Prefer", "wait=10", "Idempotency-Key", "pw-short-1")
 		require.Equal(t, id, placed(t, again, http.StatusConflict, "wait=10"), "the same order, not started again")
 		require.Equal(t, "out_of_stock", again.body["code"])
 	})
-
-	stopInventory()
+	s.stopInventory()
 	t.Run("the wait runs out", func(t *testing.T) {
-		a := placeWaiting(t, api, order("pw-widget", 1), "Prefer", "wait=2", "Idempotency-Key", "pw-late-1")
+		a := placeWaiting(t, api, s.order("pw-widget", 1), "Prefer", "wait=2", "Idempotency-Key", "pw-late-1")
 		id := placed(t, a, http.StatusAccepted, "wait=2")
 		require.Equal(t, "RUNNING", a.body["status"])
 		require.Greater(t, a.elapsed, 1500*time.Millisecond, "it waited")
 		require.Less(t, a.elapsed, 3*time.Second, "within the wait")
-		again := placeWaiting(t, api, order("pw-widget", 1), "Prefer", "wait=2", "Idempotency-Key", "pw-late-1")
+		again := placeWaiting(t, api, s.order("pw-widget", 1), "Prefer", "wait=2", "Idempotency-Key", "pw-late-1")
 		require.Equal(t, http.StatusAccepted, again.code, "a retry answers as the first did")
 		require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
-		stoppableRole(t, inventoryWorker...)
-		awaitStatus(id, "COMPLETED")
+		stoppableRole(t, s.inventoryWorker...)
+		s.awaitStatus(id, "COMPLETED")
 	})
 }
 

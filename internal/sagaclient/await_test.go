@@ -49,6 +49,45 @@ func awaitOn(c *mocks.Client, sent *client.UpdateWithStartWorkflowOptions, start
 // EUNAVAILABLE when it is not known to exist.
 func TestStartAwait(t *testing.T) {
 	t.Parallel()
+	for name, tc := range startAwaitCases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			c := tc.client(t)
+			var sent client.UpdateWithStartWorkflowOptions
+			var start client.StartWorkflowOptions
+			awaitOn(c, &sent, &start, tc.update)
+			in := workflows.Input{OrderID: "o1", ClientID: "shop", CustomerID: "c-1", Items: []ordersaga.Item{{SKU: "a", Quantity: 1}}}
+			begin := time.Now()
+			got, err := sagaclient.New(c, workflows.Options{}).StartAwait(context.Background(), in, workflows.StepReserveInventory, 200*time.Millisecond)
+			require.Less(t, time.Since(begin), 2*time.Second)
+			if tc.errCode != "" {
+				require.Error(t, err)
+				require.Equal(t, tc.errCode, ordersaga.ErrorCode(err), "%v", err)
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, tc.want, got)
+			}
+			require.Equal(t, "order-o1", start.ID)
+			require.Equal(t, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING, start.WorkflowIDConflictPolicy)
+			require.Equal(t, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, start.WorkflowIDReusePolicy)
+			require.Equal(t, saga.UpdateAwaitStep, sent.UpdateOptions.UpdateName)
+			require.Equal(t, "await-step:reserve_inventory", sent.UpdateOptions.UpdateID)
+			require.Equal(t, []any{saga.AwaitRequest{Step: workflows.StepReserveInventory}}, sent.UpdateOptions.Args)
+			require.Equal(t, client.WorkflowUpdateStageCompleted, sent.UpdateOptions.WaitForStage)
+		})
+	}
+}
+
+// startAwaitCase is a Temporal (client) whose Update-with-Start answers
+// update, and what StartAwait makes of it.
+type startAwaitCase struct {
+	client  func(t *testing.T) *mocks.Client
+	update  func(ctx context.Context) (client.WorkflowUpdateHandle, error)
+	want    sagaclient.Awaited
+	errCode string
+}
+
+func startAwaitCases(t *testing.T) map[string]startAwaitCase {
 	reserved := stateWith(nil)
 	reserved.Status = workflows.StatusAwaitingApproval
 	final := stateWith(nil)
@@ -57,12 +96,7 @@ func TestStartAwait(t *testing.T) {
 		<-ctx.Done()
 		return nil, client.NewWorkflowUpdateServiceTimeoutOrCanceledError(ctx.Err())
 	}
-	tests := map[string]struct {
-		client  func(t *testing.T) *mocks.Client
-		update  func(ctx context.Context) (client.WorkflowUpdateHandle, error)
-		want    sagaclient.Awaited
-		errCode string
-	}{
+	return map[string]startAwaitCase{
 		"decided": {
 			client: func(*testing.T) *mocks.Client { return &mocks.Client{} },
 			update: func(context.Context) (client.WorkflowUpdateHandle, error) {
@@ -110,32 +144,5 @@ func TestStartAwait(t *testing.T) {
 			},
 			errCode: ordersaga.EUNAVAILABLE,
 		},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			c := tc.client(t)
-			var sent client.UpdateWithStartWorkflowOptions
-			var start client.StartWorkflowOptions
-			awaitOn(c, &sent, &start, tc.update)
-			in := workflows.Input{OrderID: "o1", ClientID: "shop", CustomerID: "c-1", Items: []ordersaga.Item{{SKU: "a", Quantity: 1}}}
-			begin := time.Now()
-			got, err := sagaclient.New(c, workflows.Options{}).StartAwait(context.Background(), in, workflows.StepReserveInventory, 200*time.Millisecond)
-			require.Less(t, time.Since(begin), 2*time.Second)
-			if tc.errCode != "" {
-				require.Error(t, err)
-				require.Equal(t, tc.errCode, ordersaga.ErrorCode(err), "%v", err)
-			} else {
-				require.NoError(t, err)
-				require.Equal(t, tc.want, got)
-			}
-			require.Equal(t, "order-o1", start.ID)
-			require.Equal(t, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING, start.WorkflowIDConflictPolicy)
-			require.Equal(t, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, start.WorkflowIDReusePolicy)
-			require.Equal(t, saga.UpdateAwaitStep, sent.UpdateOptions.UpdateName)
-			require.Equal(t, "await-step:reserve_inventory", sent.UpdateOptions.UpdateID)
-			require.Equal(t, []any{saga.AwaitRequest{Step: workflows.StepReserveInventory}}, sent.UpdateOptions.Args)
-			require.Equal(t, client.WorkflowUpdateStageCompleted, sent.UpdateOptions.WaitForStage)
-		})
 	}
 }
