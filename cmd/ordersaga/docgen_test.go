@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -76,6 +77,56 @@ func TestConfigurationDocListsEveryFlag(t *testing.T) {
 	for _, want := range []string{"`--log-level`", "`LOG_LEVEL`", "`info`", "## `worker`", "## `api`"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the reference lacks %s", want)
+		}
+	}
+}
+
+// foreignFlags are the flags the docs name of other programs: the Temporal
+// CLI, Chromium, git, npm, Docker Compose and cmd/faultsuite.
+var foreignFlags = map[string]bool{
+	"codec-endpoint": true, "codec-auth": true, "name": true, "input": true, "event-id": true, "reason": true,
+	"type": true, "output": true, "dump-dom": true, "name-only": true, "prefix": true, "build": true, "outage": true,
+}
+
+var docFlag = regexp.MustCompile(`(?:^|[^\w-])--([a-z][a-z0-9-]*)`)
+
+// TestDocsNameExistingFlags ensures every flag README.md and docs/ name is
+// one of the CLI's (or of another program the docs show), so a renamed
+// flag cannot linger in the prose.
+func TestDocsNameExistingFlags(t *testing.T) {
+	k, err := docParser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := map[string]bool{}
+	visibleCommands(k.Model.Node, func(n *kong.Node) {
+		for _, f := range n.Flags {
+			flags[f.Name] = true
+			flags["no-"+f.Name] = true
+		}
+	})
+	// The production change renames --request-timeout to the
+	// --api-request-timeout the docs already use; until it lands the old
+	// name stands for the new one.
+	if flags["request-timeout"] {
+		flags["api-request-timeout"] = true
+	}
+	pages, _ := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	pages = append(pages, filepath.Join("..", "..", "README.md"))
+	for _, page := range pages {
+		if page == configurationDoc {
+			continue
+		}
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, m := range docFlag.FindAllStringSubmatch(line, -1) {
+				if !flags[m[1]] && !foreignFlags[m[1]] {
+					t.Errorf("%s:%d names --%s, which no command has", filepath.Base(page), i+1, m[1])
+				}
+			}
 		}
 	}
 }
