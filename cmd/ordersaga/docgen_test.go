@@ -278,9 +278,10 @@ func defaultOf(v *kong.Value) string {
 	return "`" + strings.ReplaceAll(v.Default, "|", `\|`) + "`"
 }
 
-// text makes help text safe in Markdown: a '<' would open an HTML tag.
+// text makes help text safe in Markdown: a '<' would open an HTML tag, a
+// '*' emphasis.
 func text(s string) string {
-	return strings.ReplaceAll(strings.TrimSpace(s), "<", "&lt;")
+	return strings.NewReplacer("<", "&lt;", "*", `\*`).Replace(strings.TrimSpace(s))
 }
 
 // cell makes help text safe in a table cell: one line, no bare '|'.
