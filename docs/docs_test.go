@@ -1,7 +1,3 @@
-// Package docs holds the project's documentation pages. Its tests check
-// that every relative link in README.md and docs/ resolves: the file
-// exists, inside the repository, and a #fragment names a heading of the
-// target, as GitHub renders it.
 package docs
 
 import (
