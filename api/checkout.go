@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/workflows"
 )
@@ -153,15 +154,18 @@ func refused(st workflows.State) *refusal {
 		reason = st.FailureReason
 	}
 	for _, k := range []struct {
+		typ    string
 		err    error
 		status int
 		code   string
 	}{
-		{ordersaga.ErrOutOfStock, http.StatusConflict, CodeOutOfStock},
-		{ordersaga.ErrHoldLimit, http.StatusConflict, CodeHoldLimit},
-		{ordersaga.ErrUnknownSKU, http.StatusUnprocessableEntity, CodeUnknownSKU},
+		{activities.ErrOutOfStock, ordersaga.ErrOutOfStock, http.StatusConflict, CodeOutOfStock},
+		{activities.ErrHoldLimit, ordersaga.ErrHoldLimit, http.StatusConflict, CodeHoldLimit},
+		{activities.ErrUnknownSKU, ordersaga.ErrUnknownSKU, http.StatusUnprocessableEntity, CodeUnknownSKU},
 	} {
-		if strings.Contains(reason, k.err.Error()) {
+		// The step's error type where the saga recorded it; the service's
+		// words in sagas that predate it.
+		if r.ErrorType == k.typ || r.ErrorType == "" && strings.Contains(reason, k.err.Error()) {
 			return &refusal{status: k.status, code: k.code, reason: reason}
 		}
 	}

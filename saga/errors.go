@@ -98,6 +98,15 @@ func FailedAttempt(err error) int32 {
 	return a.Attempt
 }
 
+// errorType is the application error type of err, "" if it has none.
+func errorType(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Type()
+	}
+	return ""
+}
+
 // errorMessage is the innermost message of err: the service's own words,
 // without Temporal's "activity error (type: ..., scheduledEventID: ...)"
 // wrapping.

@@ -54,6 +54,9 @@ type StepState struct {
 	CompensationAttempts int32 `json:"compensation_attempts,omitempty"`
 	// LastError is the action's last error.
 	LastError string `json:"last_error,omitempty"`
+	// ErrorType is the application error type of the action's failure
+	// (a business failure's type, e.g. OutOfStock), when it had one.
+	ErrorType string `json:"error_type,omitempty"`
 	// CompensationError is the compensation's last error while it keeps
 	// failing; cleared when it succeeds.
 	CompensationError string `json:"compensation_error,omitempty"`

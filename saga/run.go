@@ -274,6 +274,7 @@ func (r *runner[S]) runStep(ctx workflow.Context, step Step[S]) error {
 		err = budgetError(step, err)
 		st.Status = StepFailed
 		st.LastError = errorMessage(err)
+		st.ErrorType = errorType(err)
 		st.Attempts = attemptsOnFailure(step, err)
 		if !isBusinessFailure(step, err) {
 			// The action may have taken effect: compensate it too. The

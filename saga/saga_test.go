@@ -120,6 +120,7 @@ func TestTripBusinessFailureCompensates(t *testing.T) {
 	require.Equal(t, saga.StepCompensated, stepOf(trip, "book_flight").Status)
 	require.Equal(t, saga.StepFailed, stepOf(trip, "book_hotel").Status)
 	require.Equal(t, int32(1), stepOf(trip, "book_hotel").Attempts, "the interceptor recorded the failing attempt")
+	require.Equal(t, errNoRooms, stepOf(trip, "book_hotel").ErrorType)
 	require.Contains(t, a.called(), "CancelFlight")
 	require.NotContains(t, a.called(), "CancelHotel")
 	require.NotContains(t, a.called(), "Charge")

@@ -21,6 +21,8 @@ import (
 
 // Defines values for CompensatedStep.
 const (
+	CompensatedStepAuthorizePayment CompensatedStep = "authorize_payment"
+	CompensatedStepCapturePayment   CompensatedStep = "capture_payment"
 	CompensatedStepChargePayment    CompensatedStep = "charge_payment"
 	CompensatedStepCreateOrder      CompensatedStep = "create_order"
 	CompensatedStepReserveInventory CompensatedStep = "reserve_inventory"
@@ -29,6 +31,10 @@ const (
 // Valid indicates whether the value is a known member of the CompensatedStep enum.
 func (e CompensatedStep) Valid() bool {
 	switch e {
+	case CompensatedStepAuthorizePayment:
+		return true
+	case CompensatedStepCapturePayment:
+		return true
 	case CompensatedStepChargePayment:
 		return true
 	case CompensatedStepCreateOrder:
@@ -274,6 +280,8 @@ func (e SagaStatus) Valid() bool {
 // Defines values for StepName.
 const (
 	StepNameApproval         StepName = "approval"
+	StepNameAuthorizePayment StepName = "authorize_payment"
+	StepNameCapturePayment   StepName = "capture_payment"
 	StepNameChargePayment    StepName = "charge_payment"
 	StepNameCommitInventory  StepName = "commit_inventory"
 	StepNameConfirmOrder     StepName = "confirm_order"
@@ -285,6 +293,10 @@ const (
 func (e StepName) Valid() bool {
 	switch e {
 	case StepNameApproval:
+		return true
+	case StepNameAuthorizePayment:
+		return true
+	case StepNameCapturePayment:
 		return true
 	case StepNameChargePayment:
 		return true
@@ -767,7 +779,7 @@ type ResolveRequest struct {
 // is still retried, and the saga leaves this status when it succeeds).
 type SagaStatus string
 
-// StepName defines model for StepName.
+// StepName A step of the saga; charge_payment is the payment step of sagas started before revision 2, which authorize_payment and capture_payment replace.
 type StepName string
 
 // StepState One saga step's live state; while it retries, its attempts and last error are live.
@@ -777,12 +789,17 @@ type StepState struct {
 	CompensationAttempts *int32 `json:"compensation_attempts,omitempty"`
 
 	// CompensationError The compensation's last error while it keeps failing.
-	CompensationError *string       `json:"compensation_error,omitempty"`
-	Kind              StepStateKind `json:"kind"`
+	CompensationError *string `json:"compensation_error,omitempty"`
+
+	// ErrorType The type of the action's business failure (e.g. OutOfStock, HoldLimit, PaymentDeclined), when it ended with one.
+	ErrorType *string       `json:"error_type,omitempty"`
+	Kind      StepStateKind `json:"kind"`
 
 	// LastError The action's last error.
-	LastError *string  `json:"last_error,omitempty"`
-	Name      StepName `json:"name"`
+	LastError *string `json:"last_error,omitempty"`
+
+	// Name A step of the saga; charge_payment is the payment step of sagas started before revision 2, which authorize_payment and capture_payment replace.
+	Name StepName `json:"name"`
 
 	// Resolution An operator's resolution of a stuck compensation.
 	Resolution *Resolution     `json:"resolution,omitempty"`
