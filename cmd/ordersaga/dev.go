@@ -1,3 +1,5 @@
+//go:build !slim
+
 package main
 
 import (
@@ -118,7 +120,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			st.Stop()
 		}
 	}()
-	if err := d.allow("--api-request-timeout", d.RequestTimeout); err != nil {
+	if err := d.allow("--api-request-timeout", d.APIRequestTimeout); err != nil {
 		return nil, err
 	}
 	if err := d.allow("--provider-slow-delay", d.ProviderSlowDelay); err != nil {
@@ -149,7 +151,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 		return nil, err
 	}
 
-	tf := TemporalFlags{TemporalAddress: d.TemporalAddress, TemporalNamespace: d.TemporalNamespace, CodecFlags: d.CodecFlags}
+	conn := temporalclient.Connection{Address: d.TemporalAddress, Namespace: d.TemporalNamespace}
 	var uiCodecEndpoint string
 	if keys != nil {
 		if uiCodecEndpoint, err = startDevCodec(d, keys, st, log); err != nil {
@@ -173,17 +175,23 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			return nil, err
 		}
 		st.onStop(srv.Stop)
-		tf.TemporalAddress = srv.FrontendAddress()
+		// Its own server: no profile or TEMPORAL_* credential applies.
+		conn = temporalclient.Connection{Address: srv.FrontendAddress(), Namespace: d.TemporalNamespace, Plain: true}
 		st.UI = srv.UIAddress()
 	}
-	st.Temporal = tf.TemporalAddress
 	reg := newRegistry()
-	c, err := dialTemporal(ctx, tf, reg, log)
+	// dev registers the search attributes itself (`ordersaga setup` in
+	// production): its own server has them already, another needs them.
+	c, err := dialTemporalOnly(ctx, conn, d.CodecFlags, reg, log)
 	if err != nil {
 		return nil, err
 	}
 	st.Client = c
 	st.onStop(c.Close)
+	st.Temporal = c.Address
+	if _, err := registerSearchAttributes(ctx, c); err != nil {
+		return nil, err
+	}
 
 	provider, err := listen("payment provider", d.ProviderAddr, paymentsim.New(pool.get(d.paymentURL()), paymentsim.Config{
 		Keyspace: d.RedisKeyPrefix + "paymentsim:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
@@ -231,7 +239,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
-	backlog, err := startBacklog(bg, c, d.TemporalNamespace, d.AdmissionFlags, reg, log)
+	backlog, err := startBacklog(bg, c, c.Namespace, d.AdmissionFlags, reg, log)
 	if err != nil {
 		return nil, err
 	}

@@ -71,7 +71,7 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceCl
 	checks := append([]api.Check{temporalCheck(c)}, pool.checks()...)
 	reg.MustRegister(sagaclient.NewAttentionCollector(c, log))
 	admission := api.Admission{MaxBacklogAge: af.AdmissionMaxBacklogAge, RetryAfter: af.AdmissionRetryAfter}
-	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout, Auth: auth, Admission: admission}, api.Deps{
+	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.APIRequestTimeout, Auth: auth, Admission: admission}, api.Deps{
 		Sagas:          sagas,
 		Backlog:        backlog,
 		Idempotency:    idempotency.NewStore(pool.get(rf.RedisURL), string(rf.keyspace("api"))+"idempotency:", af.IdempotencyRetention, time.Minute),

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -33,7 +32,7 @@ type HistoryExportCmd struct {
 
 // Run exports the history.
 func (h *HistoryExportCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
-	c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: h.TemporalAddress, Namespace: h.TemporalNamespace}, log, 10*time.Second)
+	c, err := dialTemporalOnly(ctx, h.connection(), h.CodecFlags, nil, log)
 	if err != nil {
 		return err
 	}
@@ -96,7 +95,7 @@ func (r *ReplayCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer)
 		check(f, h, err)
 	}
 	if r.Query != "" {
-		c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: r.TemporalAddress, Namespace: r.TemporalNamespace}, log, 10*time.Second)
+		c, err := dialTemporalOnly(ctx, r.connection(), r.CodecFlags, nil, log)
 		if err != nil {
 			return err
 		}

@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/internal/codec"
-	"github.com/ordersaga/ordersaga/internal/devserver"
 	"github.com/ordersaga/ordersaga/internal/outbox"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
-	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/services/timeline"
 	"github.com/ordersaga/ordersaga/workers"
 )
@@ -80,7 +78,7 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("workers running", "services", services, "temporal", w.TemporalAddress, "http", srv.Addr(), "service_token", token != "")
+	log.Info("workers running", "services", services, "temporal", c.Address, "namespace", c.Namespace, "http", srv.Addr(), "service_token", token != "")
 	<-ctx.Done()
 	log.Info("shutting down workers")
 	group.Stop()
@@ -101,7 +99,7 @@ type APICmd struct {
 
 // Run serves the API until ctx is cancelled.
 func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
-	if err := a.allow("--api-request-timeout", a.RequestTimeout); err != nil {
+	if err := a.allow("--api-request-timeout", a.APIRequestTimeout); err != nil {
 		return err
 	}
 	auth, err := a.auth()
@@ -129,7 +127,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	defer c.Close()
 	bg := newBackground()
 	defer bg.Stop()
-	backlog, err := startBacklog(bg, c, a.TemporalNamespace, a.AdmissionFlags, reg, log)
+	backlog, err := startBacklog(bg, c, c.Namespace, a.AdmissionFlags, reg, log)
 	if err != nil {
 		return err
 	}
@@ -141,7 +139,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("api listening", "addr", srv.Addr(), "temporal", a.TemporalAddress,
+	log.Info("api listening", "addr", srv.Addr(), "temporal", c.Address, "namespace", c.Namespace,
 		"order_service", a.OrderServiceURL, "inventory_service", a.InventoryServiceURL, "payment_service", a.PaymentServiceURL)
 	<-ctx.Done()
 	return srv.Shutdown(5 * time.Second)
@@ -253,30 +251,4 @@ func (c *CodecServerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	log.Info("codec server listening", "addr", srv.Addr(), "current_key", keys.CurrentID(), "callers", len(callers), "allow_plaintext", keys.AllowPlaintext)
 	<-ctx.Done()
 	return srv.Shutdown(5 * time.Second)
-}
-
-// TemporalServerCmd runs only the embedded Temporal server and Web UI: the
-// Temporal part of `dev`, as its own process.
-type TemporalServerCmd struct {
-	DataDir           string `env:"DATA_DIR" default:"./.data" help:"Directory of the SQLite file."`
-	TemporalDB        string `env:"TEMPORAL_DB" default:"sqlite" help:"sqlite (the file under --data-dir), sqlite-memory, or a postgres:// URL."`
-	TemporalPort      int    `env:"TEMPORAL_PORT" default:"7233" help:"Frontend (gRPC) port."`
-	UIPort            int    `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Web UI port (--ui-port=-1: no UI)."`
-	NoUI              bool   `name:"no-ui" env:"TEMPORAL_NO_UI" help:"Run without the Web UI."`
-	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" default:"default" help:"Namespace to create."`
-}
-
-// Run serves until ctx is cancelled.
-func (t *TemporalServerCmd) Run(ctx context.Context, log *slog.Logger) error {
-	srv, err := devserver.Start(devserver.Config{
-		DataDir: t.DataDir, Persistence: t.TemporalDB, FrontendPort: t.TemporalPort, UIPort: uiPort(t.UIPort, t.NoUI),
-		Namespace: t.TemporalNamespace, SearchAttributes: temporalclient.SearchAttributes(), Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	log.Info("temporal server running", "frontend", srv.FrontendAddress(), "web_ui", srv.UIAddress())
-	<-ctx.Done()
-	srv.Stop()
-	return nil
 }
