@@ -51,15 +51,15 @@ type BenchCmd struct {
 	Readers     int           `default:"8" help:"Concurrent readers (--read)."`
 	ReadRate    float64       `default:"100" help:"Reads/s of finished orders beside the sagas in --read's mixed run (0: --readers as fast as they go)."`
 
-	TemporalDB        string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded stack's persistence: sqlite (a file in a temporary directory), sqlite-memory, or a postgres:// URL."`
-	TemporalConfig    map[string]string `help:"Embedded server dynamic config, key=value (repeatable)."`
-	TemporalMetrics   string            `help:"Serve the embedded server's own metrics (Prometheus) on this address, at /metrics."`
+	TemporalDB      string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded stack's persistence: sqlite (a file in a temporary directory), sqlite-memory, or a postgres:// URL."`
+	TemporalConfig  map[string]string `help:"Embedded server dynamic config, key=value (repeatable)."`
+	TemporalMetrics string            `help:"Serve the embedded server's own metrics (Prometheus) on this address, at /metrics."`
 
 	TemporalConnFlags `embed:""` // of the stack at --target
 	RedisFlags        `embed:""`
 	RabbitFlags       `embed:""`
-	WorkerFlags    `embed:""`
-	AdmissionFlags `embed:""`
+	WorkerFlags       `embed:""`
+	AdmissionFlags    `embed:""`
 }
 
 // BenchReport is what --json writes.
@@ -181,7 +181,7 @@ func (b *BenchCmd) open(ctx context.Context, id string, log *slog.Logger) (*benc
 		if err != nil {
 			return nil, err
 		}
-		env.c = c
+		env.c = c.Client
 		stops = append(stops, c.Close)
 		if err := putStock(ctx, env.apiURL, b.SKU); err != nil {
 			c.Close()

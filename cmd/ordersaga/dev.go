@@ -186,7 +186,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
-	st.Client = c
+	st.Client = c.Client
 	st.onStop(c.Close)
 	st.Temporal = c.Address
 	if _, err := registerSearchAttributes(ctx, c); err != nil {
@@ -222,13 +222,13 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 		return nil, err
 	}
 	services := append(slices.Clone(workers.All), d.ExtraServices...)
-	group, err := startWorkers(c, services, stores.activities(pay), d.WorkerFlags)
+	group, err := startWorkers(c.Client, services, stores.activities(pay), d.WorkerFlags)
 	if err != nil {
 		return nil, err
 	}
 	st.onStop(group.Stop)
 
-	checks := append(pool.checks(), rabbitCheck(d.RabbitFlags), consuming, temporalCheck(c), pollersCheck(c, services))
+	checks := append(pool.checks(), rabbitCheck(d.RabbitFlags), consuming, temporalCheck(c.Client), pollersCheck(c.Client, services))
 	svcSrv, err := roleHTTP{checks: checks, reg: reg, apis: stores.register}.serve(or(d.HTTPAddr, "127.0.0.1:0"), token, d.HTTPFlags, log)
 	if err != nil {
 		return nil, err
@@ -239,11 +239,11 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
-	backlog, err := startBacklog(bg, c, c.Namespace, d.AdmissionFlags, reg, log)
+	backlog, err := startBacklog(bg, c.Client, c.Namespace, d.AdmissionFlags, reg, log)
 	if err != nil {
 		return nil, err
 	}
-	handler, err := newAPI(c, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, log)
+	handler, err := newAPI(c.Client, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, log)
 	if err != nil {
 		return nil, err
 	}

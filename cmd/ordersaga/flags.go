@@ -21,9 +21,9 @@ import (
 // tagged role are long-running roles: a scoped setting given to one that
 // does not read it is refused (see checkScoped).
 type CLI struct {
-	LogLevel  string           `env:"LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level (${enum})."`
-	LogFormat string           `env:"LOG_FORMAT" default:"text" enum:"text,json" help:"Log format (${enum})."`
-	Config    kong.ConfigFlag  `env:"ORDERSAGA_CONFIG" placeholder:"FILE" help:"YAML file of settings: flag names as keys, at the top level for every role that takes them, or under a role's name (worker:, api:, ...) for that role alone. Flags beat the environment, which beats the file."`
+	LogLevel  string          `env:"LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level (${enum})."`
+	LogFormat string          `env:"LOG_FORMAT" default:"text" enum:"text,json" help:"Log format (${enum})."`
+	Config    kong.ConfigFlag `env:"ORDERSAGA_CONFIG" placeholder:"FILE" help:"YAML file of settings: flag names as keys, at the top level for every role that takes them, or under a role's name (worker:, api:, ...) for that role alone. Flags beat the environment, which beats the file."`
 
 	FullCommands
 	Worker          WorkerCmd          `cmd:"" role:"" help:"Run the workers of some services, each on its own task queue (production role)."`

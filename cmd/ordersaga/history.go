@@ -37,7 +37,7 @@ func (h *HistoryExportCmd) Run(ctx context.Context, log *slog.Logger, stdout io.
 		return err
 	}
 	defer c.Close()
-	hist, err := replay.Fetch(ctx, c, h.WorkflowID, h.RunID)
+	hist, err := replay.Fetch(ctx, c.Client, h.WorkflowID, h.RunID)
 	if err != nil {
 		return err
 	}
@@ -100,8 +100,8 @@ func (r *ReplayCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer)
 			return err
 		}
 		defer c.Close()
-		if err := eachWorkflow(ctx, c, r.Query, func(workflowID, runID string) {
-			h, err := replay.Fetch(ctx, c, workflowID, runID)
+		if err := eachWorkflow(ctx, c.Client, r.Query, func(workflowID, runID string) {
+			h, err := replay.Fetch(ctx, c.Client, workflowID, runID)
 			check(workflowID+" ("+runID+")", h, err)
 		}); err != nil {
 			return err

@@ -69,12 +69,12 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	st := newStores(w.RedisFlags, pool, services)
-	srv, err := roleHTTP{checks: append(checks, temporalCheck(c), pollersCheck(c, services)), reg: reg, apis: st.register}.serve(w.HTTPAddr, token, w.HTTPFlags, log)
+	srv, err := roleHTTP{checks: append(checks, temporalCheck(c.Client), pollersCheck(c.Client, services)), reg: reg, apis: st.register}.serve(w.HTTPAddr, token, w.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
 	defer srv.Shutdown(time.Second)
-	group, err := startWorkers(c, services, st.activities(pay), w.WorkerFlags)
+	group, err := startWorkers(c.Client, services, st.activities(pay), w.WorkerFlags)
 	if err != nil {
 		return err
 	}
@@ -127,11 +127,11 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	defer c.Close()
 	bg := newBackground()
 	defer bg.Stop()
-	backlog, err := startBacklog(bg, c, c.Namespace, a.AdmissionFlags, reg, log)
+	backlog, err := startBacklog(bg, c.Client, c.Namespace, a.AdmissionFlags, reg, log)
 	if err != nil {
 		return err
 	}
-	handler, err := newAPI(c, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, backlog, log)
+	handler, err := newAPI(c.Client, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, backlog, log)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func (e *ConnectError) Error() string {
 	hint := map[string]string{
 		Unauthenticated: "the server refused the credential (TEMPORAL_API_KEY or the profile's api_key, or the client certificate's identity)",
 		TLSHandshake:    "check the client certificate and key, the server CA and name (TEMPORAL_TLS_*), or whether the server speaks TLS at all",
-		Unreachable:     "nothing answered in time; is the address right and the server up?",
+		Unreachable:     "no server answered there (connection refused or timed out); is the address right and the server up?",
 		NamespaceAbsent: "create the namespace " + e.Namespace + " (or set TEMPORAL_NAMESPACE)",
 	}[e.Kind]
 	msg := fmt.Sprintf("temporal at %s: %s", e.Address, e.Kind)
@@ -46,19 +46,19 @@ func (e *ConnectError) Error() string {
 func (e *ConnectError) Unwrap() error { return e.Err }
 
 // classify turns an error of the first calls to Temporal into a
-// ConnectError.
-func classify(address, namespace string, err error) *ConnectError {
-	return &ConnectError{Address: address, Namespace: namespace, Kind: kind(err), Err: err}
+// ConnectError; withTLS says whether the client spoke TLS.
+func classify(address, namespace string, withTLS bool, err error) *ConnectError {
+	return &ConnectError{Address: address, Namespace: namespace, Kind: kind(err, withTLS), Err: err}
 }
 
-func kind(err error) string {
+func kind(err error, withTLS bool) string {
 	msg := strings.ToLower(err.Error())
 	code := serviceerror.ToStatus(err).Code()
 	switch {
 	case code == codes.Unauthenticated || code == codes.PermissionDenied,
 		strings.Contains(msg, "401 (unauthorized)"), strings.Contains(msg, "403 (forbidden)"):
 		return Unauthenticated
-	case tlsFailure(msg):
+	case tlsFailure(msg), withTLS && dropped(msg):
 		return TLSHandshake
 	case code == codes.NotFound && strings.Contains(msg, "namespace"):
 		return NamespaceAbsent
@@ -67,6 +67,18 @@ func kind(err error) string {
 		return Unreachable
 	}
 	return OtherFailure
+}
+
+// dropped recognises a connection the server accepted and then closed: over
+// TLS 1.3 a client learns that the server refused its certificate (or that
+// it sent none) only when its first write or read fails so.
+func dropped(msg string) bool {
+	for _, s := range []string{"broken pipe", "connection reset", "eof"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // tlsFailure recognises a failed handshake in either direction: a

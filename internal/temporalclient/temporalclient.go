@@ -64,12 +64,12 @@ func Dial(ctx context.Context, cfg Config, log *slog.Logger, timeout time.Durati
 	opts.Interceptors = []interceptor.ClientInterceptor{tracing}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
-		return nil, classify(opts.HostPort, opts.Namespace, err)
+		return nil, classify(opts.HostPort, opts.Namespace, opts.ConnectionOptions.TLS != nil, err)
 	}
 	_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: opts.Namespace})
 	if err != nil {
 		c.Close()
-		return nil, classify(opts.HostPort, opts.Namespace, err)
+		return nil, classify(opts.HostPort, opts.Namespace, opts.ConnectionOptions.TLS != nil, err)
 	}
 	return c, nil
 }
