@@ -147,7 +147,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 
 // PaymentProviderCmd runs the simulated payment provider alone.
 type PaymentProviderCmd struct {
-	RedisURL       string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"Redis the provider keeps its charges in."`
+	RedisURL       string `env:"REDIS_URL" secret:"" default:"redis://127.0.0.1:6379/0" help:"Redis the provider keeps its charges in."`
 	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace paymentsim:."`
 	ProviderFlags  `embed:""`
 	HTTPFlags      `embed:""`
@@ -215,7 +215,7 @@ func (p *ProjectorCmd) Run(ctx context.Context, log *slog.Logger) error {
 // and CLI (`temporal --codec-endpoint`).
 type CodecServerCmd struct {
 	CORSOrigins      []string `name:"cors-origin" env:"CODEC_CORS_ORIGINS" default:"http://localhost:8233" help:"Origins (the Web UI's) allowed to call the codec server."`
-	AdminAPIKeys     string   `name:"admin-api-keys" env:"ADMIN_API_KEYS" help:"Admin API keys (client:key,...): they may call the codec server."`
+	AdminAPIKeys     string   `name:"admin-api-keys" env:"ADMIN_API_KEYS" secret:"" help:"Admin API keys (client:key,...): they may call the codec server."`
 	InsecureNoAuth   bool     `help:"Serve without authentication: anyone who reaches the codec server can decrypt every payload (flag only, no environment variable)."`
 	CodecServerFlags `embed:""`
 	CodecFlags       `embed:""`

@@ -49,6 +49,10 @@ func openRedis(ctx context.Context, urls ...string) (*redisPool, error) {
 		opts, err := redis.ParseURL(u)
 		if err != nil {
 			p.Close()
+			var ue *url.Error // its message repeats the URL, password and all
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
 			return nil, fmt.Errorf("redis url %q: %w", redacted(u), err)
 		}
 		c := redis.NewClient(opts)
@@ -82,11 +86,13 @@ func (p *redisPool) Close() {
 	}
 }
 
+// redacted is u without its password; a URL that does not parse is not
+// shown at all (it may hold one).
 func redacted(u string) string {
 	if parsed, err := url.Parse(u); err == nil {
 		return parsed.Redacted()
 	}
-	return u
+	return "(unparsable url)"
 }
 
 // stores are the stores of the services a process runs (nil for the
