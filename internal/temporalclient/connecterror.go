@@ -40,7 +40,10 @@ func (e *ConnectError) Error() string {
 	if hint != "" {
 		msg += ": " + hint
 	}
-	return strings.ReplaceAll(msg+" ("+e.Err.Error()+")", "\n", " ")
+	detail := e.Err.Error()
+	// A proxy's refusal carries its HTML page: keep the status line only.
+	detail, _, _ = strings.Cut(detail, "; transport: received unexpected content-type")
+	return strings.NewReplacer("\r", " ", "\n", " ").Replace(msg + " (" + detail + ")")
 }
 
 func (e *ConnectError) Unwrap() error { return e.Err }

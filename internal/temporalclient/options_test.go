@@ -106,7 +106,7 @@ func TestClassify(t *testing.T) {
 		{serviceerror.NewUnavailable("error reading server preface: remote error: tls: certificate required"), true, TLSHandshake},
 		{serviceerror.NewUnavailable("write tcp 127.0.0.1:1->127.0.0.1:2: write: broken pipe"), true, TLSHandshake},
 		{serviceerror.NewUnavailable("write tcp 127.0.0.1:1->127.0.0.1:2: write: broken pipe"), false, Unreachable},
-		{errors.New("rpc error: code = Internal desc = unexpected HTTP status code received from server: 400 (Bad Request)"), true, TLSHandshake},
+		{errors.New("rpc error: code = Internal desc = unexpected HTTP status code received from server: 400 (Bad Request); transport: received unexpected content-type \"text/html\" data: \"<html>\r\n<head><title>400 No required SSL certificate was sent</title>\""), true, TLSHandshake},
 		{errors.New("rpc error: code = Unknown desc = unexpected HTTP status code received from server: 401 (Unauthorized)"), true, Unauthenticated},
 		{serviceerror.NewUnavailable("dial tcp 127.0.0.1:1: connect: connection refused"), false, Unreachable},
 		{context.DeadlineExceeded, false, Unreachable},
@@ -117,5 +117,6 @@ func TestClassify(t *testing.T) {
 		require.Equal(t, c.want, e.Kind, "%v", c.err)
 		require.Contains(t, e.Error(), "temporal at h:1: "+c.want)
 		require.ErrorIs(t, e, c.err)
+		require.NotContains(t, e.Error(), "<html>", "a proxy's page is cut off")
 	}
 }
