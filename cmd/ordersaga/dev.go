@@ -330,3 +330,9 @@ func dynamicValues(kv map[string]string) map[string]any {
 	}
 	return out
 }
+
+// sameURL returns ServiceURLFlags naming one address for every service
+// (dev runs them all on its --http-addr).
+func sameURL(url string) ServiceURLFlags {
+	return ServiceURLFlags{OrderServiceURL: url, InventoryServiceURL: url, PaymentServiceURL: url}
+}

@@ -28,7 +28,9 @@ func TestDockerfile(t *testing.T) {
 	require.Empty(t, res.Warnings, "parser warnings")
 	var lint []string
 	stages, _, err := instructions.Parse(res.AST, linter.New(&linter.Config{
-		Warn: func(rule, _, _, msg string, loc []parser.Range) { lint = append(lint, fmt.Sprintf("%s: %s %v", rule, msg, loc)) },
+		Warn: func(rule, _, _, msg string, loc []parser.Range) {
+			lint = append(lint, fmt.Sprintf("%s: %s %v", rule, msg, loc))
+		},
 	}))
 	require.NoError(t, err)
 	require.Empty(t, lint, "lint warnings")

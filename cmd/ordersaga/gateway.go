@@ -46,12 +46,6 @@ func newServiceClients(urls ServiceURLFlags, token string, gf GatewayFlags, log 
 	return sc, err
 }
 
-// sameURL returns ServiceURLFlags naming one address for every service
-// (dev runs them all on its --http-addr).
-func sameURL(url string) ServiceURLFlags {
-	return ServiceURLFlags{OrderServiceURL: url, InventoryServiceURL: url, PaymentServiceURL: url}
-}
-
 // newAPI builds the gateway on a Temporal client, the services' APIs, and
 // the gateway's own Redis keyspaces: its idempotency records and the
 // timeline. It serves reg's metrics, with its own and the sagas needing

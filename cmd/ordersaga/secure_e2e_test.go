@@ -78,15 +78,15 @@ func (s secured) env(t *testing.T, key string) {
 }
 
 // runFor runs `ordersaga args...` until it returns or d passes, and
-// returns its error, output and how long it ran.
-func runFor(t *testing.T, d time.Duration, args ...string) (error, string, time.Duration) {
+// returns its output, how long it ran and its error.
+func runFor(t *testing.T, d time.Duration, args ...string) (string, time.Duration, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var out syncBuffer
 	start := time.Now()
 	err := run(ctx, args, &out, &out)
-	return err, out.String(), time.Since(start)
+	return out.String(), time.Since(start), err
 }
 
 // TestRolesOnASecuredTemporal runs the roles against a Temporal frontend
@@ -110,7 +110,7 @@ func TestRolesOnASecuredTemporal(t *testing.T) {
 	t.Run("a role started before setup names the missing attributes and setup", func(t *testing.T) {
 		s.env(t, secureWorkerKey)
 		for _, args := range [][]string{worker(freeAddr(t)), api(freeAddr(t))} {
-			err, _, took := runFor(t, 30*time.Second, args...)
+			_, took, err := runFor(t, 30*time.Second, args...)
 			require.Error(t, err, args[0])
 			require.Contains(t, err.Error(), "lacks the search attributes ClientId, CustomerId, OrderId, SagaStatus: run `ordersaga setup`", args[0])
 			require.NotContains(t, err.Error(), "\n")
@@ -120,7 +120,7 @@ func TestRolesOnASecuredTemporal(t *testing.T) {
 
 	t.Run("setup with a worker's key is refused", func(t *testing.T) {
 		s.env(t, secureWorkerKey)
-		err, _, _ := runFor(t, 30*time.Second, "setup")
+		_, _, err := runFor(t, 30*time.Second, "setup")
 		require.ErrorContains(t, err, "may not register search attributes")
 		require.ErrorContains(t, err, "with an operator credential")
 	})
@@ -131,10 +131,10 @@ func TestRolesOnASecuredTemporal(t *testing.T) {
 		keyFile := filepath.Join(t.TempDir(), "api-key")
 		require.NoError(t, os.WriteFile(keyFile, []byte(secureOperatorKey+"\n"), 0o600))
 		t.Setenv("TEMPORAL_API_KEY_FILE", keyFile)
-		err, out, _ := runFor(t, 60*time.Second, "setup")
+		out, _, err := runFor(t, 60*time.Second, "setup")
 		require.NoError(t, err, out)
 		require.Contains(t, out, "registered search attributes ClientId, CustomerId, OrderId, SagaStatus")
-		err, out, _ = runFor(t, 60*time.Second, "setup")
+		out, _, err = runFor(t, 60*time.Second, "setup")
 		require.NoError(t, err, out)
 		require.Contains(t, out, "already registered; nothing to do")
 	})
@@ -182,7 +182,7 @@ func TestRolesOnASecuredTemporal(t *testing.T) {
 						t.Setenv(k, v)
 					}
 				}
-				err, _, took := runFor(t, 60*time.Second, worker(freeAddr(t))...)
+				_, took, err := runFor(t, 60*time.Second, worker(freeAddr(t))...)
 				require.Error(t, err)
 				line := err.Error()
 				require.NotContains(t, line, "\n")
