@@ -1,3 +1,5 @@
+//go:build !slim
+
 package main
 
 import (
@@ -23,7 +25,6 @@ import (
 	"github.com/ordersaga/ordersaga/internal/bench"
 	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/sagaclient"
-	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
@@ -52,16 +53,15 @@ type BenchCmd struct {
 	Readers     int           `default:"8" help:"Concurrent readers (--read)."`
 	ReadRate    float64       `default:"100" help:"Reads/s of finished orders beside the sagas in --read's mixed run (0: --readers as fast as they go)."`
 
-	TemporalAddress   string            `env:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233" help:"Temporal of the stack at --target."`
-	TemporalNamespace string            `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
-	TemporalDB        string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded stack's persistence: sqlite (a file in a temporary directory), sqlite-memory, or a postgres:// URL."`
-	TemporalConfig    map[string]string `help:"Embedded server dynamic config, key=value (repeatable)."`
-	TemporalMetrics   string            `help:"Serve the embedded server's own metrics (Prometheus) on this address, at /metrics."`
+	TemporalDB      string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded stack's persistence: sqlite (a file in a temporary directory), sqlite-memory, or a postgres:// URL."`
+	TemporalConfig  map[string]string `help:"Embedded server dynamic config, key=value (repeatable)."`
+	TemporalMetrics string            `help:"Serve the embedded server's own metrics (Prometheus) on this address, at /metrics."`
 
-	RedisFlags     `embed:""`
-	RabbitFlags    `embed:""`
-	WorkerFlags    `embed:""`
-	AdmissionFlags `embed:""`
+	TemporalConnFlags `embed:""` // of the stack at --target
+	RedisFlags        `embed:""`
+	RabbitFlags       `embed:""`
+	WorkerFlags       `embed:""`
+	AdmissionFlags    `embed:""`
 }
 
 // BenchReport is what --json writes.
@@ -179,11 +179,11 @@ func (b *BenchCmd) open(ctx context.Context, id string, log *slog.Logger) (*benc
 			return nil, err
 		}
 	} else {
-		c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: b.TemporalAddress, Namespace: b.TemporalNamespace}, log, 10*time.Second)
+		c, err := dialTemporalOnly(ctx, b.connection(), CodecFlags{}, nil, log)
 		if err != nil {
 			return nil, err
 		}
-		env.c = c
+		env.c = c.Client
 		stops = append(stops, c.Close)
 		if err := putStock(ctx, env.apiURL, b.SKU); err != nil {
 			c.Close()
@@ -291,10 +291,10 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 		SagaFlags:          SagaFlags{ApprovalThresholdCents: -1, ApprovalTimeout: time.Hour, CompensationAlertAttempts: 10, CompensationMaxInterval: time.Minute},
 		PaymentClientFlags: PaymentClientFlags{PaymentTimeout: 2 * time.Second, PaymentBreakerFailures: 5, PaymentBreakerOpen: 5 * time.Second},
 		ProviderFlags:      ProviderFlags{ProviderAddr: "127.0.0.1:0", ProviderSlowDelay: 3 * time.Second, ProviderFlakyFailures: 2},
-		APIFlags:           APIFlags{APIAddr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, RequestTimeout: benchRequestTimeout, AdmissionFlags: b.AdmissionFlags},
+		APIFlags:           APIFlags{APIAddr: "127.0.0.1:0", MaxBodyBytes: 1 << 16, APIRequestTimeout: benchRequestTimeout, AdmissionFlags: b.AdmissionFlags},
 		WorkerFlags:        b.WorkerFlags,
 		// Time to answer a request that took its whole read timeout, for as
-		// long as RequestTimeout lets a request run.
+		// long as APIRequestTimeout lets a request run.
 		HTTPFlags: HTTPFlags{HTTPWriteTimeout: defaultReadTimeout + benchRequestTimeout + 5*time.Second},
 	}
 	if b.Baseline {

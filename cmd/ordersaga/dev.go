@@ -1,3 +1,5 @@
+//go:build !slim
+
 package main
 
 import (
@@ -126,7 +128,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			st.Stop()
 		}
 	}()
-	if err := d.allow("--api-request-timeout", d.RequestTimeout); err != nil {
+	if err := d.allow("--api-request-timeout", d.APIRequestTimeout); err != nil {
 		return nil, err
 	}
 	if err := d.allow("--provider-slow-delay", d.ProviderSlowDelay); err != nil {
@@ -158,7 +160,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 		return nil, err
 	}
 
-	tf := TemporalFlags{TemporalAddress: d.TemporalAddress, TemporalNamespace: d.TemporalNamespace, CodecFlags: d.CodecFlags}
+	conn := temporalclient.Connection{Address: d.TemporalAddress, Namespace: d.TemporalNamespace}
 	var uiCodecEndpoint string
 	if keys != nil {
 		if uiCodecEndpoint, err = startDevCodec(d, keys, st, log); err != nil {
@@ -183,18 +185,24 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			return nil, err
 		}
 		st.onStop(srv.Stop)
-		tf.TemporalAddress = srv.FrontendAddress()
+		// Its own server: no profile or TEMPORAL_* credential applies.
+		conn = temporalclient.Connection{Address: srv.FrontendAddress(), Namespace: d.TemporalNamespace, Plain: true}
 		st.UI = srv.UIAddress()
 		st.TemporalPorts = devserver.PortsString(srv.Ports())
 	}
-	st.Temporal = tf.TemporalAddress
 	reg := newRegistry()
-	c, err := dialTemporal(ctx, tf, reg, log)
+	// dev registers the search attributes itself (`ordersaga setup` in
+	// production): its own server has them already, another needs them.
+	c, err := dialTemporalOnly(ctx, conn, d.CodecFlags, reg, log)
 	if err != nil {
 		return nil, err
 	}
-	st.Client = c
+	st.Client = c.Client
 	st.onStop(c.Close)
+	st.Temporal = c.Address
+	if _, err := registerSearchAttributes(ctx, c); err != nil {
+		return nil, err
+	}
 
 	providerKey, err := startDevProvider(d, pool, st, log)
 	if err != nil {
@@ -224,13 +232,13 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 		return nil, err
 	}
 	services := append(slices.Clone(workers.All), d.ExtraServices...)
-	group, err := startWorkers(c, services, stores.activities(pay), d.WorkerFlags)
+	group, err := startWorkers(c.Client, services, stores.activities(pay), d.WorkerFlags)
 	if err != nil {
 		return nil, err
 	}
 	st.onStop(group.Stop)
 
-	checks := append(pool.checks(), rabbitCheck(d.RabbitFlags), consuming, temporalCheck(c), pollersCheck(c, services))
+	checks := append(pool.checks(), rabbitCheck(d.RabbitFlags), consuming, temporalCheck(c.Client), pollersCheck(c.Client, services))
 	svcSrv, err := roleHTTP{checks: checks, reg: reg, apis: stores.register}.serve(or(d.HTTPAddr, "127.0.0.1:0"), token, d.HTTPFlags, log)
 	if err != nil {
 		return nil, err
@@ -241,11 +249,11 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
-	backlog, err := startBacklog(bg, c, d.TemporalNamespace, d.AdmissionFlags, reg, log)
+	backlog, err := startBacklog(bg, c.Client, c.Namespace, d.AdmissionFlags, reg, log)
 	if err != nil {
 		return nil, err
 	}
-	handler, err := newAPI(c, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, log)
+	handler, err := newAPI(c.Client, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, log)
 	if err != nil {
 		return nil, err
 	}
@@ -358,4 +366,10 @@ func dynamicValues(kv map[string]string) map[string]any {
 		}
 	}
 	return out
+}
+
+// sameURL returns ServiceURLFlags naming one address for every service
+// (dev runs them all on its --http-addr).
+func sameURL(url string) ServiceURLFlags {
+	return ServiceURLFlags{OrderServiceURL: url, InventoryServiceURL: url, PaymentServiceURL: url}
 }

@@ -7,43 +7,69 @@ import (
 	"strings"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/internal/codec"
 	"github.com/ordersaga/ordersaga/internal/redislua"
+	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // CLI is the whole configuration surface: every flag, its environment
-// variable and its default. It is loaded in one place, run().
+// variable and its default. It is loaded in one place, run(). Commands
+// tagged role are long-running roles: a scoped setting given to one that
+// does not read it is refused (see checkScoped).
 type CLI struct {
-	LogLevel  string `env:"LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level (${enum})."`
-	LogFormat string `env:"LOG_FORMAT" default:"text" enum:"text,json" help:"Log format (${enum})."`
+	LogLevel  string          `env:"LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level (${enum})."`
+	LogFormat string          `env:"LOG_FORMAT" default:"text" enum:"text,json" help:"Log format (${enum})."`
+	Config    kong.ConfigFlag `env:"ORDERSAGA_CONFIG" placeholder:"FILE" help:"YAML file of settings: flag names as keys, at the top level for every role that takes them, or under a role's name (worker:, api:, ...) for that role alone. Flags beat the environment, which beats the file."`
 
-	Dev             DevCmd             `cmd:"" help:"Run everything in one process: embedded Temporal with its Web UI, all workers, the payment provider and the API."`
-	Worker          WorkerCmd          `cmd:"" help:"Run the workers of some services, each on its own task queue (production role)."`
-	API             APICmd             `cmd:"" name:"api" help:"Run the HTTP API (production role)."`
-	PaymentProvider PaymentProviderCmd `cmd:"" help:"Run the simulated payment provider."`
-	TemporalServer  TemporalServerCmd  `cmd:"" help:"Run only the embedded Temporal server and its Web UI (the Temporal part of dev)."`
-	Projector       ProjectorCmd       `cmd:"" help:"Run the order timeline projector: consumes every domain event into each order's timeline."`
-	Bench           BenchCmd           `cmd:"" help:"Drive sagas at a fixed rate or concurrency and report throughput, latency percentiles, errors and state transitions."`
-	CodecServer     CodecServerCmd     `cmd:"" help:"Serve the payload codec for the Temporal Web UI and CLI to decode encrypted payloads."`
+	FullCommands
+	Worker          WorkerCmd          `cmd:"" role:"" help:"Run the workers of some services, each on its own task queue (production role)."`
+	API             APICmd             `cmd:"" role:"" name:"api" help:"Run the HTTP API (production role)."`
+	Projector       ProjectorCmd       `cmd:"" role:"" help:"Run the order timeline projector: consumes every domain event into each order's timeline."`
+	PaymentProvider PaymentProviderCmd `cmd:"" role:"" help:"Run the simulated payment provider."`
+	CodecServer     CodecServerCmd     `cmd:"" role:"" help:"Serve the payload codec for the Temporal Web UI and CLI to decode encrypted payloads."`
+	Setup           SetupCmd           `cmd:"" help:"Register the saga's search attributes in the namespace (once per namespace, with an operator credential; idempotent)."`
+	ConfigShow      ConfigCmd          `cmd:"" name:"config" help:"Print the effective configuration of a command (e.g. config worker --services order), secrets redacted."`
 	Tap             TapCmd             `cmd:"" help:"Print the domain events as they are published, one JSON line each."`
 	History         HistoryCmd         `cmd:"" help:"Export workflow histories."`
 	Replay          ReplayCmd          `cmd:"" help:"Replay recorded histories with the current workflow code; exits non-zero if any fails."`
+	Version         VersionCmd         `cmd:"" help:"Print the version, commit, Go version and saga revision."`
+	Healthcheck     HealthcheckCmd     `cmd:"" help:"GET a URL (a role's /readyz) and exit 0 if it answers 2xx: for a container's HEALTHCHECK."`
 }
 
-// TemporalFlags say which Temporal cluster to use.
+// TemporalFlags say which Temporal cluster to use and how to encrypt the
+// payloads written to it.
 type TemporalFlags struct {
-	TemporalAddress   string `env:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233" help:"Temporal frontend host:port."`
-	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" default:"default" help:"Temporal namespace."`
+	TemporalConnFlags `embed:""`
 	CodecFlags        `embed:""`
+}
+
+// TemporalConnFlags say which Temporal cluster to use. TLS, the API key and
+// gRPC metadata come from a Temporal CLI profile and the TEMPORAL_*
+// variables (go.temporal.io/sdk/contrib/envconfig); the address and the
+// namespace given here override the profile's.
+type TemporalConnFlags struct {
+	TemporalAddress    string `env:"TEMPORAL_ADDRESS" help:"Temporal frontend host:port (default: the profile's, else 127.0.0.1:7233)."`
+	TemporalNamespace  string `env:"TEMPORAL_NAMESPACE" help:"Temporal namespace (default: the profile's, else default)."`
+	TemporalConfigFile string `env:"TEMPORAL_CONFIG_FILE" help:"TOML file of Temporal client profiles, the Temporal CLI's (default: its default path, if it exists)."`
+	TemporalProfile    string `env:"TEMPORAL_PROFILE" help:"Profile of --temporal-config-file (default: default). It and the variables TEMPORAL_API_KEY (or TEMPORAL_API_KEY_FILE), TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH/_DATA, TEMPORAL_TLS_CLIENT_KEY_PATH/_DATA, TEMPORAL_TLS_SERVER_CA_CERT_PATH/_DATA, TEMPORAL_TLS_SERVER_NAME and TEMPORAL_GRPC_META_* set TLS, the API key and gRPC metadata."`
+}
+
+// connection is where f says Temporal is.
+func (f TemporalConnFlags) connection() temporalclient.Connection {
+	return temporalclient.Connection{
+		Address: f.TemporalAddress, Namespace: f.TemporalNamespace, ConfigFile: f.TemporalConfigFile, Profile: f.TemporalProfile,
+	}
 }
 
 // CodecFlags configure payload encryption. Every process that talks to
 // Temporal (workers, API, replay) must use the same keys.
 type CodecFlags struct {
-	CodecKeys  string `env:"CODEC_KEYS" help:"Encrypt Temporal payloads with AES-256-GCM: comma-separated id:base64(32-byte key); empty: no encryption."`
+	CodecKeys  string `env:"CODEC_KEYS" secret:"" help:"Encrypt Temporal payloads with AES-256-GCM: comma-separated id:base64(32-byte key); empty: no encryption."`
 	CodecKeyID string `env:"CODEC_KEY_ID" help:"ID of the key that encrypts new payloads (default: the first of --codec-keys); the others still decrypt."`
 	// CodecAllowPlaintext is for the migration to encryption: histories
 	// written before it hold plaintext payloads that workers replay.
@@ -67,20 +93,15 @@ func (f CodecFlags) keyring() (*codec.Keyring, error) {
 // CLI decode payloads with.
 type CodecServerFlags struct {
 	CodecAddr     string `env:"CODEC_ADDR" default:"127.0.0.1:8234" help:"Address the codec server listens on (dev: with --codec-keys)."`
-	CodecAuthKeys string `env:"CODEC_AUTH_KEYS" help:"Keys (client:key,...) that may call the codec server, besides the admin API keys; they grant nothing else."`
+	CodecAuthKeys string `env:"CODEC_AUTH_KEYS" secret:"" help:"Keys (client:key,...) that may call the codec server, besides the admin API keys; they grant nothing else."`
 	// Encoding is a right of its own: an encoded payload is one the
 	// workers accept as genuine.
-	CodecEncodeKeys     string `env:"CODEC_ENCODE_KEYS" help:"Keys (client:key,...) that may POST /encode (the others, admin keys included, only decode); encoding is off when empty. The Web UI needs only decode."`
-	CodecEncodeKeysFile string `env:"CODEC_ENCODE_KEYS_FILE" help:"File holding --codec-encode-keys (a mounted secret)."`
+	CodecEncodeKeys string `env:"CODEC_ENCODE_KEYS" secret:"" help:"Keys (client:key,...) that may POST /encode (the others, admin keys included, only decode); encoding is off when empty. The Web UI needs only decode."`
 }
 
 // encoders returns the keys that may encode (key → client name).
 func (f CodecServerFlags) encoders() (map[string]string, error) {
-	spec, err := secretOrFile("--codec-encode-keys", f.CodecEncodeKeys, f.CodecEncodeKeysFile)
-	if err != nil {
-		return nil, err
-	}
-	return parseKeys("--codec-encode-keys", spec)
+	return parseKeys("--codec-encode-keys", f.CodecEncodeKeys)
 }
 
 // HTTPFlags bound the connections of every HTTP listener of the process
@@ -97,8 +118,8 @@ type HTTPFlags struct {
 // default Redis, the timeline's, and the key prefix. The API and the
 // projector take only these: they never open a service's Redis.
 type CommonRedisFlags struct {
-	RedisURL         string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"Redis of every keyspace not given its own (the services', the timeline's, the API's idempotency records)."`
-	TimelineRedisURL string `env:"TIMELINE_REDIS_URL" help:"Redis of the order timeline (default: --redis-url)."`
+	RedisURL         string `env:"REDIS_URL" secret:"" default:"redis://127.0.0.1:6379/0" help:"Redis of every keyspace not given its own (the services', the timeline's, the API's idempotency records)."`
+	TimelineRedisURL string `env:"TIMELINE_REDIS_URL" secret:"" help:"Redis of the order timeline (default: --redis-url)."`
 	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before each keyspace (order:, inventory:, payment:, timeline:, api:, paymentsim:)."`
 }
 
@@ -114,9 +135,9 @@ func (f CommonRedisFlags) keyspace(name string) redislua.Keyspace {
 // that run the services (dev, worker) may be given.
 type RedisFlags struct {
 	CommonRedisFlags  `embed:""`
-	OrderRedisURL     string `env:"ORDER_REDIS_URL" help:"Redis of the order service (default: --redis-url)."`
-	InventoryRedisURL string `env:"INVENTORY_REDIS_URL" help:"Redis of the inventory service (default: --redis-url)."`
-	PaymentRedisURL   string `env:"PAYMENT_REDIS_URL" help:"Redis of the payment service (default: --redis-url)."`
+	OrderRedisURL     string `env:"ORDER_REDIS_URL" secret:"" help:"Redis of the order service (default: --redis-url)."`
+	InventoryRedisURL string `env:"INVENTORY_REDIS_URL" secret:"" help:"Redis of the inventory service (default: --redis-url)."`
+	PaymentRedisURL   string `env:"PAYMENT_REDIS_URL" secret:"" help:"Redis of the payment service (default: --redis-url)."`
 }
 
 func (f RedisFlags) orderURL() string     { return or(f.OrderRedisURL, f.RedisURL) }
@@ -125,7 +146,7 @@ func (f RedisFlags) paymentURL() string   { return or(f.PaymentRedisURL, f.Redis
 
 // RabbitFlags say where the domain events go.
 type RabbitFlags struct {
-	RabbitMQURL      string `name:"rabbitmq-url" env:"RABBITMQ_URL" default:"amqp://guest:guest@127.0.0.1:5672/" help:"RabbitMQ of the domain events."`
+	RabbitMQURL      string `name:"rabbitmq-url" env:"RABBITMQ_URL" secret:"" default:"amqp://guest:guest@127.0.0.1:5672/" help:"RabbitMQ of the domain events."`
 	RabbitMQExchange string `name:"rabbitmq-exchange" env:"RABBITMQ_EXCHANGE" default:"ordersaga.events" help:"Topic exchange of the domain events; <exchange>.dlx/.dlq and .unrouted are derived from it."`
 }
 
@@ -137,12 +158,14 @@ type TimelineFlags struct {
 }
 
 // SagaFlags are the saga's tunables, fixed into each saga when it starts.
+// They are scoped: set for a role that does not read them (in the
+// environment or the config file), they are refused rather than ignored.
 type SagaFlags struct {
-	ApprovalThresholdCents    int64         `env:"APPROVAL_THRESHOLD_CENTS" default:"100000" help:"Orders totalling at least this wait for an approval (negative: never)."`
-	ApprovalTimeout           time.Duration `env:"APPROVAL_TIMEOUT" default:"24h" help:"An order not approved within this is cancelled."`
-	CompensationAlertAttempts int32         `env:"COMPENSATION_ALERT_ATTEMPTS" default:"10" help:"Failed attempts of one compensation after which the saga shows FAILED (it keeps retrying)."`
-	CompensationMaxInterval   time.Duration `env:"COMPENSATION_MAX_INTERVAL" default:"1m" help:"Longest wait between compensation attempts."`
-	PaymentRetryBudget        time.Duration `env:"PAYMENT_RETRY_BUDGET" default:"15m" help:"How long the charge retries transient provider failures (5xx, timeouts, an open circuit; backoff capped at 30s) before the saga compensates. A decline compensates at once."`
+	ApprovalThresholdCents    int64         `scoped:"" env:"APPROVAL_THRESHOLD_CENTS" default:"100000" help:"Orders totalling at least this wait for an approval (negative: never)."`
+	ApprovalTimeout           time.Duration `scoped:"" env:"APPROVAL_TIMEOUT" default:"24h" help:"An order not approved within this is cancelled."`
+	CompensationAlertAttempts int32         `scoped:"" env:"COMPENSATION_ALERT_ATTEMPTS" default:"10" help:"Failed attempts of one compensation after which the saga shows FAILED (it keeps retrying)."`
+	CompensationMaxInterval   time.Duration `scoped:"" env:"COMPENSATION_MAX_INTERVAL" default:"1m" help:"Longest wait between compensation attempts."`
+	PaymentRetryBudget        time.Duration `scoped:"" env:"PAYMENT_RETRY_BUDGET" default:"15m" help:"How long the charge retries transient provider failures (5xx, timeouts, an open circuit; backoff capped at 30s) before the saga compensates. A decline compensates at once."`
 }
 
 func (f SagaFlags) options() workflows.Options {
@@ -194,27 +217,25 @@ func (f InventoryFlags) holdShare(st *stores) error {
 // ProviderKeyFlags hold the payment provider's secret key: the provider
 // requires it, the payment service sends it.
 type ProviderKeyFlags struct {
-	ProviderSecretKey     string `name:"provider-secret-key" env:"PAYMENT_PROVIDER_SECRET_KEY" help:"Secret key (at least 16 characters) of the payment provider: it requires it of every caller, the payment service sends it (Authorization: Bearer). The provider may run without one only on a loopback address; dev makes one at each start."`
-	ProviderSecretKeyFile string `name:"provider-secret-key-file" env:"PAYMENT_PROVIDER_SECRET_KEY_FILE" help:"File holding --provider-secret-key (a mounted secret)."`
+	ProviderSecretKey string `name:"provider-secret-key" env:"PAYMENT_PROVIDER_SECRET_KEY" secret:"" help:"Secret key (at least 16 characters) of the payment provider: it requires it of every caller, the payment service sends it (Authorization: Bearer). The provider may run without one only on a loopback address; dev makes one at each start."`
 }
 
 // providerKey returns the provider's secret key, "" if none.
 func (f ProviderKeyFlags) providerKey() (string, error) {
-	key, err := secretOrFile("--provider-secret-key", f.ProviderSecretKey, f.ProviderSecretKeyFile)
-	if err == nil && key != "" && len(key) < 16 {
-		err = fmt.Errorf("--provider-secret-key: want at least 16 characters")
+	if key := f.ProviderSecretKey; key != "" && len(key) < 16 {
+		return "", fmt.Errorf("--provider-secret-key: want at least 16 characters")
 	}
-	return key, err
+	return f.ProviderSecretKey, nil
 }
 
 // APIFlags configure the HTTP API.
 type APIFlags struct {
 	APIAddr              string        `name:"api-addr" env:"API_ADDR" default:"127.0.0.1:8080" help:"Address the HTTP API listens on. A non-loopback address needs API keys (or --insecure-no-auth)."`
 	MaxBodyBytes         int64         `env:"API_MAX_BODY_BYTES" default:"65536" help:"Largest request body accepted."`
-	RequestTimeout       time.Duration `env:"API_REQUEST_TIMEOUT" default:"5s" help:"Bound on each request's calls to Temporal, Redis and the services; past it the API answers 503 with Retry-After."`
-	APIKeys              string        `name:"api-keys" env:"API_KEYS" help:"Client keys (client:key,...): place orders, read, list and cancel their own. With any key configured every /v1 request needs one."`
-	ApproverAPIKeys      string        `name:"approver-api-keys" env:"APPROVER_API_KEYS" help:"Approver keys (name:key,...): approve orders, read any order."`
-	AdminAPIKeys         string        `name:"admin-api-keys" env:"ADMIN_API_KEYS" help:"Admin keys (name:key,...): everything, including inventory writes and operator actions."`
+	APIRequestTimeout    time.Duration `name:"api-request-timeout" env:"API_REQUEST_TIMEOUT" default:"5s" help:"Bound on each request's calls to Temporal, Redis and the services; past it the API answers 503 with Retry-After."`
+	APIKeys              string        `name:"api-keys" env:"API_KEYS" secret:"" help:"Client keys (client:key,...): place orders, read, list and cancel their own. With any key configured every /v1 request needs one."`
+	ApproverAPIKeys      string        `name:"approver-api-keys" env:"APPROVER_API_KEYS" secret:"" help:"Approver keys (name:key,...): approve orders, read any order."`
+	AdminAPIKeys         string        `name:"admin-api-keys" env:"ADMIN_API_KEYS" secret:"" help:"Admin keys (name:key,...): everything, including inventory writes and operator actions."`
 	InsecureNoAuth       bool          `name:"insecure-no-auth" env:"INSECURE_NO_AUTH" help:"Allow the API to listen on a non-loopback address without any API key (everyone is admin)."`
 	IdempotencyRetention time.Duration `env:"IDEMPOTENCY_RETENTION" default:"24h" help:"How long responses to requests with an Idempotency-Key are kept for replay."`
 	AdmissionFlags       `embed:""`
@@ -336,7 +357,7 @@ type WorkerFlags struct {
 // ServiceTokenFlags hold the bearer credential the gateway and the
 // services' APIs share.
 type ServiceTokenFlags struct {
-	ServiceToken string `env:"SERVICE_TOKEN" help:"Bearer credential (at least 16 characters) shared by the gateway and the services' APIs: the services require it, the gateway sends it."`
+	ServiceToken string `env:"SERVICE_TOKEN" secret:"" help:"Bearer credential (at least 16 characters) shared by the gateway and the services' APIs: the services require it, the gateway sends it."`
 }
 
 // serviceToken returns the token, refusing one shorter than 16

@@ -1,3 +1,5 @@
+//go:build !slim
+
 package main
 
 import (
@@ -99,7 +101,7 @@ func TestAPICommandRefusesOpenListenerAtOnce(t *testing.T) {
 func TestDevListensOnLoopbackByDefault(t *testing.T) {
 	t.Parallel()
 	var cli CLI
-	parser, err := newParser(&cli, io.Discard, io.Discard)
+	parser, _, err := newParser(&cli, io.Discard, io.Discard)
 	require.NoError(t, err)
 	_, err = parser.Parse([]string{"dev"})
 	require.NoError(t, err)
@@ -122,7 +124,7 @@ func TestNoUI(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"dev", "--no-ui"}, {"dev", "--ui-port=-1"}, {"temporal-server", "--no-ui"}} {
 		var cli CLI
-		parser, err := newParser(&cli, io.Discard, io.Discard)
+		parser, _, err := newParser(&cli, io.Discard, io.Discard)
 		require.NoError(t, err)
 		_, err = parser.Parse(args)
 		require.NoError(t, err, args)
@@ -133,7 +135,7 @@ func TestNoUI(t *testing.T) {
 		}
 	}
 	var cli CLI
-	parser, err := newParser(&cli, io.Discard, io.Discard)
+	parser, _, err := newParser(&cli, io.Discard, io.Discard)
 	require.NoError(t, err)
 	_, err = parser.Parse([]string{"dev"})
 	require.NoError(t, err)

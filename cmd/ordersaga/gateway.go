@@ -48,12 +48,6 @@ func newServiceClients(urls ServiceURLFlags, token string, gf GatewayFlags, log 
 	return sc, err
 }
 
-// sameURL returns ServiceURLFlags naming one address for every service
-// (dev runs them all on its --http-addr).
-func sameURL(url string) ServiceURLFlags {
-	return ServiceURLFlags{OrderServiceURL: url, InventoryServiceURL: url, PaymentServiceURL: url}
-}
-
 // newAPI builds the gateway on a Temporal client, the services' APIs, and
 // the gateway's own Redis keyspaces: its idempotency records and the
 // timeline. It serves reg's metrics, with its own and the sagas needing
@@ -80,7 +74,7 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceCl
 		return nil, err
 	}
 	rdb, ks := pool.get(rf.RedisURL), string(rf.keyspace("api"))
-	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.RequestTimeout, Auth: auth, Admission: admission,
+	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.APIRequestTimeout, Auth: auth, Admission: admission,
 		Limits: limits, MaxAwaitingApproval: af.MaxAwaitingApproval}, api.Deps{
 		Sagas:          sagas,
 		Backlog:        backlog,

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -33,12 +32,12 @@ type HistoryExportCmd struct {
 
 // Run exports the history.
 func (h *HistoryExportCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
-	c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: h.TemporalAddress, Namespace: h.TemporalNamespace}, log, 10*time.Second)
+	c, err := dialTemporalOnly(ctx, h.connection(), h.CodecFlags, nil, log)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	hist, err := replay.Fetch(ctx, c, h.WorkflowID, h.RunID)
+	hist, err := replay.Fetch(ctx, c.Client, h.WorkflowID, h.RunID)
 	if err != nil {
 		return err
 	}
@@ -96,13 +95,13 @@ func (r *ReplayCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer)
 		check(f, h, err)
 	}
 	if r.Query != "" {
-		c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: r.TemporalAddress, Namespace: r.TemporalNamespace}, log, 10*time.Second)
+		c, err := dialTemporalOnly(ctx, r.connection(), r.CodecFlags, nil, log)
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		if err := eachWorkflow(ctx, c, r.Query, func(workflowID, runID string) {
-			h, err := replay.Fetch(ctx, c, workflowID, runID)
+		if err := eachWorkflow(ctx, c.Client, r.Query, func(workflowID, runID string) {
+			h, err := replay.Fetch(ctx, c.Client, workflowID, runID)
 			check(workflowID+" ("+runID+")", h, err)
 		}); err != nil {
 			return err

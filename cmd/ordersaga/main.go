@@ -38,7 +38,7 @@ type exit int
 // command ends. It returns nil after --help.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	var cli CLI
-	parser, err := newParser(&cli, stdout, stderr)
+	parser, file, err := newParser(&cli, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -57,6 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
+	if err := checkSettings(kctx, file); err != nil {
+		return err
+	}
 	log := newLogger(cli.LogLevel, cli.LogFormat, stderr)
 	slog.SetDefault(log)
 	redis.SetLogger(redisLog{log: log})
@@ -71,6 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	defer flushTraces(shutdownTracing, log)
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	kctx.BindTo(stdout, (*io.Writer)(nil))
+	kctx.Bind(&cli)
 	return kctx.Run(log)
 }
 
@@ -83,16 +87,21 @@ func flushTraces(shutdown func(context.Context) error, log *slog.Logger) {
 	}
 }
 
-// newParser returns the parser of the whole configuration into cli.
-func newParser(cli *CLI, stdout, stderr io.Writer) (*kong.Kong, error) {
-	return kong.New(cli,
+// newParser returns the parser of the whole configuration into cli, and
+// the --config file it reads once parsing starts.
+func newParser(cli *CLI, stdout, stderr io.Writer) (*kong.Kong, *configFile, error) {
+	file := &configFile{}
+	k, err := kong.New(cli,
 		kong.Name("ordersaga"),
 		kong.Description("A durable saga orchestrator for order fulfillment, on Temporal."),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exit(code)) }),
 		kong.UsageOnError(),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Configuration(file.load),
+		kong.Resolvers(kong.ResolverFunc(secretFiles)),
 	)
+	return k, file, err
 }
 
 func newLogger(level, format string, w io.Writer) *slog.Logger {

@@ -1,3 +1,5 @@
+//go:build !slim
+
 package main
 
 import (
@@ -212,7 +214,7 @@ func dashboardMetrics(t *testing.T) []string {
 // the test.
 func dialStack(t *testing.T, s *stack) client.Client {
 	t.Helper()
-	c, err := temporalclient.Dial(context.Background(), temporalclient.Config{Address: s.temporal, Namespace: "default"},
+	c, err := temporalclient.Dial(context.Background(), temporalclient.Config{Connection: temporalclient.Connection{Address: s.temporal, Namespace: "default", Plain: true}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), 10*time.Second)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)

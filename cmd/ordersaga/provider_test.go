@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,19 +20,6 @@ func TestProviderRefusesOpenListenerWithoutKey(t *testing.T) {
 	err = run(context.Background(), []string{"payment-provider", "--provider-addr", ":0", "--provider-secret-key", "short",
 		"--redis-url", "redis://127.0.0.1:1/0"}, io.Discard, io.Discard)
 	require.ErrorContains(t, err, "--provider-secret-key: want at least 16 characters")
-}
-
-// TestProviderSecretKeyFromAFile: the key may come from a file (a mounted
-// secret), not from both.
-func TestProviderSecretKeyFromAFile(t *testing.T) {
-	t.Parallel()
-	file := filepath.Join(t.TempDir(), "key")
-	require.NoError(t, os.WriteFile(file, []byte("provider-secret-0123456789\n"), 0o600))
-	key, err := ProviderKeyFlags{ProviderSecretKeyFile: file}.providerKey()
-	require.NoError(t, err)
-	require.Equal(t, "provider-secret-0123456789", key)
-	_, err = ProviderKeyFlags{ProviderSecretKey: "provider-secret-0123456789", ProviderSecretKeyFile: file}.providerKey()
-	require.ErrorContains(t, err, "not both")
 }
 
 // TestCodecServerEncodeNeedsAnEncodeKey: `codec-server` gives /encode only

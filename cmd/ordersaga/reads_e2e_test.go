@@ -1,3 +1,5 @@
+//go:build !slim
+
 package main
 
 import (
@@ -47,10 +49,10 @@ func startSagaRig(t *testing.T, inventoryStore func(activities.InventoryStore) a
 	srv, err := devserver.Start(devserver.Config{UIPort: -1, SearchAttributes: temporalclient.SearchAttributes(), Logger: log, FrontendPort: 0})
 	require.NoError(t, err)
 	t.Cleanup(srv.Stop)
-	c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: srv.FrontendAddress(), Namespace: "default"}, log, 10*time.Second)
+	c, err := temporalclient.Dial(ctx, temporalclient.Config{Connection: temporalclient.Connection{Address: srv.FrontendAddress(), Namespace: "default", Plain: true}}, log, 10*time.Second)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
-	require.NoError(t, temporalclient.EnsureSearchAttributes(ctx, c, "default"))
+	require.NoError(t, temporalclient.CheckSearchAttributes(ctx, c, "default"))
 
 	sim := httptest.NewServer(paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SlowDelay: time.Second}, log).Handler())
 	t.Cleanup(sim.Close)

@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"github.com/ordersaga/ordersaga/internal/codec"
-	"github.com/ordersaga/ordersaga/internal/devserver"
 	"github.com/ordersaga/ordersaga/internal/outbox"
 	"github.com/ordersaga/ordersaga/internal/paymentsim"
-	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/services/timeline"
 	"github.com/ordersaga/ordersaga/workers"
 )
@@ -81,16 +79,16 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err := w.holdShare(&st); err != nil {
 		return err
 	}
-	srv, err := roleHTTP{checks: append(checks, temporalCheck(c), pollersCheck(c, services)), reg: reg, apis: st.register}.serve(w.HTTPAddr, token, w.HTTPFlags, log)
+	srv, err := roleHTTP{checks: append(checks, temporalCheck(c.Client), pollersCheck(c.Client, services)), reg: reg, apis: st.register}.serve(w.HTTPAddr, token, w.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
 	defer srv.Shutdown(time.Second)
-	group, err := startWorkers(c, services, st.activities(pay), w.WorkerFlags)
+	group, err := startWorkers(c.Client, services, st.activities(pay), w.WorkerFlags)
 	if err != nil {
 		return err
 	}
-	log.Info("workers running", "services", services, "temporal", w.TemporalAddress, "http", srv.Addr(), "service_token", token != "")
+	log.Info("workers running", "services", services, "temporal", c.Address, "namespace", c.Namespace, "http", srv.Addr(), "service_token", token != "")
 	<-ctx.Done()
 	log.Info("shutting down workers")
 	group.Stop()
@@ -111,7 +109,7 @@ type APICmd struct {
 
 // Run serves the API until ctx is cancelled.
 func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
-	if err := a.allow("--api-request-timeout", a.RequestTimeout); err != nil {
+	if err := a.allow("--api-request-timeout", a.APIRequestTimeout); err != nil {
 		return err
 	}
 	auth, err := a.auth()
@@ -139,11 +137,11 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	defer c.Close()
 	bg := newBackground()
 	defer bg.Stop()
-	backlog, err := startBacklog(bg, c, a.TemporalNamespace, a.AdmissionFlags, reg, log)
+	backlog, err := startBacklog(bg, c.Client, c.Namespace, a.AdmissionFlags, reg, log)
 	if err != nil {
 		return err
 	}
-	handler, err := newAPI(c, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, backlog, log)
+	handler, err := newAPI(c.Client, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, backlog, log)
 	if err != nil {
 		return err
 	}
@@ -151,7 +149,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("api listening", "addr", srv.Addr(), "temporal", a.TemporalAddress,
+	log.Info("api listening", "addr", srv.Addr(), "temporal", c.Address, "namespace", c.Namespace,
 		"order_service", a.OrderServiceURL, "inventory_service", a.InventoryServiceURL, "payment_service", a.PaymentServiceURL)
 	<-ctx.Done()
 	return srv.Shutdown(5 * time.Second)
@@ -159,7 +157,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 
 // PaymentProviderCmd runs the simulated payment provider alone.
 type PaymentProviderCmd struct {
-	RedisURL         string `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"Redis the provider keeps its charges in."`
+	RedisURL         string `env:"REDIS_URL" secret:"" default:"redis://127.0.0.1:6379/0" help:"Redis the provider keeps its charges in."`
 	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace paymentsim:."`
 	ProviderFlags    `embed:""`
 	ProviderKeyFlags `embed:""`
@@ -236,7 +234,7 @@ func (p *ProjectorCmd) Run(ctx context.Context, log *slog.Logger) error {
 // and CLI (`temporal --codec-endpoint`).
 type CodecServerCmd struct {
 	CORSOrigins      []string `name:"cors-origin" env:"CODEC_CORS_ORIGINS" default:"http://localhost:8233" help:"Origins (the Web UI's) allowed to call the codec server."`
-	AdminAPIKeys     string   `name:"admin-api-keys" env:"ADMIN_API_KEYS" help:"Admin API keys (client:key,...): they may call the codec server."`
+	AdminAPIKeys     string   `name:"admin-api-keys" env:"ADMIN_API_KEYS" secret:"" help:"Admin API keys (client:key,...): they may call the codec server."`
 	InsecureNoAuth   bool     `help:"Serve /decode without authentication: anyone who reaches the codec server can decrypt every payload (flag only, no environment variable). /encode still needs --codec-encode-keys."`
 	CodecServerFlags `embed:""`
 	CodecFlags       `embed:""`
@@ -276,30 +274,4 @@ func (c *CodecServerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	log.Info("codec server listening", "addr", srv.Addr(), "current_key", keys.CurrentID(), "callers", len(callers), "encoders", len(encoders), "allow_plaintext", keys.AllowPlaintext)
 	<-ctx.Done()
 	return srv.Shutdown(5 * time.Second)
-}
-
-// TemporalServerCmd runs only the embedded Temporal server and Web UI: the
-// Temporal part of `dev`, as its own process.
-type TemporalServerCmd struct {
-	DataDir           string `env:"DATA_DIR" default:"./.data" help:"Directory of the SQLite file."`
-	TemporalDB        string `env:"TEMPORAL_DB" default:"sqlite" help:"sqlite (the file under --data-dir), sqlite-memory, or a postgres:// URL."`
-	TemporalPort      int    `env:"TEMPORAL_PORT" default:"7233" help:"Frontend (gRPC) port."`
-	UIPort            int    `name:"ui-port" env:"TEMPORAL_UI_PORT" default:"8233" help:"Web UI port (--ui-port=-1: no UI)."`
-	NoUI              bool   `name:"no-ui" env:"TEMPORAL_NO_UI" help:"Run without the Web UI."`
-	TemporalNamespace string `env:"TEMPORAL_NAMESPACE" default:"default" help:"Namespace to create."`
-}
-
-// Run serves until ctx is cancelled.
-func (t *TemporalServerCmd) Run(ctx context.Context, log *slog.Logger) error {
-	srv, err := devserver.Start(devserver.Config{
-		DataDir: t.DataDir, Persistence: t.TemporalDB, FrontendPort: t.TemporalPort, UIPort: uiPort(t.UIPort, t.NoUI),
-		Namespace: t.TemporalNamespace, SearchAttributes: temporalclient.SearchAttributes(), Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	log.Info("temporal server running", "frontend", srv.FrontendAddress(), "web_ui", srv.UIAddress(), "ports", devserver.PortsString(srv.Ports()))
-	<-ctx.Done()
-	srv.Stop()
-	return nil
 }

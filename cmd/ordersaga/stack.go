@@ -55,6 +55,10 @@ func openRedis(ctx context.Context, urls ...string) (*redisPool, error) {
 		opts, err := redis.ParseURL(u)
 		if err != nil {
 			p.Close()
+			var ue *url.Error // its message repeats the URL, password and all
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
 			return nil, fmt.Errorf("redis url %q: %w", redacted(u), err)
 		}
 		c := redis.NewClient(opts)
@@ -112,11 +116,13 @@ func (p *redisPool) Close() {
 	}
 }
 
+// redacted is u without its password; a URL that does not parse is not
+// shown at all (it may hold one).
 func redacted(u string) string {
 	if parsed, err := url.Parse(u); err == nil {
 		return parsed.Redacted()
 	}
-	return u
+	return "(unparsable url)"
 }
 
 // stores are the stores of the services a process runs (nil for the
@@ -228,30 +234,58 @@ func startWorkers(c client.Client, services []string, acts workers.Activities, w
 	return &g, nil
 }
 
-// dialTemporal dials Temporal and makes sure the saga's search attributes
-// exist. The SDK's metrics, and the saga's, go to reg.
-func dialTemporal(ctx context.Context, tf TemporalFlags, reg *prometheus.Registry, log *slog.Logger) (client.Client, error) {
-	keys, err := tf.keyring()
+// temporalStartupTimeout bounds connecting to Temporal at startup: a
+// role that cannot connect within it exits, naming why.
+const temporalStartupTimeout = 10 * time.Second
+
+// temporalConn is a connected client and where it is connected.
+type temporalConn struct {
+	client.Client
+	Address, Namespace string
+}
+
+// dialTemporal dials Temporal and checks, without operator rights, that
+// the saga's search attributes exist (`ordersaga setup` registers them).
+// The SDK's metrics, and the saga's, go to reg.
+func dialTemporal(ctx context.Context, tf TemporalFlags, reg *prometheus.Registry, log *slog.Logger) (*temporalConn, error) {
+	c, err := dialTemporalOnly(ctx, tf.connection(), tf.CodecFlags, reg, log)
 	if err != nil {
 		return nil, err
 	}
-	metrics, err := telemetry.NewTemporalMetrics(reg, log)
-	if err != nil {
-		return nil, err
-	}
-	c, err := temporalclient.Dial(ctx, temporalclient.Config{
-		Address: tf.TemporalAddress, Namespace: tf.TemporalNamespace, Keys: keys, Metrics: metrics,
-	}, log, 10*time.Second)
-	if err != nil {
-		return nil, fmt.Errorf("%w; start it with `docker compose up -d temporal`, or run `ordersaga dev` for an embedded one", err)
-	}
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, temporalStartupTimeout)
 	defer cancel()
-	if err := temporalclient.EnsureSearchAttributes(sctx, c, tf.TemporalNamespace); err != nil {
+	if err := temporalclient.CheckSearchAttributes(sctx, c, c.Namespace); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// dialTemporalOnly dials Temporal within temporalStartupTimeout.
+func dialTemporalOnly(ctx context.Context, conn temporalclient.Connection, cf CodecFlags, reg *prometheus.Registry, log *slog.Logger) (*temporalConn, error) {
+	keys, err := cf.keyring()
+	if err != nil {
+		return nil, err
+	}
+	cfg := temporalclient.Config{Connection: conn, Keys: keys}
+	if reg != nil {
+		if cfg.Metrics, err = telemetry.NewTemporalMetrics(reg, log); err != nil {
+			return nil, err
+		}
+	}
+	opts, err := conn.Options()
+	if err != nil {
+		return nil, err
+	}
+	c, err := temporalclient.Dial(ctx, cfg, log, temporalStartupTimeout)
+	var ce *temporalclient.ConnectError
+	if errors.As(err, &ce) && ce.Kind == temporalclient.Unreachable && opts.ConnectionOptions.TLS == nil {
+		return nil, fmt.Errorf("%w; start it with `docker compose up -d temporal`, or run `ordersaga dev` for an embedded one", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &temporalConn{Client: c, Address: opts.HostPort, Namespace: opts.Namespace}, nil
 }
 
 // httpServer is a started HTTP server.

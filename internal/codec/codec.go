@@ -71,7 +71,7 @@ func ParseKeys(spec, currentID string) (*Keyring, error) {
 		}
 		id, b64, ok := strings.Cut(part, ":")
 		if !ok || id == "" {
-			return nil, fmt.Errorf("codec key %q: want id:base64key", part)
+			return nil, fmt.Errorf("codec key without an id: want id:base64key") // the part may be a bare key: never print it
 		}
 		key, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil {

@@ -1,18 +1,17 @@
 // Package temporalclient dials Temporal the way every ordersaga process
-// does: one place for the address, namespace, logger and data converter, and
-// for registering the saga's search attributes.
+// does: one place for the connection (a Temporal CLI profile and the
+// TEMPORAL_* variables, TLS and API keys), the logger and data converter,
+// and for the saga's search attributes: registered once by `ordersaga
+// setup`, checked without operator rights by every other role.
 package temporalclient
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
-	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/converter"
@@ -21,15 +20,12 @@ import (
 
 	"github.com/ordersaga/ordersaga/internal/codec"
 	"github.com/ordersaga/ordersaga/internal/telemetry"
-	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // Config says which Temporal to use.
 type Config struct {
-	// Address is the frontend's host:port.
-	Address string
-	// Namespace the sagas run in.
-	Namespace string
+	// Connection is where Temporal is and how to authenticate to it.
+	Connection
 	// Keys, if set, encrypt every payload (see DataConverter).
 	Keys *codec.Keyring
 	// Metrics, if set, receives the SDK's metrics and those workflows
@@ -37,14 +33,21 @@ type Config struct {
 	Metrics client.MetricsHandler
 }
 
-// Dial connects to Temporal and checks that it answers within timeout. The
-// error names the address. The client, and the workers made from it, trace
-// through the process's tracer provider (a no-op unless tracing is on):
-// starting a workflow, running it and each activity are spans of the
-// caller's trace, carried in Temporal headers.
+// Dial connects to Temporal and makes a first call on the namespace
+// (DescribeNamespace, which a worker's least-privilege credential may make),
+// all within timeout and without retrying past it: a refused credential, a
+// failed TLS handshake, an unreachable server or a missing namespace is a
+// *ConnectError whose message is one line naming which. The client, and the
+// workers made from it, trace through the process's tracer provider (a
+// no-op unless tracing is on): starting a workflow, running it and each
+// activity are spans of the caller's trace, carried in Temporal headers.
 func Dial(ctx context.Context, cfg Config, log *slog.Logger, timeout time.Duration) (client.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	opts, err := cfg.Options()
+	if err != nil {
+		return nil, err
+	}
 	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
 		TextMapPropagator: telemetry.Propagator,
 		// Queries are how the API reads a saga: not part of its trace.
@@ -55,16 +58,18 @@ func Dial(ctx context.Context, cfg Config, log *slog.Logger, timeout time.Durati
 	if err != nil {
 		return nil, fmt.Errorf("temporal tracing: %w", err)
 	}
-	c, err := client.DialContext(ctx, client.Options{
-		HostPort:       cfg.Address,
-		Namespace:      cfg.Namespace,
-		Logger:         tlog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-		DataConverter:  DataConverter(cfg.Keys),
-		MetricsHandler: cfg.Metrics,
-		Interceptors:   []interceptor.ClientInterceptor{tracing},
-	})
+	opts.Logger = tlog.NewStructuredLogger(log.With("component", "temporal-sdk"))
+	opts.DataConverter = DataConverter(cfg.Keys)
+	opts.MetricsHandler = cfg.Metrics
+	opts.Interceptors = []interceptor.ClientInterceptor{tracing}
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("temporal at %s is unreachable: %w", cfg.Address, err)
+		return nil, classify(opts.HostPort, opts.Namespace, opts.ConnectionOptions.TLS != nil, err)
+	}
+	_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: opts.Namespace})
+	if err != nil {
+		c.Close()
+		return nil, classify(opts.HostPort, opts.Namespace, opts.ConnectionOptions.TLS != nil, err)
 	}
 	return c, nil
 }
@@ -86,47 +91,4 @@ func DataConverter(keys *codec.Keyring) converter.DataConverter {
 		return converter.GetDefaultDataConverter()
 	}
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codec.New(keys))
-}
-
-// SearchAttributes are the saga's custom search attributes with their types.
-func SearchAttributes() map[string]enumspb.IndexedValueType {
-	m := map[string]enumspb.IndexedValueType{}
-	for _, k := range workflows.SearchAttributeKeys() {
-		m[k.GetName()] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-	}
-	return m
-}
-
-// EnsureSearchAttributes registers the saga's search attributes in the
-// namespace if they are missing. It is idempotent and safe to run from
-// several processes at once.
-func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
-	_, err := AddSearchAttributes(ctx, c, namespace, SearchAttributes())
-	return err
-}
-
-// AddSearchAttributes registers those of attrs the namespace lacks and
-// reports whether it added any (the server applies them within its
-// namespace cache refresh interval). It is idempotent.
-func AddSearchAttributes(ctx context.Context, c client.Client, namespace string, attrs map[string]enumspb.IndexedValueType) (bool, error) {
-	ops := c.OperatorService()
-	have, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		return false, fmt.Errorf("list search attributes: %w", err)
-	}
-	missing := map[string]enumspb.IndexedValueType{}
-	for name, typ := range attrs {
-		if _, ok := have.GetCustomAttributes()[name]; !ok {
-			missing[name] = typ
-		}
-	}
-	if len(missing) == 0 {
-		return false, nil
-	}
-	_, err = ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
-	var exists *serviceerror.AlreadyExists
-	if err != nil && !errors.As(err, &exists) {
-		return false, fmt.Errorf("add search attributes: %w", err)
-	}
-	return true, nil
 }
