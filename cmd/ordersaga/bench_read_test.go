@@ -30,7 +30,10 @@ func TestBenchReadSmoke(t *testing.T) {
 	}
 	require.Equal(t, []string{runSeed, runFirstReads, runOrderReads, runEventReads, runAlone, runWithReads, runBeside,
 		runWithReads, runBeside, runAlone}, names)
-	require.Equal(t, 10, rep.Runs[1].Completed, "each finished order read once")
+	// Each finished order is read once. The seed may have had an order shed
+	// at start-up (a 429 is Rejected, not Failed), so count what it finished.
+	require.Equal(t, rep.Runs[0].Completed, rep.Runs[1].Completed, "each finished order read once")
+	require.Equal(t, 10, rep.Runs[0].Completed+rep.Runs[0].Rejected, "every seed order started")
 	require.Positive(t, rep.Ratios["order_reads_over_event_reads"])
 	require.Positive(t, rep.Ratios["sagas_with_reads_over_alone"])
 	require.Contains(t, stdout, "orders/events reads/s")
