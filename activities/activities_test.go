@@ -16,12 +16,12 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
-	"github.com/ordersaga/ordersaga/internal/paymentsim"
 	"github.com/ordersaga/ordersaga/internal/redislua"
-	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/order"
 	"github.com/ordersaga/ordersaga/services/payment"
+	"github.com/ordersaga/ordersaga/services/payment/paymentsim"
 )
 
 // services wires the real activities to real Redis and the simulated

@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/ordersaga/ordersaga/activities"
-	"github.com/ordersaga/ordersaga/internal/paymentsim"
+	"github.com/ordersaga/ordersaga/services/payment/paymentsim"
 )
 
 func (s *services) ledger(t *testing.T) paymentsim.Ledger {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ordersaga/ordersaga/api/backlog"
 	"github.com/ordersaga/ordersaga/api/fairshare"
-	"github.com/ordersaga/ordersaga/internal/backlog"
 )
 
 // Backlog is what admission control needs to know: how far behind the

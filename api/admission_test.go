@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga/api"
-	"github.com/ordersaga/ordersaga/internal/backlog"
+	"github.com/ordersaga/ordersaga/api/backlog"
 )
 
 // fakeBacklog is a backlog signal the test sets.

@@ -12,8 +12,8 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
-	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/workflows"
+	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
 
 // SagaAwaiter is what the API needs to answer an order at once. When

@@ -18,9 +18,9 @@ import (
 	"github.com/ordersaga/ordersaga/api/fairshare"
 	"github.com/ordersaga/ordersaga/api/idempotency"
 	"github.com/ordersaga/ordersaga/internal/redislua"
-	"github.com/ordersaga/ordersaga/internal/redistest"
-	"github.com/ordersaga/ordersaga/internal/sagaclient"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 	"github.com/ordersaga/ordersaga/workflows"
+	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
 
 // awaitingSagas are fakeSagas that can also wait for a step's outcome: the

@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga/api"
-	"github.com/ordersaga/ordersaga/internal/backlog"
-	"github.com/ordersaga/ordersaga/internal/sagaclient"
+	"github.com/ordersaga/ordersaga/api/backlog"
 	"github.com/ordersaga/ordersaga/workflows"
+	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
 
 // machine stands in for Temporal and its workers: sagas start at once and

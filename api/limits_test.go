@@ -12,11 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/api/backlog"
 	"github.com/ordersaga/ordersaga/api/contract"
 	"github.com/ordersaga/ordersaga/api/fairshare"
 	"github.com/ordersaga/ordersaga/api/ratelimit"
-	"github.com/ordersaga/ordersaga/internal/backlog"
-	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 )
 
 // abuseDeps are the dependencies of an API whose limits and shares are on

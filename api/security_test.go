@@ -17,7 +17,7 @@ import (
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/api/idempotency"
-	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 

@@ -15,7 +15,6 @@ import (
 
 	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/workflows"
-	"github.com/ordersaga/ordersaga/workflows/baseline"
 )
 
 // Service names, as `ordersaga worker --services` takes them.
@@ -28,11 +27,6 @@ const (
 
 // All lists every service.
 var All = []string{Orchestrator, Order, Inventory, Payment}
-
-// Baseline runs the samples-style saga (workflows/baseline) and all its
-// activities on one task queue with default options, for `ordersaga bench
-// --baseline`. It is not part of All.
-const Baseline = "baseline"
 
 // ParseServices parses a comma-separated subset of All.
 func ParseServices(s string) ([]string, error) {
@@ -78,16 +72,6 @@ func New(c client.Client, service string, acts Activities, opts worker.Options) 
 		return activityWorker(c, workflows.TaskQueueInventory, acts.Inventory, opts)
 	case Payment:
 		return activityWorker(c, workflows.TaskQueuePayment, acts.Payment, opts)
-	case Baseline:
-		if acts.Order == nil || acts.Inventory == nil || acts.Payment == nil {
-			return nil, fmt.Errorf("the baseline needs every service's activities")
-		}
-		w := worker.New(c, baseline.TaskQueue, worker.Options{})
-		w.RegisterWorkflowWithOptions(baseline.OrderSaga, workflow.RegisterOptions{Name: baseline.WorkflowName})
-		w.RegisterActivity(acts.Order)
-		w.RegisterActivity(acts.Inventory)
-		w.RegisterActivity(acts.Payment)
-		return w, nil
 	}
 	return nil, fmt.Errorf("unknown service %q", service)
 }

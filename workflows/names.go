@@ -5,6 +5,7 @@
 package workflows
 
 import (
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/ordersaga/ordersaga/saga"
@@ -66,4 +67,14 @@ var (
 // registered in the namespace before sagas start.
 func SearchAttributeKeys() []temporal.SearchAttributeKeyKeyword {
 	return []temporal.SearchAttributeKeyKeyword{OrderIDKey, CustomerIDKey, SagaStatusKey, ClientIDKey}
+}
+
+// SearchAttributes are the saga's custom search attributes with their
+// types, as `ordersaga setup` registers them.
+func SearchAttributes() map[string]enumspb.IndexedValueType {
+	m := map[string]enumspb.IndexedValueType{}
+	for _, k := range SearchAttributeKeys() {
+		m[k.GetName()] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	return m
 }

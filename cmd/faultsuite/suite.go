@@ -21,8 +21,8 @@ import (
 
 	"github.com/ordersaga/ordersaga/api/client"
 	"github.com/ordersaga/ordersaga/internal/broker"
-	"github.com/ordersaga/ordersaga/internal/faultproxy"
 	"github.com/ordersaga/ordersaga/internal/redislua"
+	"github.com/ordersaga/ordersaga/internal/testkit/faultproxy"
 )
 
 // Config is the suite's configuration.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/ordersaga/ordersaga/internal/faultproxy"
-	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/testkit/faultproxy"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 )
 
 const (

@@ -19,15 +19,17 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/api"
-	"github.com/ordersaga/ordersaga/internal/bench"
+	"github.com/ordersaga/ordersaga/cmd/ordersaga/bench"
+	"github.com/ordersaga/ordersaga/cmd/ordersaga/bench/baseline"
 	"github.com/ordersaga/ordersaga/internal/redislua"
-	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
+	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
 
 // BenchCmd measures sagas end to end.
@@ -298,7 +300,9 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 		HTTPFlags: HTTPFlags{HTTPWriteTimeout: defaultReadTimeout + benchRequestTimeout + 5*time.Second},
 	}
 	if b.Baseline {
-		d.ExtraServices = []string{workers.Baseline}
+		d.ExtraWorkers = append(d.ExtraWorkers, func(c client.Client, acts workers.Activities) worker.Worker {
+			return baseline.NewWorker(c, acts.Order, acts.Inventory, acts.Payment)
+		})
 	}
 	st, err := startDev(ctx, d, log)
 	if err != nil {

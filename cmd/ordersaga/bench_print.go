@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ordersaga/ordersaga/internal/bench"
+	"github.com/ordersaga/ordersaga/cmd/ordersaga/bench"
 )
 
 // medianRatios pairs each run of ours with the baseline's run of the same

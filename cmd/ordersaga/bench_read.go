@@ -15,7 +15,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/ordersaga/ordersaga/internal/bench"
+	"github.com/ordersaga/ordersaga/cmd/ordersaga/bench"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 

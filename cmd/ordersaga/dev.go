@@ -5,12 +5,12 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"slices"
 	"strconv"
 
 	"errors"
 	"fmt"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -20,11 +20,12 @@ import (
 	"github.com/ordersaga/ordersaga/internal/codec"
 	"github.com/ordersaga/ordersaga/internal/devserver"
 	"github.com/ordersaga/ordersaga/internal/outbox"
-	"github.com/ordersaga/ordersaga/internal/paymentsim"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/services/inventory"
+	"github.com/ordersaga/ordersaga/services/payment/paymentsim"
 	"github.com/ordersaga/ordersaga/services/timeline"
 	"github.com/ordersaga/ordersaga/workers"
+	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // DevCmd runs the whole product in one process.
@@ -58,8 +59,10 @@ type DevCmd struct {
 	GatewayFlags       `embed:""`
 	HTTPFlags          `embed:""`
 
-	// ExtraServices are more workers to run (the bench adds the baseline).
-	ExtraServices []string `kong:"-"`
+	// ExtraWorkers are more workers to run beside the services' (the bench
+	// adds its baseline's); each is built on the dev stack's client and
+	// activities.
+	ExtraWorkers []func(client.Client, workers.Activities) worker.Worker `kong:"-"`
 }
 
 // demoCatalog is what `dev` seeds: two gizmos reach the default approval
@@ -175,7 +178,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			HTTPPort:         d.TemporalHTTPPort,
 			UIPort:           uiPort(d.UIPort, d.NoUI),
 			Namespace:        d.TemporalNamespace,
-			SearchAttributes: temporalclient.SearchAttributes(),
+			SearchAttributes: workflows.SearchAttributes(),
 			UICodecEndpoint:  uiCodecEndpoint,
 			DynamicConfig:    dynamicValues(d.TemporalConfig),
 			MetricsAddr:      d.TemporalMetrics,
@@ -231,10 +234,19 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err := startRelays(bg, workers.All, d.RedisFlags, pool, d.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
 		return nil, err
 	}
-	services := append(slices.Clone(workers.All), d.ExtraServices...)
-	group, err := startWorkers(c.Client, services, stores.activities(pay), d.WorkerFlags)
+	services := workers.All
+	acts := stores.activities(pay)
+	group, err := startWorkers(c.Client, services, acts, d.WorkerFlags)
 	if err != nil {
 		return nil, err
+	}
+	for _, extra := range d.ExtraWorkers {
+		w := extra(c.Client, acts)
+		if err := w.Start(); err != nil {
+			group.Stop()
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+		group.Add(w)
 	}
 	st.onStop(group.Stop)
 

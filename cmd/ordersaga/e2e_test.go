@@ -27,11 +27,11 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/api/contract"
-	"github.com/ordersaga/ordersaga/internal/amqptest"
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/codec"
-	"github.com/ordersaga/ordersaga/internal/redistest"
 	"github.com/ordersaga/ordersaga/internal/replay"
+	"github.com/ordersaga/ordersaga/internal/testkit/amqptest"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 

@@ -9,11 +9,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/api/backlog"
 	"github.com/ordersaga/ordersaga/api/fairshare"
 	"github.com/ordersaga/ordersaga/api/idempotency"
 	"github.com/ordersaga/ordersaga/api/ratelimit"
-	"github.com/ordersaga/ordersaga/internal/backlog"
-	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/services/inventory"
@@ -21,6 +20,7 @@ import (
 	"github.com/ordersaga/ordersaga/services/payment"
 	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
+	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
 
 // serviceClients are the gateway's clients of the services' APIs.

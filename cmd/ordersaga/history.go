@@ -72,7 +72,7 @@ func (r *ReplayCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer)
 	if err != nil {
 		return err
 	}
-	rep, err := replay.New(workflows.OrderFulfillment, temporalclient.DataConverter(keys), log)
+	rep, err := replay.New(workflows.OrderFulfillment, workflows.WorkflowName, temporalclient.DataConverter(keys), log)
 	if err != nil {
 		return err
 	}

@@ -1,3 +1,5 @@
+//go:build !slim
+
 package main
 
 import (
@@ -12,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/ordersaga/ordersaga/internal/amqptest"
-	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/testkit/amqptest"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 )
 
 // stoppableRole runs `ordersaga args...` in this process until the

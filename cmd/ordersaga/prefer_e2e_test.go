@@ -1,3 +1,5 @@
+//go:build !slim
+
 package main
 
 import (
@@ -14,9 +16,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ordersaga/ordersaga/internal/amqptest"
 	"github.com/ordersaga/ordersaga/internal/redislua"
-	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/testkit/amqptest"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 )
 
 // checkout is an answer to POST /v1/orders.

@@ -19,16 +19,16 @@ import (
 	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/internal/devserver"
-	"github.com/ordersaga/ordersaga/internal/paymentsim"
 	"github.com/ordersaga/ordersaga/internal/redislua"
-	"github.com/ordersaga/ordersaga/internal/redistest"
-	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/order"
 	"github.com/ordersaga/ordersaga/services/payment"
+	"github.com/ordersaga/ordersaga/services/payment/paymentsim"
 	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
+	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
 
 // sagaRig is an embedded Temporal server with every service's workers, on
@@ -46,13 +46,13 @@ func startSagaRig(t *testing.T, inventoryStore func(activities.InventoryStore) a
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rdb, prefix := redistest.New(t)
-	srv, err := devserver.Start(devserver.Config{UIPort: -1, SearchAttributes: temporalclient.SearchAttributes(), Logger: log, FrontendPort: 0})
+	srv, err := devserver.Start(devserver.Config{UIPort: -1, SearchAttributes: workflows.SearchAttributes(), Logger: log, FrontendPort: 0})
 	require.NoError(t, err)
 	t.Cleanup(srv.Stop)
 	c, err := temporalclient.Dial(ctx, temporalclient.Config{Connection: temporalclient.Connection{Address: srv.FrontendAddress(), Namespace: "default", Plain: true}}, log, 10*time.Second)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
-	require.NoError(t, temporalclient.CheckSearchAttributes(ctx, c, "default"))
+	require.NoError(t, temporalclient.CheckSearchAttributes(ctx, c, "default", workflows.SearchAttributes()))
 
 	sim := httptest.NewServer(paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SlowDelay: time.Second}, log).Handler())
 	t.Cleanup(sim.Close)

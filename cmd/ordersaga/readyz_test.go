@@ -1,3 +1,5 @@
+//go:build !slim
+
 package main
 
 import (
@@ -13,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ordersaga/ordersaga/internal/redistest"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 )
 
 // TestRedisChecksAreNamedByRole ensures the readiness checks of the Redis

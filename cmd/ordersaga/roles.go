@@ -8,7 +8,7 @@ import (
 
 	"github.com/ordersaga/ordersaga/internal/codec"
 	"github.com/ordersaga/ordersaga/internal/outbox"
-	"github.com/ordersaga/ordersaga/internal/paymentsim"
+	"github.com/ordersaga/ordersaga/services/payment/paymentsim"
 	"github.com/ordersaga/ordersaga/services/timeline"
 	"github.com/ordersaga/ordersaga/workers"
 )

@@ -17,10 +17,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/ordersaga/ordersaga/internal/amqptest"
 	"github.com/ordersaga/ordersaga/internal/devserver"
-	"github.com/ordersaga/ordersaga/internal/redistest"
-	"github.com/ordersaga/ordersaga/internal/temporalclient"
+	"github.com/ordersaga/ordersaga/internal/testkit/amqptest"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
+	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // get returns the status and body of GET u with an optional bearer key.
@@ -48,7 +48,7 @@ func get(t *testing.T, u, key string) (int, string) {
 func TestSecretsStayOutOfOutput(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := devserver.Start(devserver.Config{UIPort: -1, Persistence: "sqlite-memory", Logger: log,
-		SearchAttributes: temporalclient.SearchAttributes()})
+		SearchAttributes: workflows.SearchAttributes()})
 	require.NoError(t, err)
 	t.Cleanup(srv.Stop)
 	_, prefix := redistest.New(t)

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
+	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // SetupCmd prepares a namespace for the saga: it registers the search
@@ -37,7 +38,7 @@ func (s *SetupCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	names := strings.Join(slices.Sorted(maps.Keys(temporalclient.SearchAttributes())), ", ")
+	names := strings.Join(slices.Sorted(maps.Keys(workflows.SearchAttributes())), ", ")
 	if len(added) == 0 {
 		fmt.Fprintf(stdout, "namespace %s at %s: search attributes %s already registered; nothing to do\n", c.Namespace, c.Address, names)
 		return nil
@@ -56,7 +57,7 @@ const searchAttributesVisible = 30 * time.Second
 func registerSearchAttributes(ctx context.Context, c *temporalConn) ([]string, error) {
 	rctx, cancel := context.WithTimeout(ctx, searchAttributesVisible)
 	defer cancel()
-	added, err := temporalclient.EnsureSearchAttributes(rctx, c, c.Namespace)
+	added, err := temporalclient.EnsureSearchAttributes(rctx, c, c.Namespace, workflows.SearchAttributes())
 	if code := serviceerror.ToStatus(err).Code(); code == codes.PermissionDenied || code == codes.Unauthenticated {
 		return nil, fmt.Errorf("namespace %s: this credential may not register search attributes (the OperatorService refused it): run `ordersaga setup` with an operator credential", c.Namespace)
 	}
@@ -64,7 +65,7 @@ func registerSearchAttributes(ctx context.Context, c *temporalConn) ([]string, e
 		return nil, err
 	}
 	for {
-		err := temporalclient.CheckSearchAttributes(rctx, c, c.Namespace)
+		err := temporalclient.CheckSearchAttributes(rctx, c, c.Namespace, workflows.SearchAttributes())
 		var missing *temporalclient.MissingSearchAttributesError
 		if !errors.As(err, &missing) {
 			return added, err

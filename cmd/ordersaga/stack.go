@@ -26,6 +26,7 @@ import (
 	"github.com/ordersaga/ordersaga/services/order"
 	"github.com/ordersaga/ordersaga/services/payment"
 	"github.com/ordersaga/ordersaga/workers"
+	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // redisLog routes go-redis's internal log lines into slog at debug level:
@@ -254,7 +255,7 @@ func dialTemporal(ctx context.Context, tf TemporalFlags, reg *prometheus.Registr
 	}
 	sctx, cancel := context.WithTimeout(ctx, temporalStartupTimeout)
 	defer cancel()
-	if err := temporalclient.CheckSearchAttributes(sctx, c, c.Namespace); err != nil {
+	if err := temporalclient.CheckSearchAttributes(sctx, c, c.Namespace, workflows.SearchAttributes()); err != nil {
 		c.Close()
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/ordersaga/ordersaga/internal/devserver"
-	"github.com/ordersaga/ordersaga/internal/temporalclient"
+	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // TemporalServerCmd runs only the embedded Temporal server and Web UI: the
@@ -25,7 +25,7 @@ type TemporalServerCmd struct {
 func (t *TemporalServerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	srv, err := devserver.Start(devserver.Config{
 		DataDir: t.DataDir, Persistence: t.TemporalDB, FrontendPort: t.TemporalPort, UIPort: uiPort(t.UIPort, t.NoUI),
-		Namespace: t.TemporalNamespace, SearchAttributes: temporalclient.SearchAttributes(), Logger: log,
+		Namespace: t.TemporalNamespace, SearchAttributes: workflows.SearchAttributes(), Logger: log,
 	})
 	if err != nil {
 		return err

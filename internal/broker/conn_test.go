@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/ordersaga/ordersaga/internal/amqptest"
 	"github.com/ordersaga/ordersaga/internal/broker"
+	"github.com/ordersaga/ordersaga/internal/testkit/amqptest"
 )
 
 func TestBackoffDoublesUpToMaxAndResets(t *testing.T) {

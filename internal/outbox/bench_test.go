@@ -8,10 +8,10 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/ordersaga/ordersaga/internal/amqptest"
 	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/internal/outbox"
-	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/testkit/amqptest"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 )
 
 // Run: go test -run '^$' -bench . -benchtime 20000x ./internal/outbox

@@ -8,7 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 )
 
 // TestFencedDeleteNeedsTheCurrentLease: once the lease has passed to another

@@ -7,9 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ordersaga/ordersaga/internal/amqptest"
 	"github.com/ordersaga/ordersaga/internal/outbox"
-	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/testkit/amqptest"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 )
 
 // TestLagGrowsWhileTheBrokerIsUnreachable: with the broker cut off, the lag

@@ -1,6 +1,6 @@
-// Package replay replays recorded OrderFulfillment histories with the
-// current workflow code, to prove before a deploy that a change keeps every
-// recorded saga replaying.
+// Package replay replays recorded workflow histories with the current
+// workflow code, to prove before a deploy that a change keeps every
+// recorded run replaying.
 package replay
 
 import (
@@ -19,26 +19,24 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/ordersaga/ordersaga/workflows"
 )
 
-// Replayer replays histories of OrderFulfillment (or of the workflow
-// function given to New).
+// Replayer replays histories of the workflow function given to New.
 type Replayer struct {
 	r   worker.WorkflowReplayer
 	log tlog.Logger
 }
 
-// New returns a Replayer for wf registered under the saga's workflow name,
-// decoding payloads with dc, the data converter the workers use.
-// Replaying the production code is New(workflows.OrderFulfillment, ...).
-func New(wf any, dc converter.DataConverter, log *slog.Logger) (*Replayer, error) {
+// New returns a Replayer for wf registered under name (the workflow type
+// its histories record), decoding payloads with dc, the data converter the
+// workers use. Replaying the order saga is
+// New(workflows.OrderFulfillment, workflows.WorkflowName, ...).
+func New(wf any, name string, dc converter.DataConverter, log *slog.Logger) (*Replayer, error) {
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc})
 	if err != nil {
 		return nil, fmt.Errorf("replayer: %w", err)
 	}
-	r.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	r.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: name})
 	return &Replayer{r: r, log: tlog.NewStructuredLogger(log)}, nil
 }
 

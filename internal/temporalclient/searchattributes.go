@@ -12,18 +12,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-
-	"github.com/ordersaga/ordersaga/workflows"
 )
-
-// SearchAttributes are the saga's custom search attributes with their types.
-func SearchAttributes() map[string]enumspb.IndexedValueType {
-	m := map[string]enumspb.IndexedValueType{}
-	for _, k := range workflows.SearchAttributeKeys() {
-		m[k.GetName()] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
-	}
-	return m
-}
 
 // MissingSearchAttributesError says which of the saga's search attributes
 // the namespace lacks; its message tells to run `ordersaga setup`.
@@ -38,14 +27,14 @@ func (e *MissingSearchAttributesError) Error() string {
 }
 
 // CheckSearchAttributes returns a *MissingSearchAttributesError naming the
-// saga's search attributes the namespace lacks, or nil if it has them all.
+// attributes of attrs the namespace lacks, or nil if it has them all.
 // It needs no operator rights: it counts workflows with a visibility query
 // on each attribute (CountWorkflowExecutions), which the server refuses
 // with InvalidArgument when the attribute is unknown. Other errors are
 // returned as they are.
-func CheckSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+func CheckSearchAttributes(ctx context.Context, c client.Client, namespace string, attrs map[string]enumspb.IndexedValueType) error {
 	var missing []string
-	for name := range SearchAttributes() {
+	for name := range attrs {
 		_, err := c.WorkflowService().CountWorkflowExecutions(ctx, &workflowservice.CountWorkflowExecutionsRequest{
 			Namespace: namespace, Query: fmt.Sprintf("%s = ''", name),
 		})
@@ -64,12 +53,12 @@ func CheckSearchAttributes(ctx context.Context, c client.Client, namespace strin
 	return &MissingSearchAttributesError{Namespace: namespace, Missing: missing}
 }
 
-// EnsureSearchAttributes registers the saga's search attributes in the
-// namespace if they are missing, through the OperatorService (operator
+// EnsureSearchAttributes registers the attributes of attrs the namespace
+// lacks, through the OperatorService (operator
 // rights). It is idempotent and safe to run from several processes at
 // once. It returns the names it added.
-func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) ([]string, error) {
-	return addSearchAttributes(ctx, c, namespace, SearchAttributes())
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string, attrs map[string]enumspb.IndexedValueType) ([]string, error) {
+	return addSearchAttributes(ctx, c, namespace, attrs)
 }
 
 // AddSearchAttributes registers those of attrs the namespace lacks and

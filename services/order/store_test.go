@@ -11,7 +11,7 @@ import (
 	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/internal/redislua"
-	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 	"github.com/ordersaga/ordersaga/services/order"
 )
 

@@ -13,9 +13,9 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
-	"github.com/ordersaga/ordersaga/internal/paymentsim"
-	"github.com/ordersaga/ordersaga/internal/redistest"
+	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 	"github.com/ordersaga/ordersaga/services/payment"
+	"github.com/ordersaga/ordersaga/services/payment/paymentsim"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))

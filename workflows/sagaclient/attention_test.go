@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/mocks"
 
-	"github.com/ordersaga/ordersaga/internal/sagaclient"
+	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
 
 // TestAttentionCountIsReusedForMaxAge: however often /metrics is fetched,

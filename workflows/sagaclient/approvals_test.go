@@ -9,8 +9,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/mocks"
 
-	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/workflows"
+	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
 
 // TestAwaitingApprovalCountsTheClientsWaitingSagas ensures the count asks

@@ -8,7 +8,9 @@ package baseline
 import (
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/ordersaga/ordersaga/activities"
@@ -70,4 +72,15 @@ func OrderSaga(ctx workflow.Context, in workflows.Input) (err error) {
 	}
 	return workflow.ExecuteActivity(ctx, activities.CommitInventoryName, activities.ReservationRef{
 		Key: key("reserve_inventory"), OrderID: in.OrderID}).Get(ctx, nil)
+}
+
+// NewWorker returns a worker, not yet started, of the baseline's workflow
+// and every activity struct in acts on TaskQueue, with default options.
+func NewWorker(c client.Client, acts ...any) worker.Worker {
+	w := worker.New(c, TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(OrderSaga, workflow.RegisterOptions{Name: WorkflowName})
+	for _, a := range acts {
+		w.RegisterActivity(a)
+	}
+	return w
 }

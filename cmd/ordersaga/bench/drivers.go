@@ -13,9 +13,9 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	apiclient "github.com/ordersaga/ordersaga/api/client"
-	"github.com/ordersaga/ordersaga/internal/sagaclient"
+	"github.com/ordersaga/ordersaga/cmd/ordersaga/bench/baseline"
 	"github.com/ordersaga/ordersaga/workflows"
-	"github.com/ordersaga/ordersaga/workflows/baseline"
+	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
 
 // Order is what every benchmarked saga orders.

@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/sdk/mocks"
 
 	"github.com/ordersaga/ordersaga/activities"
-	"github.com/ordersaga/ordersaga/internal/sagaclient"
 	"github.com/ordersaga/ordersaga/workflows"
+	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
 
 // TestStateShowsLiveRetries ensures State shows the attempts and last error
