@@ -116,8 +116,12 @@ func TestObservability(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		c := dialStack(t, s)
-		require.NoError(t, workers.PollersRunning(c, workers.Identity(), workers.All)(ctx))
-		err := workers.PollersRunning(c, "someone-else", []string{workers.Payment})(ctx)
+		all := []workers.Service{workers.OrchestratorService()}
+		for _, s := range catalog {
+			all = append(all, workers.Service{Name: s.name, TaskQueue: s.queue})
+		}
+		require.NoError(t, workers.PollersRunning(c, workers.Identity(), all)(ctx))
+		err := workers.PollersRunning(c, "someone-else", []workers.Service{{Name: "payment", TaskQueue: workflows.TaskQueuePayment}})(ctx)
 		require.ErrorContains(t, err, "no poller of someone-else on task queue "+workflows.TaskQueuePayment)
 	})
 }

@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/internal/devserver"
 	"github.com/ordersaga/ordersaga/internal/redislua"
@@ -41,7 +40,7 @@ type sagaRig struct {
 
 // startSagaRig starts the rig; inventory, if set, wraps the inventory store
 // the activities use. Everything stops when the test ends.
-func startSagaRig(t *testing.T, inventoryStore func(activities.InventoryStore) activities.InventoryStore) sagaRig {
+func startSagaRig(t *testing.T, inventoryStore func(inventory.ActivityStore) inventory.ActivityStore) sagaRig {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -64,16 +63,16 @@ func startSagaRig(t *testing.T, inventoryStore func(activities.InventoryStore) a
 		_, err := inv.Put(ctx, s.SKU, s.Available, s.PriceCents)
 		require.NoError(t, err)
 	}
-	var invStore activities.InventoryStore = inv
+	var invStore inventory.ActivityStore = inv
 	if inventoryStore != nil {
 		invStore = inventoryStore(inv)
 	}
-	acts := workers.Activities{
-		Order:     &activities.Order{Store: order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))},
-		Inventory: &activities.Inventory{Store: invStore},
-		Payment:   &activities.Payment{Provider: pay, Store: payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))},
+	hosted := []workers.Service{workers.OrchestratorService(),
+		{Name: "order", TaskQueue: workflows.TaskQueueOrder, Activities: &order.Activities{Store: order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))}},
+		{Name: "inventory", TaskQueue: workflows.TaskQueueInventory, Activities: &inventory.Activities{Store: invStore}},
+		{Name: "payment", TaskQueue: workflows.TaskQueuePayment, Activities: &payment.Activities{Provider: pay, Store: payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))}},
 	}
-	group, err := startWorkers(c, workers.All, acts, workers.Single, WorkerFlags{ShutdownTimeout: time.Second})
+	group, err := startWorkers(c, hosted, workers.Single, WorkerFlags{ShutdownTimeout: time.Second})
 	require.NoError(t, err)
 	t.Cleanup(group.Stop)
 	return sagaRig{client: c, workers: group}
@@ -121,9 +120,8 @@ func TestFinishedOrdersReadWithWorkersStopped(t *testing.T) {
 	down, err := newServiceClients(sameURL("http://127.0.0.1:1"), "", GatewayFlags{ServiceTimeout: 100 * time.Millisecond},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
-	h := api.New(api.Config{RequestTimeout: 2 * time.Second}, api.Deps{
-		Sagas: sagaclient.New(rig.client, workflows.Options{}), Orders: down.order, Reservations: down.inventory,
-		Payments: down.payment, Stock: down.inventory, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	down.Sagas, down.Log = sagaclient.New(rig.client, workflows.Options{}), slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := api.New(api.Config{RequestTimeout: 2 * time.Second}, down)
 	get := func(id string) (int, workflows.State, time.Duration) {
 		begin := time.Now()
 		rec := httptest.NewRecorder()

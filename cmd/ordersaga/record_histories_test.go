@@ -20,8 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/replay"
+	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/workflows"
 	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
@@ -31,7 +31,7 @@ var historiesDir = flag.String("histories", "", "directory to write the recorded
 // failingReleases makes ReleaseInventory fail a number of times for chosen
 // reservation keys, to record compensations being retried.
 type failingReleases struct {
-	activities.InventoryStore
+	inventory.ActivityStore
 	mu       sync.Mutex
 	failures map[string]int
 }
@@ -53,7 +53,7 @@ func TestRecordHistories(t *testing.T) {
 	require.NotEmpty(t, *historiesDir, "-histories DIR is required")
 	require.NoError(t, os.MkdirAll(*historiesDir, 0o755))
 	ctx := context.Background()
-	rig := startSagaRig(t, func(inv activities.InventoryStore) activities.InventoryStore {
+	rig := startSagaRig(t, func(inv inventory.ActivityStore) inventory.ActivityStore {
 		return &failingReleases{InventoryStore: inv, failures: map[string]int{
 			workflows.WorkflowID("compensation-retried") + "/" + workflows.StepReserveInventory:          2,
 			workflows.WorkflowID("compensation-failed-recovered") + "/" + workflows.StepReserveInventory: 4,
