@@ -46,7 +46,7 @@ func (f *failingReleases) Release(ctx context.Context, key string) error {
 	if n > 0 {
 		return fmt.Errorf("injected release failure (%d left)", n-1)
 	}
-	return f.InventoryStore.Release(ctx, key)
+	return f.ActivityStore.Release(ctx, key)
 }
 
 func TestRecordHistories(t *testing.T) {
@@ -54,7 +54,7 @@ func TestRecordHistories(t *testing.T) {
 	require.NoError(t, os.MkdirAll(*historiesDir, 0o755))
 	ctx := context.Background()
 	rig := startSagaRig(t, func(inv inventory.ActivityStore) inventory.ActivityStore {
-		return &failingReleases{InventoryStore: inv, failures: map[string]int{
+		return &failingReleases{ActivityStore: inv, failures: map[string]int{
 			workflows.WorkflowID("compensation-retried") + "/" + workflows.StepReserveInventory:          2,
 			workflows.WorkflowID("compensation-failed-recovered") + "/" + workflows.StepReserveInventory: 4,
 			workflows.WorkflowID("compensation-operator-retried") + "/" + workflows.StepReserveInventory: 3,
