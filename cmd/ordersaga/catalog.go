@@ -83,14 +83,17 @@ type service struct {
 	name string
 	// queue is the task queue of its activities.
 	queue string
-	// redisURL is its --<name>-redis-url flag (empty: --redis-url).
+	// redisURL is its --<name>-redis-url flag (empty: --redis-url); nil:
+	// it has none, and keeps its data in --redis-url.
 	redisURL func(*RedisFlags) *string
-	// apiURL is its --<name>-service-url flag: where the gateway calls it.
+	// apiURL is its --<name>-service-url flag: where the gateway calls it;
+	// nil for a service the gateway does not call (then client is nil too).
 	apiURL func(*ServiceURLFlags) *string
 	// open builds the service in a process that hosts it: its store, its
 	// activities and its API.
 	open func(context.Context, serviceEnv) (hosted, error)
-	// client sets the gateway's client of the service's API in d.
+	// client sets the gateway's client of the service's API in d; nil:
+	// none.
 	client func(servicehttp.ClientConfig, *slog.Logger, *api.Deps) error
 }
 
@@ -113,7 +116,7 @@ type hosted struct {
 	service
 	// activities is the struct whose methods are its activities.
 	activities any
-	// routes registers its API.
+	// routes registers its API; nil: it has none.
 	routes func(*servicehttp.Router)
 }
 
@@ -161,7 +164,12 @@ func hostedIn(names []string) []service {
 }
 
 // url returns the Redis URL of the service: its own, or --redis-url.
-func (f RedisFlags) url(s service) string { return or(*s.redisURL(&f), f.RedisURL) }
+func (f RedisFlags) url(s service) string {
+	if s.redisURL == nil {
+		return f.RedisURL
+	}
+	return or(*s.redisURL(&f), f.RedisURL)
+}
 
 // providerRedisURL is the Redis of dev's simulated payment provider: the
 // payment service's.
@@ -220,7 +228,9 @@ func workerServices(names []string, opened []hosted) []workers.Service {
 func registerAPIs(opened []hosted) func(*servicehttp.Router) {
 	return func(r *servicehttp.Router) {
 		for _, h := range opened {
-			h.routes(r)
+			if h.routes != nil {
+				h.routes(r)
+			}
 		}
 	}
 }
@@ -230,6 +240,9 @@ func registerAPIs(opened []hosted) func(*servicehttp.Router) {
 func newServiceClients(urls ServiceURLFlags, token string, gf GatewayFlags, log *slog.Logger) (api.Deps, error) {
 	var d api.Deps
 	for _, s := range catalog {
+		if s.client == nil {
+			continue
+		}
 		cfg := servicehttp.ClientConfig{BaseURL: *s.apiURL(&urls), Token: token, Timeout: gf.ServiceTimeout}
 		if err := s.client(cfg, log, &d); err != nil {
 			return d, err
@@ -243,7 +256,9 @@ func newServiceClients(urls ServiceURLFlags, token string, gf GatewayFlags, log 
 func sameURL(url string) ServiceURLFlags {
 	var f ServiceURLFlags
 	for _, s := range catalog {
-		*s.apiURL(&f) = url
+		if s.apiURL != nil {
+			*s.apiURL(&f) = url
+		}
 	}
 	return f
 }
@@ -252,6 +267,9 @@ func sameURL(url string) ServiceURLFlags {
 func serviceURLAttrs(urls ServiceURLFlags) []any {
 	var attrs []any
 	for _, s := range catalog {
+		if s.apiURL == nil {
+			continue
+		}
 		attrs = append(attrs, s.name+"_service", *s.apiURL(&urls))
 	}
 	return attrs

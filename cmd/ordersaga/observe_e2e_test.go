@@ -48,7 +48,10 @@ func TestObservability(t *testing.T) {
 		otel.SetTracerProvider(noop.NewTracerProvider())
 		_ = tp.Shutdown(context.Background())
 	})
-	s := startStack(t, "--log-level", "info", "--log-format", "json")
+	// The split topology, as production runs: in the single one every step
+	// is dispatched eagerly, and the SDK records no activity
+	// schedule-to-start latency, which the dashboard shows.
+	s := startStack(t, "--log-level", "info", "--log-format", "json", "--topology", "split")
 
 	code, body, hdr := s.doAs("", "POST", "/v1/orders", map[string]any{"customer_id": "cust-1",
 		"items": []map[string]any{{"sku": "widget", "quantity": 1}}, "payment_token": "tok_declined"},

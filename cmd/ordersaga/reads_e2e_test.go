@@ -18,12 +18,9 @@ import (
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/internal/devserver"
-	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 	"github.com/ordersaga/ordersaga/services/inventory"
-	"github.com/ordersaga/ordersaga/services/order"
-	"github.com/ordersaga/ordersaga/services/payment"
 	"github.com/ordersaga/ordersaga/services/payment/paymentsim"
 	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
@@ -55,23 +52,26 @@ func startSagaRig(t *testing.T, inventoryStore func(inventory.ActivityStore) inv
 
 	sim := httptest.NewServer(paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SlowDelay: time.Second}, log).Handler())
 	t.Cleanup(sim.Close)
-	pay, err := payment.NewProvider(payment.ProviderConfig{BaseURL: sim.URL, Timeout: 300 * time.Millisecond}, log)
+	// Every service of the catalog, as a worker process opens them.
+	rf := RedisFlags{CommonRedisFlags: CommonRedisFlags{RedisURL: redistest.URL(), RedisKeyPrefix: prefix}}
+	pool, err := openRedis(ctx, rf.RedisURL)
 	require.NoError(t, err)
-	inv := inventory.NewStore(rdb, redislua.Keyspace(prefix+"inventory:"))
+	t.Cleanup(pool.Close)
+	opened, err := openServices(ctx, serviceNames(), rf, pool, serviceEnv{providerURL: sim.URL,
+		PaymentClientFlags: PaymentClientFlags{PaymentTimeout: 300 * time.Millisecond}, log: log})
+	require.NoError(t, err)
+	inv := inventory.NewStore(rdb, rf.keyspace("inventory"))
 	for _, s := range []ordersaga.Stock{{SKU: "widget", Available: 1000, PriceCents: 2500}, {SKU: "gizmo", Available: 100, PriceCents: 60000},
 		{SKU: "last-one", Available: 1, PriceCents: 5000}} {
 		_, err := inv.Put(ctx, s.SKU, s.Available, s.PriceCents)
 		require.NoError(t, err)
 	}
-	var invStore inventory.ActivityStore = inv
-	if inventoryStore != nil {
-		invStore = inventoryStore(inv)
+	for _, h := range opened {
+		if acts, ok := h.activities.(*inventory.Activities); ok && inventoryStore != nil {
+			acts.Store = inventoryStore(acts.Store)
+		}
 	}
-	hosted := []workers.Service{workers.OrchestratorService(),
-		{Name: "order", TaskQueue: workflows.TaskQueueOrder, Activities: &order.Activities{Store: order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))}},
-		{Name: "inventory", TaskQueue: workflows.TaskQueueInventory, Activities: &inventory.Activities{Store: invStore}},
-		{Name: "payment", TaskQueue: workflows.TaskQueuePayment, Activities: &payment.Activities{Provider: pay, Store: payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))}},
-	}
+	hosted := workerServices(serviceNames(), opened)
 	group, err := startWorkers(c, hosted, workers.Single, WorkerFlags{ShutdownTimeout: time.Second})
 	require.NoError(t, err)
 	t.Cleanup(group.Stop)
