@@ -152,6 +152,10 @@ func checkSecretsAreFiles(t *testing.T, pod corev1.PodSpec, c corev1.Container) 
 		if !ok {
 			continue
 		}
+		if e.Name == "TEMPORAL_CONFIG_FILE" { // the profile, with the files it names
+			require.Contains(t, secretDirs(pod, c), path.Dir(e.Value), "the Temporal profile comes from a Secret")
+			continue
+		}
 		require.True(t, secretVar.MatchString(name), "%s: a file of a secret variable", e.Name)
 		require.Contains(t, files, e.Value, "%s names a file of a mounted Secret", e.Name)
 		require.Equal(t, name, path.Base(e.Value))
@@ -172,6 +176,19 @@ func secretFiles(pod corev1.PodSpec, c corev1.Container) []string {
 		}
 	}
 	return files
+}
+
+// secretDirs returns the directories at which c mounts whole Secrets.
+func secretDirs(pod corev1.PodSpec, c corev1.Container) []string {
+	var dirs []string
+	for _, m := range c.VolumeMounts {
+		for _, v := range pod.Volumes {
+			if v.Name == m.Name && v.Secret != nil && len(v.Secret.Items) == 0 {
+				dirs = append(dirs, m.MountPath)
+			}
+		}
+	}
+	return dirs
 }
 
 // checkGrace: a worker's pod gets longer to stop than its activities get
