@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
@@ -28,16 +29,32 @@ var root = filepath.Join("..", "..")
 // chartDir is the chart under test.
 var chartDir = filepath.Join(root, "deploy", "helm", "ordersaga")
 
-// helm runs the Helm pinned in tools/go.mod (`go tool helm`) and returns
-// its standard output, or an error carrying its standard error. There is
-// no fallback to a helm on the PATH and no skip: without the pinned Helm
-// the test fails.
-func helm(args ...string) (string, error) {
+// helmBinary is the Helm pinned in tools/go.mod, built (or found in the
+// build cache) once by `go tool -n`, which prints its path.
+var helmBinary = sync.OnceValues(func() (string, error) {
 	modfile, err := filepath.Abs(filepath.Join(root, "tools", "go.mod"))
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command("go", append([]string{"tool", "-modfile=" + modfile, "helm"}, args...)...)
+	var stderr bytes.Buffer
+	cmd := exec.Command("go", "tool", "-n", "-modfile="+modfile, "helm")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("build the pinned helm (go tool -modfile=tools/go.mod helm): %w: %s", err, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), nil
+})
+
+// helm runs the pinned Helm and returns its standard output, or an error
+// carrying its standard error. There is no fallback to a helm on the PATH
+// and no skip: without the pinned Helm the test fails.
+func helm(args ...string) (string, error) {
+	bin, err := helmBinary()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(bin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
