@@ -187,9 +187,11 @@ func TestChartRefusesWhatRolesWouldRefuse(t *testing.T) {
 		"no Redis":                 {[]string{"secrets.values.REDIS_URL="}, "REDIS_URL is needed"},
 		"existing Secret without the token": {[]string{"secrets.existingSecret=s", "secrets.keys={REDIS_URL,RABBITMQ_URL,API_KEYS,PAYMENT_PROVIDER_SECRET_KEY}"},
 			"SERVICE_TOKEN is needed"},
-		"no provider":                 {[]string{"paymentsim.enabled=false"}, "payment.providerURL"},
-		"codec server without keys":   {[]string{"codecServer.enabled=true"}, "CODEC_KEYS is needed"},
-		"existing Secret without keys": {[]string{"secrets.existingSecret=s", "secrets.keys={REDIS_URL,RABBITMQ_URL,SERVICE_TOKEN,PAYMENT_PROVIDER_SECRET_KEY}"}, "the API needs"},
+		"no provider":                   {[]string{"paymentsim.enabled=false"}, "payment.providerURL"},
+		"codec server without keys":     {[]string{"codecServer.enabled=true"}, "CODEC_KEYS is needed"},
+		"a misspelt value (the schema)": {[]string{"api.replicaz=3"}, "additional properties 'replicaz' not allowed"},
+		"no pollers (the schema)":       {[]string{"order.activityPollers=0"}, "minimum"},
+		"existing Secret without keys":  {[]string{"secrets.existingSecret=s", "secrets.keys={REDIS_URL,RABBITMQ_URL,SERVICE_TOKEN,PAYMENT_PROVIDER_SECRET_KEY}"}, "the API needs"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
