@@ -148,11 +148,18 @@ type rendered struct {
 // (paths relative to the chart) and decodes it strictly.
 func render(t *testing.T, valuesFiles ...string) *rendered {
 	t.Helper()
-	args := []string{"template", "shop", chartDir, "--namespace", "orders"}
+	var args []string
 	for _, f := range valuesFiles {
 		args = append(args, "--values", filepath.Join(chartDir, f))
 	}
-	out, err := helm(args...)
+	return renderArgs(t, args...)
+}
+
+// renderArgs renders the chart with more arguments of helm template
+// (--set, --values) and decodes it strictly.
+func renderArgs(t *testing.T, more ...string) *rendered {
+	t.Helper()
+	out, err := helm(append([]string{"template", "shop", chartDir, "--namespace", "orders"}, more...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

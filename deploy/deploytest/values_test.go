@@ -176,6 +176,22 @@ func TestChartHPA(t *testing.T) {
 	require.Equal(t, "/etc/ordersaga/ordersaga.yaml", env(pay, "ORDERSAGA_CONFIG"))
 }
 
+// TestChartRoleOverridesDefaults: a role's own block overrides the
+// defaults, false and zero included, for that role alone.
+func TestChartRoleOverridesDefaults(t *testing.T) {
+	r := renderArgs(t, "--set", "orchestrator.pdb.enabled=false", "--set", "api.spreadOverNodes=false",
+		"--set", "order.terminationGracePeriodSeconds=60", "--set", "projector.replicas=0")
+	require.Len(t, r.pdbs, len(r.deployments)-1)
+	for _, p := range r.pdbs {
+		require.NotEqual(t, "orchestrator", p.Labels["app.kubernetes.io/component"])
+	}
+	require.Empty(t, r.deployments["api"].Spec.Template.Spec.TopologySpreadConstraints)
+	require.NotEmpty(t, r.deployments["order"].Spec.Template.Spec.TopologySpreadConstraints)
+	require.Equal(t, int64(60), *r.deployments["order"].Spec.Template.Spec.TerminationGracePeriodSeconds)
+	require.Equal(t, int64(30), *r.deployments["inventory"].Spec.Template.Spec.TerminationGracePeriodSeconds)
+	require.Equal(t, int32(0), *r.deployments["projector"].Spec.Replicas)
+}
+
 // TestChartRefusesWhatRolesWouldRefuse: values a role would refuse at start
 // fail the rendering, with a message naming the value.
 func TestChartRefusesWhatRolesWouldRefuse(t *testing.T) {
