@@ -240,3 +240,23 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// TestChartNotes: the release notes (a client-side dry-run install, no
+// cluster) say how to read a generated admin key and warn of the demo URLs.
+func TestChartNotes(t *testing.T) {
+	out, err := helm("install", "shop", chartDir, "--dry-run=client", "--namespace", "orders", "--kubeconfig", "/nonexistent")
+	require.NoError(t, err)
+	_, notes, ok := strings.Cut(out, "NOTES:")
+	require.True(t, ok, "the install prints its notes")
+	require.Contains(t, notes, "get secret shop-ordersaga -o jsonpath='{.data.ADMIN_API_KEYS}'")
+	require.Contains(t, notes, "WARNING: REDIS_URL or RABBITMQ_URL is still the chart's demo default")
+	require.Contains(t, notes, "simulated provider")
+
+	out, err = helm("install", "shop", chartDir, "--dry-run=client", "--namespace", "orders", "--kubeconfig", "/nonexistent",
+		"--values", chartDir+"/ci/apikey-values.yaml", "--set", "paymentsim.enabled=false", "--set", "payment.providerURL=https://p.example.com")
+	require.NoError(t, err)
+	_, notes, _ = strings.Cut(out, "NOTES:")
+	require.NotContains(t, notes, "admin key was generated")
+	require.NotContains(t, notes, "WARNING")
+	require.NotContains(t, notes, "simulated provider")
+}
