@@ -177,10 +177,15 @@ func TestChartHPA(t *testing.T) {
 }
 
 // TestChartRoleOverridesDefaults: a role's own block overrides the
-// defaults, false and zero included, for that role alone.
+// defaults, false and zero included, for that role alone; a role may run
+// another image tag (the API held back while the workers upgrade).
 func TestChartRoleOverridesDefaults(t *testing.T) {
 	r := renderArgs(t, "--set", "orchestrator.pdb.enabled=false", "--set", "api.spreadOverNodes=false",
-		"--set", "order.terminationGracePeriodSeconds=60", "--set", "projector.replicas=0")
+		"--set", "order.terminationGracePeriodSeconds=60", "--set", "projector.replicas=0",
+		"--set", "image.repository=registry.example.com/ordersaga", "--set", "image.tag=v2", "--set", "api.imageTag=v1")
+	require.Equal(t, "registry.example.com/ordersaga:v1", r.deployments["api"].Spec.Template.Spec.Containers[0].Image, "the API held back")
+	require.Equal(t, "registry.example.com/ordersaga:v2", r.deployments["orchestrator"].Spec.Template.Spec.Containers[0].Image)
+	require.Equal(t, "registry.example.com/ordersaga:v2", r.jobs[0].Spec.Template.Spec.Containers[0].Image, "setup runs the new version")
 	require.Len(t, r.pdbs, len(r.deployments)-1)
 	for _, p := range r.pdbs {
 		require.NotEqual(t, "orchestrator", p.Labels["app.kubernetes.io/component"])
