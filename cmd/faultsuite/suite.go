@@ -46,7 +46,7 @@ type suite struct {
 	prefix string
 	topo   broker.Topology
 	queue  string
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	redisP *faultproxy.Proxy
 	rabbit *faultproxy.Proxy
 
@@ -88,11 +88,15 @@ func (s *suite) setup(ctx context.Context) error {
 	id := "faults-" + hex.EncodeToString(b[:])
 	s.prefix, s.topo, s.queue = id+":", broker.Topology{Exchange: id + ".events"}, id+".timeline"
 
+	// The suite puts a fault proxy in front of one Redis: a cluster URL's
+	// redirections would go around it.
 	opts, err := redis.ParseURL(s.cfg.RedisURL)
 	if err != nil {
+		return fmt.Errorf("--redis-url: one Redis (the suite proxies it): %w", err)
+	}
+	if s.rdb, err = redislua.NewClient(s.cfg.RedisURL); err != nil {
 		return err
 	}
-	s.rdb = redis.NewClient(opts)
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis at %s is unreachable: %w", s.cfg.RedisURL, err)
 	}

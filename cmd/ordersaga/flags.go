@@ -125,11 +125,16 @@ type CommonRedisFlags struct {
 
 func (f CommonRedisFlags) timelineURL() string { return or(f.TimelineRedisURL, f.RedisURL) }
 
-// keyspace returns a keyspace (a service's, the timeline's) under the
-// optional global prefix.
+// keyspace returns a service's keyspace under the optional global prefix:
+// one Redis Cluster hash slot (redislua.NewKeyspace).
 func (f CommonRedisFlags) keyspace(name string) redislua.Keyspace {
-	return redislua.Keyspace(f.RedisKeyPrefix + name + ":")
+	return redislua.NewKeyspace(f.RedisKeyPrefix, name)
 }
+
+// prefix returns the key prefix of a keyspace whose keys tag themselves
+// (the timeline's by order, the API's by client and key): they spread over
+// a Redis Cluster.
+func (f CommonRedisFlags) prefix(name string) string { return f.RedisKeyPrefix + name + ":" }
 
 // RedisFlags say where each service keeps its data: what the processes
 // that run the services (dev, worker) may be given.

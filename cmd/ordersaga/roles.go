@@ -182,7 +182,7 @@ func (p *PaymentProviderCmd) Run(ctx context.Context, log *slog.Logger) error {
 	}
 	defer pool.Close()
 	sim := paymentsim.New(pool.get(p.RedisURL), paymentsim.Config{
-		Keyspace: p.RedisKeyPrefix + "paymentsim:", SlowDelay: p.ProviderSlowDelay, FlakyFailures: p.ProviderFlakyFailures, SecretKey: key,
+		Keyspace: p.RedisKeyPrefix + "{paymentsim}:", SlowDelay: p.ProviderSlowDelay, FlakyFailures: p.ProviderFlakyFailures, SecretKey: key,
 	}, log)
 	srv, err := listen("payment provider", p.ProviderAddr, sim.Handler(), p.HTTPFlags, log)
 	if err != nil {

@@ -19,7 +19,7 @@ func TestFencedDeleteNeedsTheCurrentLease(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	cfg := Config{URL: "amqp://unused", Stream: prefix + "order:outbox"}
+	cfg := Config{URL: "amqp://unused", Stream: prefix + "{order}:outbox"}
 	relay := func() *Relay {
 		r, err := New(rdb, cfg, slog.New(slog.DiscardHandler), nil)
 		require.NoError(t, err)

@@ -22,20 +22,24 @@ func URL() string {
 	return "redis://127.0.0.1:6379/0"
 }
 
-// New returns a client to URL() and a fresh key prefix for the test. It
-// fails the test, never skips it, when Redis is unreachable, and deletes
-// every key under the prefix when the test ends.
-func New(t testing.TB) (*redis.Client, string) {
+// New returns a client to URL() — or, in a subtest of OnCluster, to the
+// shared Redis Cluster — and a fresh key prefix for the test. It fails the
+// test, never skips it, when Redis is unreachable, and deletes every key
+// under the prefix when the test ends.
+func New(t testing.TB) (redis.UniversalClient, string) {
 	t.Helper()
-	opts, err := redis.ParseURL(URL())
-	if err != nil {
-		t.Fatalf("redistest: REDIS_URL %q: %v", URL(), err)
+	u := URL()
+	if inCluster(t) {
+		u = ClusterURL(t)
 	}
-	rdb := redis.NewClient(opts)
+	rdb, err := redislua.NewClient(u)
+	if err != nil {
+		t.Fatalf("redistest: REDIS_URL %q: %v", u, err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("redistest: Redis at %s is unreachable (%v); start it: redis-server --daemonize yes", URL(), err)
+		t.Fatalf("redistest: Redis at %s is unreachable (%v); start it: redis-server --daemonize yes", u, err)
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
