@@ -243,4 +243,3 @@ func inCluster(t testing.TB) bool {
 		name = name[:i]
 	}
 }
-
