@@ -60,3 +60,8 @@ func TestFencedDeleteNeedsTheCurrentLease(t *testing.T) {
 	require.ErrorIs(t, b.deleteFenced(ctx, lb, entries[2:]), errLeaseLost, "no lease, no delete")
 	require.EqualValues(t, 1, outboxLen())
 }
+
+// TestFenceOnCluster runs the fence's test on a 3-master Redis Cluster.
+func TestFenceOnCluster(t *testing.T) {
+	redistest.OnCluster(t, TestFencedDeleteNeedsTheCurrentLease)
+}
