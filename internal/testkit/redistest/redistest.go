@@ -28,10 +28,7 @@ func URL() string {
 // under the prefix when the test ends.
 func New(t testing.TB) (redis.UniversalClient, string) {
 	t.Helper()
-	u := URL()
-	if inCluster(t) {
-		u = ClusterURL(t)
-	}
+	u := URLFor(t)
 	rdb, err := redislua.NewClient(u)
 	if err != nil {
 		t.Fatalf("redistest: REDIS_URL %q: %v", u, err)
@@ -51,4 +48,14 @@ func New(t testing.TB) (redis.UniversalClient, string) {
 		_ = rdb.Close()
 	})
 	return rdb, prefix
+}
+
+// URLFor is the Redis URL of t: the shared Redis Cluster's in a subtest of
+// OnCluster, URL() otherwise.
+func URLFor(t testing.TB) string {
+	t.Helper()
+	if inCluster(t) {
+		return ClusterURL(t)
+	}
+	return URL()
 }
