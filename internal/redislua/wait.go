@@ -29,12 +29,22 @@ func WaitReplicas(rdb redis.Cmdable) int {
 // before wait_timeout is an error (retryable: the scripts are idempotent,
 // and a repeat after a failover writes again what the promoted replica
 // lacks); the script's own result is then lost to the caller.
+//
+// On a Redis Cluster, an error that may mean the slot has a new master (no
+// answer, a redirection) makes the client reload the cluster's slot map, so
+// the caller's retry finds the promoted replica: go-redis reloads it on a
+// redirection only.
 func Run(ctx context.Context, rdb redis.Cmdable, script *redis.Script, keys []string, args ...any) *redis.Cmd {
-	w, ok := waits.Load(rdb)
-	if !ok {
-		return script.Run(ctx, rdb, keys, args...)
+	var cmd *redis.Cmd
+	if w, ok := waits.Load(rdb); ok {
+		cmd = runWait(ctx, rdb, w.(wait), script, keys, args)
+	} else {
+		cmd = script.Run(ctx, rdb, keys, args...)
 	}
-	return runWait(ctx, rdb, w.(wait), script, keys, args)
+	if cc, isCluster := rdb.(*redis.ClusterClient); isCluster && cmd.Err() != nil && stale(cmd.Err()) {
+		cc.ReloadState(ctx)
+	}
+	return cmd
 }
 
 func runWait(ctx context.Context, rdb redis.Cmdable, w wait, script *redis.Script, keys []string, args []any) *redis.Cmd {
@@ -53,9 +63,6 @@ func runWait(ctx context.Context, rdb redis.Cmdable, w wait, script *redis.Scrip
 	defer conn.Close()
 	cmd := script.Run(ctx, conn, keys, args...)
 	if cmd.Err() != nil {
-		if cc, isCluster := rdb.(*redis.ClusterClient); isCluster && stale(cmd.Err()) {
-			cc.ReloadState(ctx) // a failover, maybe: the retry finds the new master
-		}
 		return cmd
 	}
 	n, err := conn.Wait(ctx, w.replicas, w.timeout).Result()

@@ -25,8 +25,9 @@ type Cluster struct {
 	// URL is the cluster's URL in go-redis's cluster form: the first
 	// node's address, the others as addr= parameters.
 	URL   string
-	ports []int
-	dir   string
+	ports       []int
+	dir         string
+	nodeTimeout time.Duration
 
 	mu    sync.Mutex
 	procs map[int]*exec.Cmd
@@ -57,9 +58,9 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{ports: freePorts(n), dir: dir, procs: map[int]*exec.Cmd{}}
+	c := &Cluster{ports: freePorts(n), dir: dir, nodeTimeout: cfg.NodeTimeout, procs: map[int]*exec.Cmd{}}
 	for _, p := range c.ports {
-		if err := c.startNode(p, cfg.NodeTimeout); err != nil {
+		if err := c.startNode(p); err != nil {
 			c.Stop()
 			return nil, err
 		}
@@ -102,11 +103,11 @@ func free(port int) bool {
 	return true
 }
 
-func (c *Cluster) startNode(port int, nodeTimeout time.Duration) error {
+func (c *Cluster) startNode(port int) error {
 	p := strconv.Itoa(port)
 	cmd := exec.Command("redis-server", "--port", p, "--bind", "127.0.0.1", "--dir", c.dir,
 		"--cluster-enabled", "yes", "--cluster-config-file", "nodes-"+p+".conf",
-		"--cluster-node-timeout", strconv.FormatInt(nodeTimeout.Milliseconds(), 10),
+		"--cluster-node-timeout", strconv.FormatInt(c.nodeTimeout.Milliseconds(), 10),
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", "redis-"+p+".log")
 	// The node dies with the test binary, even when no cleanup runs.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -147,6 +148,32 @@ func (c *Cluster) create(ctx context.Context, replicas int) error {
 			return err
 		}
 	}
+	return c.waitReplicas(ctx, replicas)
+}
+
+// waitReplicas waits until each master has its replicas online (their
+// first sync done): until then WAIT counts none.
+func (c *Cluster) waitReplicas(ctx context.Context, replicas int) error {
+	if replicas == 0 {
+		return nil
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, p := range c.ports {
+		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(p)})
+		for {
+			info := rdb.Info(ctx, "replication").Val()
+			if !strings.Contains(info, "role:master") ||
+				strings.Count(info, "state=online") >= replicas {
+				break
+			}
+			if time.Now().After(deadline) {
+				_ = rdb.Close()
+				return fmt.Errorf("redistest: node %d: replicas not online after 30s", p)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		_ = rdb.Close()
+	}
 	return nil
 }
 
@@ -175,6 +202,10 @@ func (c *Cluster) Kill(port int) error {
 	delete(c.procs, port)
 	return cmd.Process.Kill()
 }
+
+// Restart starts the node on port again, from its cluster config file: a
+// master that was failed over rejoins as a replica of its successor.
+func (c *Cluster) Restart(port int) error { return c.startNode(port) }
 
 // Ports returns the nodes' ports.
 func (c *Cluster) Ports() []int { return c.ports }
