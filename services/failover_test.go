@@ -40,6 +40,8 @@ func failoverRuns() int {
 // and — with wait_replicas=1 — no acknowledged write is lost. It logs the
 // figures docs/production.md quotes (FAILOVER_RUNS=5 for more runs).
 func TestFailover(t *testing.T) {
+	// go-redis logs each failed dial to the killed master.
+	redis.SetLogger(quietRedis{})
 	for _, mode := range []struct {
 		name, query string
 		strict      bool
@@ -57,6 +59,10 @@ func TestFailover(t *testing.T) {
 		})
 	}
 }
+
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
 
 // failoverResult is what one failover did to the sagas.
 type failoverResult struct {
