@@ -196,9 +196,14 @@ func (s *sagaStats) saga(st stepStores, id string) error {
 		func(ctx context.Context) error {
 			return st.orders.Create(ctx, key+"/create_order", ordersaga.Order{ID: id, CustomerID: "c", Items: items})
 		},
-		func(ctx context.Context) error { _, err := st.inv.Reserve(ctx, key+"/reserve_inventory", id, items); return err },
+		func(ctx context.Context) error {
+			_, err := st.inv.Reserve(ctx, key+"/reserve_inventory", id, items)
+			return err
+		},
 		func(ctx context.Context) error { return st.inv.Commit(ctx, key+"/reserve_inventory") },
-		func(ctx context.Context) error { return st.orders.Confirm(ctx, key+"/confirm_order", id, 100, "ch_"+id) },
+		func(ctx context.Context) error {
+			return st.orders.Confirm(ctx, key+"/confirm_order", id, 100, "ch_"+id)
+		},
 	}
 	for _, step := range steps {
 		if err := s.retry(step); err != nil {

@@ -24,7 +24,7 @@ import (
 type Cluster struct {
 	// URL is the cluster's URL in go-redis's cluster form: the first
 	// node's address, the others as addr= parameters.
-	URL   string
+	URL         string
 	ports       []int
 	dir         string
 	nodeTimeout time.Duration
