@@ -35,10 +35,14 @@ func failoverRuns() int {
 // commit, confirm; each step retried until it succeeds, as an activity is)
 // on a 3-master Redis Cluster with a replica per master, SIGKILLs the
 // master holding the inventory's keys mid-run, and checks what the sagas
-// saw once its replica is promoted: every saga ends, no step is applied
-// twice (the stock counts are exact, each event is in the outbox once),
-// and — with wait_replicas=1 — no acknowledged write is lost. It logs the
-// figures docs/production.md quotes (FAILOVER_RUNS=5 for more runs).
+// saw once its replica is promoted: no step is applied twice (the stock
+// counts are exact, each event is in the outbox once), and with
+// wait_replicas=1 no acknowledged write is lost and every saga completes.
+// Without it (async), a write acknowledged but not yet replicated may be
+// lost: the run logs how many effects went missing and how many sagas
+// then met a record a lost write should have made (stuck), and does not
+// fail on them. It logs the figures docs/production.md quotes
+// (FAILOVER_RUNS=5 for more runs).
 func TestFailover(t *testing.T) {
 	// go-redis logs each failed dial to the killed master.
 	redis.SetLogger(quietRedis{})
@@ -51,9 +55,9 @@ func TestFailover(t *testing.T) {
 				r := failover(t, mode.query)
 				t.Logf("%s run %d: %s", mode.name, i+1, r)
 				require.Zero(t, r.twice, "no step applied twice")
-				require.Zero(t, r.stuck, "every saga ends")
 				if mode.strict {
 					require.Zero(t, r.lost, "no acknowledged write lost")
+					require.Zero(t, r.stuck, "every saga completes")
 				}
 			}
 		})
@@ -67,9 +71,10 @@ func (quietRedis) Printf(context.Context, string, ...any) {}
 // failoverResult is what one failover did to the sagas.
 type failoverResult struct {
 	sagas, completed int
-	// lost: acknowledged writes missing after the failover (a step's
-	// effect, an event); twice: effects or events applied twice; stuck:
-	// sagas that ended on an error no retry fixes.
+	// lost: effects of acknowledged steps missing after the failover (a
+	// record's state, an outbox event); twice: effects or events applied
+	// twice; stuck: sagas that met an error no retry fixes (a record a
+	// lost write should have made).
 	lost, twice, stuck int
 	promotion          time.Duration // kill → first write on the slot's new master
 	maxStep            time.Duration // longest a step took, retries included
