@@ -228,7 +228,7 @@ func (s *suite) checkMoney(ctx context.Context, res *Result, statuses map[string
 		res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("%d charges for %d charged orders", l.Charges, charged))
 	}
 	for id, o := range statuses {
-		key := s.prefix + "paymentsim:charge:" + workflows.WorkflowID(id) + "/" + workflows.StepChargePayment
+		key := s.prefix + "{paymentsim}:charge:" + workflows.WorkflowID(id) + "/" + workflows.StepChargePayment
 		ch, err := s.rdb.HMGet(ctx, key, "status", "amount_cents").Result()
 		if err != nil {
 			res.MoneyViolations = append(res.MoneyViolations, "provider charge of order "+id+": "+err.Error())
