@@ -100,8 +100,8 @@ func IsCluster(rdb redis.Cmdable) bool {
 	return ok
 }
 
-// ForEachNode calls fn with a client of each master of a cluster client,
-// or with rdb itself.
+// ForEachNode calls fn with a client of each master of a cluster client
+// (concurrently, one goroutine per master), or with rdb itself.
 func ForEachNode(ctx context.Context, rdb redis.Cmdable, fn func(ctx context.Context, node redis.Cmdable) error) error {
 	if cc, ok := rdb.(*redis.ClusterClient); ok {
 		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return fn(ctx, c) })

@@ -128,12 +128,21 @@ func StepEvent(ctx context.Context, source, typ, stepKey, orderID string, data a
 func DeletePrefix(ctx context.Context, rdb redis.Cmdable, prefix string) error {
 	return ForEachNode(ctx, rdb, func(ctx context.Context, node redis.Cmdable) error {
 		iter := node.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		// One key per DEL (a batch could span hash slots), 1,000 DELs per
+		// round trip.
+		pipe := node.Pipeline()
 		for iter.Next(ctx) {
-			// One key per DEL: a batch could span hash slots.
-			if err := node.Del(ctx, iter.Val()).Err(); err != nil {
-				return err
+			pipe.Del(ctx, iter.Val())
+			if pipe.Len() == 1000 {
+				if _, err := pipe.Exec(ctx); err != nil {
+					return err
+				}
 			}
 		}
-		return iter.Err()
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		_, err := pipe.Exec(ctx)
+		return err
 	})
 }
