@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -54,7 +55,7 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 		cfg.NodeTimeout = time.Second
 	}
 	n := cfg.Masters * (1 + cfg.ReplicasPerMaster)
-	dir, err := os.MkdirTemp("", "redistest-cluster-")
+	dir, err := clusterDir()
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +76,24 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	}
 	c.URL = fmt.Sprintf("redis://127.0.0.1:%d?%s", c.ports[0], strings.Join(addrs, "&"))
 	return c, nil
+}
+
+// clusterDir makes a cluster's directory, <tmp>/redistest-clusters/<pid>-*,
+// and removes those of test binaries that have exited (a shared cluster's
+// nodes die with its binary, which runs no cleanup).
+func clusterDir() (string, error) {
+	parent := filepath.Join(os.TempDir(), "redistest-clusters")
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return "", err
+	}
+	entries, _ := os.ReadDir(parent)
+	for _, e := range entries {
+		pid, _, _ := strings.Cut(e.Name(), "-")
+		if n, err := strconv.Atoi(pid); err == nil && syscall.Kill(n, 0) == syscall.ESRCH {
+			_ = os.RemoveAll(filepath.Join(parent, e.Name()))
+		}
+	}
+	return os.MkdirTemp(parent, strconv.Itoa(os.Getpid())+"-")
 }
 
 // freePorts returns n consecutive ports that are free, as are their
