@@ -31,6 +31,15 @@ func failoverRuns() int {
 	return 1
 }
 
+// failoverReplicas is how many replicas each master has in TestFailover:
+// $FAILOVER_REPLICAS, 1 by default.
+func failoverReplicas() int {
+	if n, err := strconv.Atoi(os.Getenv("FAILOVER_REPLICAS")); err == nil && n > 0 {
+		return n
+	}
+	return 1
+}
+
 // TestFailover runs saga-shaped step sequences (create order, reserve,
 // commit, confirm; each step retried until it succeeds, as an activity is)
 // on a 3-master Redis Cluster with a replica per master, SIGKILLs the
@@ -99,7 +108,8 @@ const failoverStock = 1_000_000
 
 func failover(t *testing.T, query string) failoverResult {
 	ctx := context.Background()
-	c, err := redistest.StartCluster(ctx, redistest.ClusterConfig{Masters: 3, ReplicasPerMaster: 1, NodeTimeout: time.Second})
+	replicas := failoverReplicas()
+	c, err := redistest.StartCluster(ctx, redistest.ClusterConfig{Masters: 3, ReplicasPerMaster: replicas, NodeTimeout: time.Second})
 	require.NoError(t, err)
 	defer c.Stop()
 	rdb, err := redislua.NewClient(c.URL + "&dial_timeout=200ms&read_timeout=300ms&write_timeout=300ms" + query)
@@ -126,7 +136,7 @@ func failover(t *testing.T, query string) failoverResult {
 	killed := time.Now()
 	require.NoError(t, c.Kill(port))
 	r.promotion = awaitWritable(ctx, rdb, st.invK.Key("probe"), killed)
-	if query != "" {
+	if query != "" && replicas == 1 {
 		// WAIT needs a replica: the killed master rejoins as one.
 		require.NoError(t, c.Restart(port))
 	}
