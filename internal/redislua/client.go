@@ -94,12 +94,6 @@ func cutWait(rawURL string) (string, wait, error) {
 	return u.String(), w, nil
 }
 
-// IsCluster reports whether rdb is a Redis Cluster client.
-func IsCluster(rdb redis.Cmdable) bool {
-	_, ok := rdb.(*redis.ClusterClient)
-	return ok
-}
-
 // ForEachNode calls fn with a client of each master of a cluster client
 // (concurrently, one goroutine per master), or with rdb itself.
 func ForEachNode(ctx context.Context, rdb redis.Cmdable, fn func(ctx context.Context, node redis.Cmdable) error) error {
