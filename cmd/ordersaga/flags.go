@@ -120,7 +120,7 @@ type HTTPFlags struct {
 type CommonRedisFlags struct {
 	RedisURL         string `env:"REDIS_URL" secret:"" default:"redis://127.0.0.1:6379/0" help:"Redis of every keyspace not given its own (the services', the timeline's, the API's idempotency records). Every Redis URL may name a Redis Cluster (redis://h1:7001?addr=h2:7001&addr=h3:7001) and ask for wait_replicas=N: see docs/redis.md."`
 	TimelineRedisURL string `env:"TIMELINE_REDIS_URL" secret:"" help:"Redis of the order timeline (default: --redis-url)."`
-	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before each keyspace (order:, inventory:, payment:, timeline:, api:, paymentsim:)."`
+	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before each keyspace ({order}:, {inventory}:, {payment}:, timeline:, api:, {paymentsim}:)."`
 }
 
 func (f CommonRedisFlags) timelineURL() string { return or(f.TimelineRedisURL, f.RedisURL) }

@@ -158,7 +158,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 // PaymentProviderCmd runs the simulated payment provider alone.
 type PaymentProviderCmd struct {
 	RedisURL         string `env:"REDIS_URL" secret:"" default:"redis://127.0.0.1:6379/0" help:"Redis the provider keeps its charges in."`
-	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace paymentsim:."`
+	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace {paymentsim}:."`
 	ProviderFlags    `embed:""`
 	ProviderKeyFlags `embed:""`
 	HTTPFlags        `embed:""`
