@@ -142,3 +142,9 @@ func TestLongRequestKeepsItsKey(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, rec.Code)
 	require.Equal(t, "true", rec.Header().Get("Idempotent-Replayed"))
 }
+
+// TestIdempotencyOnCluster runs the in-process idempotency test on a
+// 3-master Redis Cluster.
+func TestIdempotencyOnCluster(t *testing.T) {
+	redistest.OnCluster(t, TestLongRequestKeepsItsKey)
+}

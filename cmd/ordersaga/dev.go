@@ -322,7 +322,7 @@ func startDevProvider(d *DevCmd, pool *redisPool, st *devStack, log *slog.Logger
 		key = rand.Text()
 	}
 	provider, err := listen("payment provider", d.ProviderAddr, paymentsim.New(pool.get(d.paymentURL()), paymentsim.Config{
-		Keyspace: d.RedisKeyPrefix + "paymentsim:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
+		Keyspace: d.RedisKeyPrefix + "{paymentsim}:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
 		SecretKey: key,
 	}, log).Handler(), d.HTTPFlags, log)
 	if err != nil {

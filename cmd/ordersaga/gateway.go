@@ -73,7 +73,7 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceCl
 	if err := limits.Validate(); err != nil {
 		return nil, err
 	}
-	rdb, ks := pool.get(rf.RedisURL), string(rf.keyspace("api"))
+	rdb, ks := pool.get(rf.RedisURL), rf.prefix("api")
 	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.APIRequestTimeout, Auth: auth, Admission: admission,
 		Limits: limits, MaxAwaitingApproval: af.MaxAwaitingApproval}, api.Deps{
 		Sagas:          sagas,

@@ -54,11 +54,11 @@ func startSagaRig(t *testing.T, inventoryStore func(activities.InventoryStore) a
 	t.Cleanup(c.Close)
 	require.NoError(t, temporalclient.CheckSearchAttributes(ctx, c, "default", workflows.SearchAttributes()))
 
-	sim := httptest.NewServer(paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SlowDelay: time.Second}, log).Handler())
+	sim := httptest.NewServer(paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "{paymentsim}:", SlowDelay: time.Second}, log).Handler())
 	t.Cleanup(sim.Close)
 	pay, err := payment.NewProvider(payment.ProviderConfig{BaseURL: sim.URL, Timeout: 300 * time.Millisecond}, log)
 	require.NoError(t, err)
-	inv := inventory.NewStore(rdb, redislua.Keyspace(prefix+"inventory:"))
+	inv := inventory.NewStore(rdb, redislua.NewKeyspace(prefix, "inventory"))
 	for _, s := range []ordersaga.Stock{{SKU: "widget", Available: 1000, PriceCents: 2500}, {SKU: "gizmo", Available: 100, PriceCents: 60000},
 		{SKU: "last-one", Available: 1, PriceCents: 5000}} {
 		_, err := inv.Put(ctx, s.SKU, s.Available, s.PriceCents)
@@ -69,9 +69,9 @@ func startSagaRig(t *testing.T, inventoryStore func(activities.InventoryStore) a
 		invStore = inventoryStore(inv)
 	}
 	acts := workers.Activities{
-		Order:     &activities.Order{Store: order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))},
+		Order:     &activities.Order{Store: order.NewStore(rdb, redislua.NewKeyspace(prefix, "order"))},
 		Inventory: &activities.Inventory{Store: invStore},
-		Payment:   &activities.Payment{Provider: pay, Store: payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))},
+		Payment:   &activities.Payment{Provider: pay, Store: payment.NewStore(rdb, redislua.NewKeyspace(prefix, "payment"))},
 	}
 	group, err := startWorkers(c, workers.All, acts, WorkerFlags{ShutdownTimeout: time.Second})
 	require.NoError(t, err)

@@ -158,7 +158,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 // PaymentProviderCmd runs the simulated payment provider alone.
 type PaymentProviderCmd struct {
 	RedisURL         string `env:"REDIS_URL" secret:"" default:"redis://127.0.0.1:6379/0" help:"Redis the provider keeps its charges in."`
-	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace paymentsim:."`
+	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace {paymentsim}:."`
 	ProviderFlags    `embed:""`
 	ProviderKeyFlags `embed:""`
 	HTTPFlags        `embed:""`
@@ -182,7 +182,7 @@ func (p *PaymentProviderCmd) Run(ctx context.Context, log *slog.Logger) error {
 	}
 	defer pool.Close()
 	sim := paymentsim.New(pool.get(p.RedisURL), paymentsim.Config{
-		Keyspace: p.RedisKeyPrefix + "paymentsim:", SlowDelay: p.ProviderSlowDelay, FlakyFailures: p.ProviderFlakyFailures, SecretKey: key,
+		Keyspace: p.RedisKeyPrefix + "{paymentsim}:", SlowDelay: p.ProviderSlowDelay, FlakyFailures: p.ProviderFlakyFailures, SecretKey: key,
 	}, log)
 	srv, err := listen("payment provider", p.ProviderAddr, sim.Handler(), p.HTTPFlags, log)
 	if err != nil {
