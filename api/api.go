@@ -144,7 +144,7 @@ type Deps struct {
 	// Front, if set, puts the gateway in front of a monolith: the routes
 	// it gives the monolith are proxied there (docs/migrating.md).
 	Front Front
-	Log            *slog.Logger
+	Log   *slog.Logger
 }
 
 type server struct {
