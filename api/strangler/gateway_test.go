@@ -165,12 +165,16 @@ func (s *syncBuffer) String() string {
 type stockCalls struct {
 	mu    sync.Mutex
 	reads int
+	// delay, if set, is how long a read takes.
+	delay time.Duration
 }
 
 func (s *stockCalls) Get(_ context.Context, sku string) (ordersaga.Stock, error) {
 	s.mu.Lock()
 	s.reads++
+	d := s.delay
 	s.mu.Unlock()
+	time.Sleep(d)
 	return ordersaga.Stock{SKU: sku, Available: 7, PriceCents: 250}, nil
 }
 

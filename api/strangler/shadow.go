@@ -67,7 +67,8 @@ type shadowCall struct {
 // startShadow asks self what r asks, in the background, unless
 // ShadowInFlight calls are in flight already (nil: skipped). The call
 // outlives r (not its cancellation), bounded by ShadowTimeout.
-func (s *Strangler) startShadow(r *http.Request, route Route, self http.Handler) *shadowCall {
+// It carries the request's ID (id), so both show in the logs together.
+func (s *Strangler) startShadow(r *http.Request, route Route, self http.Handler, id string) *shadowCall {
 	select {
 	case s.shadows <- struct{}{}:
 	default:
@@ -78,7 +79,8 @@ func (s *Strangler) startShadow(r *http.Request, route Route, self http.Handler)
 	ctx = context.WithValue(ctx, shadowKey{}, route.Prefix)
 	req := r.Clone(ctx)
 	req.Body, req.ContentLength = http.NoBody, 0
-	sh := &shadowCall{s: s, route: route, path: r.URL.Path, legacyIn: make(chan struct{})}
+	req.Header.Set("X-Request-ID", id)
+	sh := &shadowCall{s: s, route: route, path: r.URL.Path, id: id, legacyIn: make(chan struct{})}
 	go func() {
 		defer func() { <-s.shadows }()
 		defer cancel()
@@ -102,7 +104,6 @@ func (sh *shadowCall) wrap(w http.ResponseWriter) http.ResponseWriter {
 	if sh == nil {
 		return w
 	}
-	sh.id = w.Header().Get("X-Request-ID")
 	return &tee{ResponseWriter: w, a: &sh.legacy}
 }
 

@@ -198,7 +198,7 @@ func (s *Strangler) Serve(w http.ResponseWriter, r *http.Request, fr api.FrontRo
 	}
 	var sh *shadowCall
 	if ref.route.To == Shadow && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		sh = s.startShadow(r, ref.route, self)
+		sh = s.startShadow(r, ref.route, self, w.Header().Get("X-Request-ID"))
 	}
 	out := r.Clone(r.Context())
 	out.Header.Set("X-Request-ID", w.Header().Get("X-Request-ID"))

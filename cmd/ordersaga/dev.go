@@ -253,7 +253,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
-	handler, err := newAPI(c.Client, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, log)
+	handler, err := newAPI(c.Client, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, bg, log)
 	if err != nil {
 		return nil, err
 	}

@@ -141,7 +141,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	handler, err := newAPI(c.Client, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, backlog, log)
+	handler, err := newAPI(c.Client, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, backlog, bg, log)
 	if err != nil {
 		return err
 	}
