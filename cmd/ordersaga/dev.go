@@ -257,6 +257,9 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
+	if err := startPlacement(ctx, bg, c.Client, d.PlacementFlags, d.SagaFlags, d.CodecFlags, d.RabbitFlags, log); err != nil {
+		return nil, err
+	}
 	apiSrv, err := listen("api", d.APIAddr, handler, d.HTTPFlags, log)
 	if err != nil {
 		return nil, err

@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga/api"
+	"github.com/ordersaga/ordersaga/api/placement"
 	"github.com/ordersaga/ordersaga/api/strangler"
+	"github.com/ordersaga/ordersaga/internal/sagaclient"
 )
 
 // StranglerFlags put the gateway in front of a monolith (docs/migrating.md):
@@ -24,6 +27,42 @@ type StranglerFlags struct {
 	LegacyIdleTimeout     time.Duration `env:"LEGACY_IDLE_TIMEOUT" default:"90s" help:"How long an idle keep-alive connection to the monolith stays open."`
 	LegacyBreakerFailures uint32        `env:"LEGACY_BREAKER_FAILURES" default:"5" help:"Consecutive monolith failures (no answer; 502, 503 or 504) that open the circuit breaker: then 503 legacy_circuit_open with Retry-After, without calling it."`
 	LegacyBreakerOpen     time.Duration `env:"LEGACY_BREAKER_OPEN" default:"5s" help:"How long the circuit on the monolith stays open before a trial call."`
+	PlacementFlags        `embed:""`
+}
+
+// PlacementFlags let the monolith start sagas by publishing
+// order.placement_requested events (docs/events.md).
+type PlacementFlags struct {
+	PlacementQueue  string `env:"PLACEMENT_QUEUE" help:"Consume order.placement_requested events (the monolith's command to place an order) from this durable queue on --rabbitmq-url and start a saga for each; empty: off. Idempotent by event ID; bad events are dead-lettered with a reason."`
+	PlacementClient string `env:"PLACEMENT_CLIENT" default:"monolith" help:"Client the orders placed by events are recorded as placed by (their owner, as an API key's client)."`
+}
+
+// startPlacement runs, in bg, the consumer of the monolith's placement
+// events, starting sagas as the gateway does (same options, same
+// encryption of customer IDs); off without --placement-queue.
+func startPlacement(ctx context.Context, bg *background, c client.Client, pf PlacementFlags, sf SagaFlags, cf CodecFlags, rf RabbitFlags, log *slog.Logger) error {
+	if pf.PlacementQueue == "" {
+		return nil
+	}
+	keys, err := cf.keyring()
+	if err != nil {
+		return err
+	}
+	sagas := sagaclient.New(c, sf.options())
+	if keys != nil {
+		sagas.CustomerRefs = keys.Refs
+	}
+	consumer, err := placement.New(placement.Config{URL: rf.RabbitMQURL, Queue: pf.PlacementQueue, Topology: rf.topology(),
+		ClientID: pf.PlacementClient}, sagas, log)
+	if err != nil {
+		return fmt.Errorf("--placement-queue: %w", err)
+	}
+	if err := consumer.Declare(ctx); err != nil {
+		return err
+	}
+	bg.Go(consumer.Run, log, "placement consumer")
+	log.Info("placement events consumed", "queue", pf.PlacementQueue, "client", pf.PlacementClient)
+	return nil
 }
 
 // front loads the routes file and serves it, reloading it on SIGHUP until
