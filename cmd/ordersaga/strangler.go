@@ -80,16 +80,19 @@ func (f StranglerFlags) front(bg *background, reg prometheus.Registerer, log *sl
 		DialTimeout: f.LegacyDialTimeout, ResponseTimeout: f.LegacyTimeout, IdleTimeout: f.LegacyIdleTimeout,
 		BreakerFailures: f.LegacyBreakerFailures, BreakerOpen: f.LegacyBreakerOpen, Metrics: strangler.NewMetrics(reg),
 	}, table, log.With("component", "strangler"))
-	bg.Go(func(ctx context.Context) error { return reloadOnHangup(ctx, s, f.RoutesFile) }, log, "routes reloader")
+	// Notified before front returns: a SIGHUP from now on reloads, never
+	// kills the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	bg.Go(func(ctx context.Context) error { return reloadOnHangup(ctx, hup, s, f.RoutesFile) }, log, "routes reloader")
 	log.Info("routes file loaded", "file", f.RoutesFile, "routes", len(table.Routes()))
 	return s, nil
 }
 
-// reloadOnHangup reloads the routes file at each SIGHUP until ctx ends (a
-// refused file is logged by Reload and the routes in force kept).
-func reloadOnHangup(ctx context.Context, s *strangler.Strangler, file string) error {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+// reloadOnHangup reloads the routes file at each signal on hup until ctx
+// ends, then stops hup's notifications (a refused file is logged by Reload
+// and the routes in force kept).
+func reloadOnHangup(ctx context.Context, hup chan os.Signal, s *strangler.Strangler, file string) error {
 	defer signal.Stop(hup)
 	for {
 		select {
