@@ -212,9 +212,15 @@ func (s *server) timeout(c *gin.Context) {
 	c.Next()
 }
 
+// recover answers a panic with a 500 problem. http.ErrAbortHandler (a
+// proxied answer cut off midway) is panicked on: the server then drops the
+// connection, rather than end a truncated body as if it were whole.
 func (s *server) recover(c *gin.Context) {
 	defer func() {
 		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
 			s.deps.Log.Error("panic serving request", "path", c.Request.URL.Path, "request_id", requestID(c), "panic", v)
 			s.problem(c, statusProblem(http.StatusInternalServerError, "internal error"))
 		}

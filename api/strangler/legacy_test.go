@@ -1,6 +1,7 @@
 package strangler_test
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -206,4 +207,27 @@ func TestClientLimitsApplyToProxiedRoutes(t *testing.T) {
 	require.Equal(t, 2, m.count())
 	resp, _ := g.do(t, "GET", "/legacy/x", "", "Authorization", "Bearer "+bobKey)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// TestAnswerCutOffMidwayIsNotPassedAsWhole ensures that when the monolith
+// breaks off an answer after its headers, the client's connection is
+// dropped: it cannot take the truncated body for the whole.
+func TestAnswerCutOffMidwayIsNotPassedAsWhole(t *testing.T) {
+	t.Parallel()
+	m := newMonolith(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("first part"))
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	})
+	g := newGateway(t, legacyRoutes, m.URL, strangler.Config{}, nil)
+	req, err := http.NewRequest("GET", g.URL+"/legacy/big", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+aliceKey)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, err = io.ReadAll(resp.Body)
+	require.Error(t, err, "a cut-off answer is an error, not a short body")
+	require.Empty(t, g.logLines(t, "panic serving request"))
 }
