@@ -59,6 +59,8 @@ func TestDevInFrontOfAMonolith(t *testing.T) {
 	require.NoError(t, ch.PublishWithContext(context.Background(), s.topo.EventsExchange(), placement.EventType, false, false,
 		amqp.Publishing{ContentType: "application/cloudevents+json", DeliveryMode: amqp.Persistent, Body: []byte(ev)}))
 	id := placement.OrderID("/monolith/checkout", "cart-1/checkout")
+	require.Eventually(t, func() bool { code, _, _ := s.do("GET", "/v1/orders/"+id, nil); return code == http.StatusOK }, 20*time.Second,
+		50*time.Millisecond, "the placement event starts the saga")
 	s.await(id, "COMPLETED")
 	require.Contains(t, s.eventTypes(id, 5), "order.confirmed", "the monolith learns the outcome from the saga's events")
 
