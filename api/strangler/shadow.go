@@ -129,10 +129,10 @@ func (sh *shadowCall) compare(ours *answer, late bool) {
 		sh.s.cfg.Metrics.compared(name, resultSame)
 		return
 	}
-	sh.s.cfg.Metrics.compared(name, resultDiff)
 	sh.s.log.Warn("shadow answer differs", "route", name, "path", truncate(sh.path, 256), "request_id", sh.id,
 		"legacy_status", theirs.status, "ordersaga_status", ours.status,
 		"legacy_body", loggable(theirs.body.Bytes()), "ordersaga_body", loggable(ours.body.Bytes()))
+	sh.s.cfg.Metrics.compared(name, resultDiff) // after the log line: a diff counted is a diff logged
 }
 
 // gatewayProblem reports whether a is the gateway's own problem about the
