@@ -41,7 +41,7 @@ type monolith struct {
 	bodies   []string
 }
 
-func newMonolith(t *testing.T, handle http.HandlerFunc) *monolith {
+func newMonolith(t testing.TB, handle http.HandlerFunc) *monolith {
 	m := &monolith{}
 	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -83,7 +83,7 @@ type gateway struct {
 // newGateway serves the routes file routes (its legacy_url set to
 // legacyURL) with API keys for alice and bob and, with limits, the
 // per-client rate limits on the real Redis.
-func newGateway(t *testing.T, routes, legacyURL string, cfg strangler.Config, limits *api.RateLimits) *gateway {
+func newGateway(t testing.TB, routes, legacyURL string, cfg strangler.Config, limits *api.RateLimits) *gateway {
 	t.Helper()
 	table, err := strangler.Parse([]byte("legacy_url: " + legacyURL + "\n" + routes))
 	require.NoError(t, err)
