@@ -177,7 +177,7 @@ func TestReloadSwapsTheTableAndKeepsItWhenTheFileIsBad(t *testing.T) {
 
 	require.NoError(t, os.WriteFile(file, []byte("legacy_url: "+m.URL+"\nroutes:\n  - prefix: /v1/inventory/\n    to: legasy\n"), 0o600))
 	err := g.front.Reload(file)
-	require.ErrorContains(t, err, file+":3: route 1")
+	require.ErrorContains(t, err, file+":4: route 1", "the line of the bad field")
 	require.ErrorContains(t, err, `to "legasy"`)
 	_, body = g.do(t, "GET", "/v1/inventory/widget", "", key...)
 	require.Contains(t, body, "meta", "the table in force is kept")

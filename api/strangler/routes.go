@@ -76,8 +76,27 @@ type Route struct {
 	// element ("items.id").
 	Ignore []string `yaml:"ignore"`
 
-	line int
+	// lines are the file's line of the route ("") and of each field.
+	lines map[string]int
 }
+
+// line returns the line of the route's field (of the route if absent).
+func (r Route) line(field string) int {
+	if n, ok := r.lines[field]; ok {
+		return n
+	}
+	return r.lines[""]
+}
+
+// fieldError is a mistake in one field of a route.
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (e fieldError) Error() string { return e.err.Error() }
+
+func bad(field string, err error) error { return fieldError{field: field, err: err} }
 
 // Table is a parsed, valid route table. It is immutable.
 type Table struct {
@@ -131,7 +150,7 @@ func Parse(b []byte) (*Table, error) {
 	lines := routeLines(&doc)
 	for i := range f.Routes {
 		if i < len(lines) {
-			f.Routes[i].line = lines[i]
+			f.Routes[i].lines = lines[i]
 		}
 	}
 	return f.table()
@@ -149,20 +168,26 @@ func yamlError(err error) error {
 	return errors.New(strings.TrimPrefix(strings.TrimPrefix(err.Error(), "yaml: "), "line "))
 }
 
-// routeLines returns the line of each item of the top-level routes list.
-func routeLines(doc *yaml.Node) []int {
+// routeLines returns, for each item of the top-level routes list, the line
+// of each of its fields ("" for the item's own).
+func routeLines(doc *yaml.Node) []map[string]int {
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil
 	}
 	m := doc.Content[0]
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == "routes" {
-			var out []int
-			for _, item := range m.Content[i+1].Content {
-				out = append(out, item.Line)
-			}
-			return out
+		if m.Content[i].Value != "routes" {
+			continue
 		}
+		var out []map[string]int
+		for _, item := range m.Content[i+1].Content {
+			lines := map[string]int{"": item.Line}
+			for j := 0; j+1 < len(item.Content); j += 2 {
+				lines[item.Content[j].Value] = item.Content[j].Line
+			}
+			out = append(out, lines)
+		}
+		return out
 	}
 	return nil
 }
@@ -180,12 +205,14 @@ func (f File) table() (*Table, error) {
 	reachesLegacy := false
 	for i, r := range f.Routes {
 		if err := r.validate(); err != nil {
-			return nil, fmt.Errorf("%d: route %d (prefix %q): %w", r.line, i+1, r.Prefix, err)
+			var fe fieldError
+			errors.As(err, &fe)
+			return nil, fmt.Errorf("%d: route %d (prefix %q): %w", r.line(fe.field), i+1, r.Prefix, err)
 		}
 		if prev, dup := seen[r.Prefix]; dup {
-			return nil, fmt.Errorf("%d: route %d: prefix %q is already routed on line %d", r.line, i+1, r.Prefix, prev)
+			return nil, fmt.Errorf("%d: route %d: prefix %q is already routed on line %d", r.line("prefix"), i+1, r.Prefix, prev)
 		}
-		seen[r.Prefix] = r.line
+		seen[r.Prefix] = r.line("prefix")
 		if r.Auth == "" {
 			r.Auth = AuthGateway
 		}
@@ -206,38 +233,38 @@ func (f File) table() (*Table, error) {
 func (r Route) validate() error {
 	switch {
 	case !strings.HasPrefix(r.Prefix, "/"):
-		return errors.New(`prefix: want a path starting with "/"`)
+		return bad("prefix", errors.New(`prefix: want a path starting with "/"`))
 	case strings.ContainsAny(r.Prefix, "?#%") || strings.Contains(r.Prefix, "/../") || strings.Contains(r.Prefix, "/./"):
-		return errors.New("prefix: want a clean path, without ?, #, % or dot segments")
+		return bad("prefix", errors.New("prefix: want a clean path, without ?, #, % or dot segments"))
 	}
 	switch r.To {
 	case Legacy, Ordersaga, Shadow, Canary:
 	case "":
-		return errors.New("to is required: legacy, ordersaga, shadow or canary")
+		return bad("", errors.New("to is required: legacy, ordersaga, shadow or canary"))
 	default:
-		return fmt.Errorf("to %q: want legacy, ordersaga, shadow or canary", r.To)
+		return bad("to", fmt.Errorf("to %q: want legacy, ordersaga, shadow or canary", r.To))
 	}
 	if r.Percent != 0 && r.To != Canary {
-		return errors.New("percent is for canary routes only")
+		return bad("percent", errors.New("percent is for canary routes only"))
 	}
 	if r.Percent < 0 || r.Percent > 100 {
-		return fmt.Errorf("percent %d: want 0 to 100", r.Percent)
+		return bad("percent", fmt.Errorf("percent %d: want 0 to 100", r.Percent))
 	}
 	if len(r.Ignore) > 0 && r.To != Shadow {
-		return errors.New("ignore is for shadow routes only")
+		return bad("ignore", errors.New("ignore is for shadow routes only"))
 	}
 	for _, p := range r.Ignore {
 		if p == "" || strings.HasPrefix(p, ".") || strings.HasSuffix(p, ".") || strings.Contains(p, "..") {
-			return fmt.Errorf("ignore %q: want a dotted field path such as meta.generated_at", p)
+			return bad("ignore", fmt.Errorf("ignore %q: want a dotted field path such as meta.generated_at", p))
 		}
 	}
 	switch r.Auth {
 	case "", AuthGateway, AuthPassthrough:
 	default:
-		return fmt.Errorf("auth %q: want gateway or passthrough", r.Auth)
+		return bad("auth", fmt.Errorf("auth %q: want gateway or passthrough", r.Auth))
 	}
 	if r.Auth == AuthPassthrough && r.To == Ordersaga {
-		return errors.New("auth passthrough: an ordersaga route never reaches the monolith")
+		return bad("auth", errors.New("auth passthrough: an ordersaga route never reaches the monolith"))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -87,4 +88,26 @@ func deleteQueue(t *testing.T, name string) {
 	if err != nil {
 		t.Errorf("delete queue %s: %v", name, err)
 	}
+}
+
+// TestRoutesFileFromTheConfigFile ensures --routes may be given in the
+// config file, under api:, like any flag.
+func TestRoutesFileFromTheConfigFile(t *testing.T) {
+	file := writeFile(t, "c.yaml", "api:\n  routes: /etc/ordersaga/routes.yaml\n  legacy-timeout: 3s\n")
+	out, err := configOf(t, "api", "--config", file)
+	require.NoError(t, err)
+	require.Contains(t, out, `routes: "/etc/ordersaga/routes.yaml"  # config file`)
+	require.Contains(t, out, `legacy-timeout: "3s"  # config file`)
+}
+
+// TestBadRoutesFileStopsTheAPIAtStart ensures a routes file that does not
+// load stops the gateway at start, naming the file, the line and the
+// reason.
+func TestBadRoutesFileStopsTheAPIAtStart(t *testing.T) {
+	bad := writeFile(t, "routes.yaml", "legacy_url: http://monolith\nroutes:\n  - prefix: /a/\n    to: legasy\n")
+	var reg = newRegistry()
+	bg := newBackground()
+	defer bg.Stop()
+	_, err := StranglerFlags{RoutesFile: bad}.front(bg, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.ErrorContains(t, err, "--routes: "+bad+`:4: route 1 (prefix "/a/"): to "legasy"`)
 }
