@@ -265,8 +265,11 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
-	handler, err := newAPI(c.Client, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, log)
+	handler, err := newAPI(c.Client, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, bg, log)
 	if err != nil {
+		return nil, err
+	}
+	if err := startPlacement(ctx, bg, c.Client, d.PlacementFlags, d.SagaFlags, d.CodecFlags, d.RabbitFlags, log); err != nil {
 		return nil, err
 	}
 	apiSrv, err := listen("api", d.APIAddr, handler, d.HTTPFlags, log)

@@ -245,6 +245,7 @@ type APIFlags struct {
 	IdempotencyRetention time.Duration `env:"IDEMPOTENCY_RETENTION" default:"24h" help:"How long responses to requests with an Idempotency-Key are kept for replay."`
 	AdmissionFlags       `embed:""`
 	FairUseFlags         `embed:""`
+	StranglerFlags       `embed:""`
 }
 
 // FairUseFlags bound what one client may ask of the API (docs/overload.md,

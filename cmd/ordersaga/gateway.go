@@ -53,8 +53,9 @@ func newServiceClients(urls ServiceURLFlags, token string, gf GatewayFlags, log 
 // timeline. It serves reg's metrics, with its own and the sagas needing
 // attention. auth is the API's access control, checked by the caller before
 // anything starts (APIFlags.auth). Admission control reads backlog (nil:
-// off; see startBacklog).
-func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceClients, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, backlog api.Backlog, log *slog.Logger) (http.Handler, error) {
+// off; see startBacklog). With a routes file it stands in front of a
+// monolith, reloading the file on SIGHUP in bg (strangler.go).
+func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceClients, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, backlog api.Backlog, bg *background, log *slog.Logger) (http.Handler, error) {
 	keys, err := cf.keyring()
 	if err != nil {
 		return nil, err
@@ -71,6 +72,10 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceCl
 		MaxWaitingOnMissing: af.AdmissionMaxWaitingOnMissing}
 	limits := af.limits()
 	if err := limits.Validate(); err != nil {
+		return nil, err
+	}
+	front, err := af.front(bg, reg, log)
+	if err != nil {
 		return nil, err
 	}
 	rdb, ks := pool.get(rf.RedisURL), rf.prefix("api")
@@ -90,6 +95,7 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceCl
 		Checks:         checks,
 		Metrics:        metricsHandler(reg),
 		RequestMetrics: api.NewRequestMetrics(reg),
+		Front:          front,
 		Log:            log,
 	}), nil
 }

@@ -105,6 +105,7 @@ type APICmd struct {
 	GatewayFlags      `embed:""`
 	ServiceTokenFlags `embed:""`
 	HTTPFlags         `embed:""`
+	RabbitFlags       `embed:""` // --placement-queue's
 }
 
 // Run serves the API until ctx is cancelled.
@@ -141,8 +142,11 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	handler, err := newAPI(c.Client, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, backlog, log)
+	handler, err := newAPI(c.Client, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, backlog, bg, log)
 	if err != nil {
+		return err
+	}
+	if err := startPlacement(ctx, bg, c.Client, a.PlacementFlags, a.SagaFlags, a.CodecFlags, a.RabbitFlags, log); err != nil {
 		return err
 	}
 	srv, err := listen("api", a.APIAddr, handler, a.HTTPFlags, log)
