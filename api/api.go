@@ -117,7 +117,7 @@ func (c *Config) setDefaults() {
 }
 
 // Deps are the API's dependencies; all but Idempotency, Backlog, Limiter,
-// Shares, Approvals, Checks and Metrics are required.
+// Shares, Approvals, Checks, Metrics, RequestMetrics and Front are required.
 type Deps struct {
 	Sagas Sagas
 	// Stock, Orders, Reservations and Payments are the services' APIs.
@@ -144,7 +144,10 @@ type Deps struct {
 	Metrics http.Handler
 	// RequestMetrics, if set, counts and times the requests.
 	RequestMetrics *RequestMetrics
-	Log            *slog.Logger
+	// Front, if set, puts the gateway in front of a monolith: the routes
+	// it gives the monolith are proxied there (docs/migrating.md).
+	Front Front
+	Log   *slog.Logger
 }
 
 type server struct {
@@ -174,7 +177,11 @@ func New(cfg Config, deps Deps) http.Handler {
 	// that skips the middleware.
 	r.RedirectTrailingSlash = false
 	r.Use(s.observe()...)
-	r.Use(s.recover, s.timeout)
+	r.Use(s.recover)
+	if deps.Front != nil {
+		r.Use(s.front(r))
+	}
+	r.Use(s.timeout)
 	r.NoRoute(func(c *gin.Context) { s.problem(c, statusProblem(http.StatusNotFound, "no such route")) })
 	r.NoMethod(func(c *gin.Context) {
 		s.problem(c, statusProblem(http.StatusMethodNotAllowed, "method not allowed here"))
@@ -208,9 +215,15 @@ func (s *server) timeout(c *gin.Context) {
 	c.Next()
 }
 
+// recover answers a panic with a 500 problem. http.ErrAbortHandler (a
+// proxied answer cut off midway) is panicked on: the server then drops the
+// connection, rather than end a truncated body as if it were whole.
 func (s *server) recover(c *gin.Context) {
 	defer func() {
 		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
 			s.deps.Log.Error("panic serving request", "path", c.Request.URL.Path, "request_id", requestID(c), "panic", v)
 			s.problem(c, statusProblem(http.StatusInternalServerError, "internal error"))
 		}

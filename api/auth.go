@@ -126,19 +126,25 @@ func principal(c *gin.Context) Principal {
 }
 
 // authenticate identifies the sender of every /v1 request: with any key
-// configured, every request (reads too) needs a valid one. Keys are
-// compared in constant time.
+// configured, every request (reads too) needs a valid one.
 func (s *server) authenticate(c *gin.Context) {
+	if s.identify(c) {
+		c.Next()
+	}
+}
+
+// identify records the request's principal and reports true, or answers
+// 401 and reports false. Keys are compared in constant time.
+func (s *server) identify(c *gin.Context) bool {
 	if !s.cfg.Auth.Enabled() {
 		c.Set(principalKey, anonymous)
-		c.Next()
-		return
+		return true
 	}
 	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 	if !ok || token == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="ordersaga"`)
 		s.problem(c, statusProblem(http.StatusUnauthorized, "an API key is required: Authorization: Bearer <key>"))
-		return
+		return false
 	}
 	// Every role's keys are compared, so the time taken does not tell
 	// which role a key nearly matched.
@@ -150,11 +156,11 @@ func (s *server) authenticate(c *gin.Context) {
 	}
 	if who != nil {
 		c.Set(principalKey, *who)
-		c.Next()
-		return
+		return true
 	}
 	c.Header("WWW-Authenticate", `Bearer realm="ordersaga", error="invalid_token"`)
 	s.problem(c, statusProblem(http.StatusUnauthorized, "the API key is not valid"))
+	return false
 }
 
 // require answers 403 unless the principal's role has scope.

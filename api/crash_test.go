@@ -125,7 +125,7 @@ func TestLongRequestKeepsItsKey(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	sagas := &countingSagas{orders: map[string]int{}, entered: make(chan struct{}, 1), release: make(chan struct{})}
 	h := api.New(api.Config{}, api.Deps{Sagas: sagas, Stock: fakeStock{}, Orders: noParts{}, Reservations: noParts{},
-		Payments: noParts{}, Timeline: fakeTimeline{}, Idempotency: idempotency.NewStore(rdb, prefix, time.Hour, 300*time.Millisecond),
+		Payments: noParts{}, Timeline: fakeTimeline{}, Idempotency: idempotency.NewStore(rdb, prefix, time.Hour, time.Second),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	done := make(chan int)
 	go func() {
@@ -133,7 +133,7 @@ func TestLongRequestKeepsItsKey(t *testing.T) {
 		done <- rec.Code
 	}()
 	<-sagas.entered
-	time.Sleep(time.Second) // more than three leases
+	time.Sleep(3500 * time.Millisecond) // more than three leases
 	rec, _ := send(t, h, "POST", "/v1/orders", validOrder, api.IdempotencyKeyHeader, "k-long")
 	require.Equal(t, http.StatusConflict, rec.Code, "the running request still holds its key")
 	close(sagas.release)
@@ -141,4 +141,10 @@ func TestLongRequestKeepsItsKey(t *testing.T) {
 	rec, _ = send(t, h, "POST", "/v1/orders", validOrder, api.IdempotencyKeyHeader, "k-long")
 	require.Equal(t, http.StatusAccepted, rec.Code)
 	require.Equal(t, "true", rec.Header().Get("Idempotent-Replayed"))
+}
+
+// TestIdempotencyOnCluster runs the in-process idempotency test on a
+// 3-master Redis Cluster.
+func TestIdempotencyOnCluster(t *testing.T) {
+	redistest.OnCluster(t, TestLongRequestKeepsItsKey)
 }

@@ -133,7 +133,9 @@ func TestPoliteClientIsServedBesideAFlood(t *testing.T) {
 	age, _ := m.BacklogAge()
 	t.Logf("polite: %d of %d admitted, %d lists; flood: %d of %d admitted (%.0f/s); backlog at the end %s",
 		admitted, sent, listed, floodAdmitted.Load(), floodSent.Load(), float64(floodAdmitted.Load())/flood.Seconds(), age.Round(time.Millisecond))
-	require.GreaterOrEqual(t, sent, 20)
+	// 25 at 5 a second; fewer when each answer takes longer on a loaded
+	// machine, but enough to tell 90 percent from a coin toss.
+	require.GreaterOrEqual(t, sent, 10)
 	require.GreaterOrEqual(t, float64(admitted), 0.9*float64(sent), "the polite client gets at least 90 percent admitted")
 	require.Greater(t, floodSent.Load(), 10*floodAdmitted.Load()/9, "the flood was shed or limited")
 }

@@ -44,9 +44,9 @@ func newServices(t *testing.T, wrap map[string]func(http.Handler) http.Handler) 
 	rdb, prefix := redistest.New(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := &services{
-		orders:    order.NewStore(rdb, redislua.Keyspace(prefix+"order:")),
-		inventory: inventory.NewStore(rdb, redislua.Keyspace(prefix+"inventory:")),
-		payments:  payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:")),
+		orders:    order.NewStore(rdb, redislua.NewKeyspace(prefix, "order")),
+		inventory: inventory.NewStore(rdb, redislua.NewKeyspace(prefix, "inventory")),
+		payments:  payment.NewStore(rdb, redislua.NewKeyspace(prefix, "payment")),
 		servers:   map[string]*httptest.Server{},
 	}
 	register := map[string]func(r *servicehttp.Router){

@@ -80,10 +80,10 @@ func (l RateLimits) listCost() int {
 
 // clientKey is who a request is counted against, for rate limits and fair
 // shares: the principal with auth on; with auth off (one principal,
-// anonymous) the peer's IP address — the connection's, never a header a
-// client may forge.
+// anonymous), or on a route whose Authorization the monolith checks, the
+// peer's IP address — the connection's, never a header a client may forge.
 func (s *server) clientKey(c *gin.Context) string {
-	if s.cfg.Auth.Enabled() {
+	if _, identified := c.Get(principalKey); identified && s.cfg.Auth.Enabled() {
 		return "client:" + principal(c).Name
 	}
 	host, _, err := net.SplitHostPort(c.Request.RemoteAddr)
@@ -93,14 +93,22 @@ func (s *server) clientKey(c *gin.Context) string {
 	return "ip:" + host
 }
 
-// limit refuses a request over its client's quota: 429 rate_limited with
-// Retry-After and the IETF RateLimit and RateLimit-Policy headers
-// (draft-ietf-httpapi-ratelimit-headers). When the limiter's store fails it
-// admits (fails open) and logs, once until it answers again.
+// limit refuses a request over its client's quota (see allow).
 func (s *server) limit(c *gin.Context) {
-	if s.deps.Limiter == nil {
+	if s.allow(c) {
 		c.Next()
-		return
+	}
+}
+
+// allow reports whether the request is within its client's quota, or
+// answers 429 rate_limited with Retry-After and the IETF RateLimit and
+// RateLimit-Policy headers (draft-ietf-httpapi-ratelimit-headers) and
+// reports false. When the limiter's store fails it admits (fails open) and
+// logs, once until it answers again. A shadow call (UpstreamShadow) is not
+// counted: its client's request was.
+func (s *server) allow(c *gin.Context) bool {
+	if route, ok := frontRoute(c); s.deps.Limiter == nil || ok && route.Upstream == UpstreamShadow {
+		return true
 	}
 	p, cost := s.cfg.Limits.reads(), 1
 	switch c.Request.Method {
@@ -112,21 +120,18 @@ func (s *server) limit(c *gin.Context) {
 		p = s.cfg.Limits.writes()
 	}
 	if p.Rate <= 0 {
-		c.Next()
-		return
+		return true
 	}
 	r, err := s.deps.Limiter.Allow(c.Request.Context(), p, s.clientKey(c), cost)
 	if err != nil {
 		if s.limiterFailing.CompareAndSwap(false, true) {
 			s.deps.Log.Warn("rate limiter unavailable: admitting every request until it answers", "error", err)
 		}
-		c.Next()
-		return
+		return true
 	}
 	s.limiterFailing.Store(false)
 	if r.Allowed {
-		c.Next()
-		return
+		return true
 	}
 	retry := max(1, int(math.Ceil(r.RetryAfter.Seconds())))
 	c.Header("Retry-After", strconv.Itoa(retry))
@@ -135,4 +140,5 @@ func (s *server) limit(c *gin.Context) {
 	s.problem(c, codeProblem(http.StatusTooManyRequests, CodeRateLimited, fmt.Sprintf(
 		"over this client's %s quota (%d at once, %g a second; this request takes %d): retry after %d s",
 		p.Name, p.Burst, p.Rate, cost, retry)))
+	return false
 }

@@ -28,7 +28,9 @@ var RequestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 const requestIDKey = "ordersaga.request_id"
 
 // RequestMetrics are the API's Prometheus metrics, by route (the route
-// template, "unmatched" for none), method and status. A nil
+// template, "unmatched" for none; a Front's route name for the requests it
+// matched), upstream (UpstreamOrdersaga, UpstreamLegacy, UpstreamShadow),
+// method and status. A nil
 // *RequestMetrics records nothing.
 type RequestMetrics struct {
 	Requests *prometheus.CounterVec
@@ -39,10 +41,10 @@ type RequestMetrics struct {
 func NewRequestMetrics(reg prometheus.Registerer) *RequestMetrics {
 	m := &RequestMetrics{
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ordersaga_api_requests_total",
-			Help: "API requests answered, by route, method and status."}, []string{"route", "method", "status"}),
+			Help: "API requests answered, by route, upstream (ordersaga, legacy: the monolith, shadow: a shadow route's comparison call), method and status."}, []string{"route", "upstream", "method", "status"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ordersaga_api_request_duration_seconds",
-			Help:    "Time to answer an API request, by route and method.",
-			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}}, []string{"route", "method"}),
+			Help:    "Time to answer an API request, by route, upstream and method.",
+			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}}, []string{"route", "upstream", "method"}),
 	}
 	reg.MustRegister(m.Requests, m.Duration)
 	return m
@@ -77,9 +79,13 @@ func (s *server) logRequest(c *gin.Context) {
 	if route == "" {
 		route = "unmatched"
 	}
+	upstream := UpstreamOrdersaga
+	if fr, ok := frontRoute(c); ok {
+		route, upstream = fr.Name, fr.Upstream
+	}
 	if m := s.deps.RequestMetrics; m != nil {
-		m.Requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-		m.Duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
+		m.Requests.WithLabelValues(route, upstream, method, strconv.Itoa(status)).Inc()
+		m.Duration.WithLabelValues(route, upstream, method).Observe(elapsed.Seconds())
 	}
 	level := slog.LevelInfo
 	switch {
@@ -91,6 +97,7 @@ func (s *server) logRequest(c *gin.Context) {
 	attrs := []slog.Attr{
 		slog.String("method", c.Request.Method), slog.String("route", route), slog.String("path", truncate(c.Request.URL.Path, maxLoggedPath)),
 		slog.Int("status", status), slog.Duration("duration", elapsed), slog.String("request_id", id),
+		slog.String("upstream", upstream),
 	}
 	if who, ok := c.Get(principalKey); ok { // authenticated (or auth off) /v1 requests
 		attrs = append(attrs, slog.String("client", who.(Principal).Name))

@@ -108,10 +108,10 @@ func TestRequestsAreCountedByRouteMethodStatus(t *testing.T) {
 	send(t, h, "BREW", "/v1/orders/a-1", "")
 	send(t, h, "GET", "/healthz", "")
 
-	require.Equal(t, 2.0, testutil.ToFloat64(m.Requests.WithLabelValues("/v1/orders/:id", "GET", "404")))
-	require.Equal(t, 1.0, testutil.ToFloat64(m.Requests.WithLabelValues("unmatched", "GET", "404")))
-	require.Equal(t, 1.0, testutil.ToFloat64(m.Requests.WithLabelValues("unmatched", "other", "405")))
-	require.Equal(t, 1.0, testutil.ToFloat64(m.Requests.WithLabelValues("/healthz", "GET", "200")))
+	require.Equal(t, 2.0, testutil.ToFloat64(m.Requests.WithLabelValues("/v1/orders/:id", "ordersaga", "GET", "404")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Requests.WithLabelValues("unmatched", "ordersaga", "GET", "404")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Requests.WithLabelValues("unmatched", "ordersaga", "other", "405")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Requests.WithLabelValues("/healthz", "ordersaga", "GET", "200")))
 	require.Equal(t, 4, testutil.CollectAndCount(m.Requests), "no series per order")
 	require.Equal(t, 4, testutil.CollectAndCount(m.Duration))
 

@@ -2,12 +2,14 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,12 +31,20 @@ type countingSagas struct {
 	orders  map[string]int
 	entered chan struct{}
 	release chan struct{}
+	running atomic.Int64
 }
 
 func (c *countingSagas) Start(ctx context.Context, in workflows.Input) error {
 	if c.release != nil {
+		if c.running.Add(1) > 1 {
+			return errors.New("a second request ran while the first still held its key")
+		}
 		c.entered <- struct{}{}
-		<-c.release
+		select {
+		case <-c.release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

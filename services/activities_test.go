@@ -38,18 +38,18 @@ func newServices(t *testing.T) *services {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sim := paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SecretKey: "provider-secret-0123"}, quiet)
+	sim := paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "{paymentsim}:", SecretKey: "provider-secret-0123"}, quiet)
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	pay, err := payment.NewProvider(payment.ProviderConfig{BaseURL: srv.URL, SecretKey: "provider-secret-0123"}, quiet)
 	require.NoError(t, err)
-	s := &services{sim: sim, pay: pay, inventory: inventory.NewStore(rdb, redislua.Keyspace(prefix+"inventory:")),
-		payments: payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))}
+	s := &services{sim: sim, pay: pay, inventory: inventory.NewStore(rdb, redislua.NewKeyspace(prefix, "inventory")),
+		payments: payment.NewStore(rdb, redislua.NewKeyspace(prefix, "payment"))}
 	var suite testsuite.WorkflowTestSuite
 	s.env = suite.NewTestActivityEnvironment()
 	s.env.RegisterActivity(&payment.Activities{Provider: pay, Store: s.payments})
 	s.env.RegisterActivity(&inventory.Activities{Store: s.inventory})
-	s.env.RegisterActivity(&order.Activities{Store: order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))})
+	s.env.RegisterActivity(&order.Activities{Store: order.NewStore(rdb, redislua.NewKeyspace(prefix, "order"))})
 	return s
 }
 

@@ -19,7 +19,7 @@ import (
 )
 
 // outbox returns the events in a keyspace's outbox, oldest first.
-func outbox(t *testing.T, rdb *redis.Client, ks redislua.Keyspace) []events.Event {
+func outbox(t *testing.T, rdb redis.UniversalClient, ks redislua.Keyspace) []events.Event {
 	t.Helper()
 	entries, err := rdb.XRange(context.Background(), ks.Outbox(), "-", "+").Result()
 	require.NoError(t, err)
@@ -47,7 +47,7 @@ func types(evs []events.Event) []string {
 func TestStateChangesEmitTheirEventsOnce(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	orderKS, invKS, payKS := redislua.Keyspace(prefix+"order:"), redislua.Keyspace(prefix+"inventory:"), redislua.Keyspace(prefix+"payment:")
+	orderKS, invKS, payKS := redislua.NewKeyspace(prefix, "order"), redislua.NewKeyspace(prefix, "inventory"), redislua.NewKeyspace(prefix, "payment")
 	orders, inv, pay := order.NewStore(rdb, orderKS), inventory.NewStore(rdb, invKS), payment.NewStore(rdb, payKS)
 	for range 2 {
 		_, err := inv.Put(ctx, "a", 5, 100)
@@ -100,7 +100,7 @@ func TestStateChangesEmitTheirEventsOnce(t *testing.T) {
 func TestAuthorizationEventsOnceAndExact(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	payKS := redislua.Keyspace(prefix + "payment:")
+	payKS := redislua.NewKeyspace(prefix, "payment")
 	pay := payment.NewStore(rdb, payKS)
 	const max = ordersaga.MaxTotalCents
 	capture := payment.ProviderCapture{CaptureID: "cp_1", AuthorizationID: "au_1", AmountCents: max}
@@ -141,7 +141,7 @@ func TestAuthorizationEventsOnceAndExact(t *testing.T) {
 func TestRefundAmountsAreExact(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	payKS := redislua.Keyspace(prefix + "payment:")
+	payKS := redislua.NewKeyspace(prefix, "payment")
 	pay := payment.NewStore(rdb, payKS)
 	require.NoError(t, pay.RecordCharge(ctx, "order-o1/charge_payment", "o1", "ch_1", ordersaga.MaxTotalCents))
 	require.NoError(t, pay.BeginRefund(ctx, "order-o1/charge_payment", "o1"))

@@ -52,7 +52,9 @@ type Shares struct {
 	now    func() time.Time
 }
 
-// New returns Shares keeping its counts in rdb under prefix.
+// New returns Shares keeping its counts in rdb under prefix, in keys
+// <prefix>{w}:<bucket>: one Redis Cluster hash slot, as the script that
+// sums the window reads every bucket.
 func New(rdb redis.Cmdable, prefix string, cfg Config) *Shares {
 	cfg.setDefaults()
 	return &Shares{rdb: rdb, prefix: prefix, cfg: cfg, now: time.Now}
@@ -64,7 +66,7 @@ func (s *Shares) buckets() []string {
 	cur := s.now().UnixNano() / int64(s.cfg.Bucket)
 	keys := make([]string, n)
 	for i := range keys {
-		keys[i] = s.prefix + strconv.FormatInt(cur-int64(i), 10)
+		keys[i] = s.prefix + "{w}:" + strconv.FormatInt(cur-int64(i), 10)
 	}
 	return keys
 }

@@ -253,7 +253,7 @@ func (s *suite) checkMoney(ctx context.Context, res *Result, statuses map[string
 			l.ChargedCents, l.RefundedCents, l.ChargedCents-l.RefundedCents, kept))
 	}
 	charged := 0
-	iter := s.rdb.Scan(ctx, 0, s.prefix+"paymentsim:charge:*", 1000).Iterator()
+	iter := s.rdb.Scan(ctx, 0, s.prefix+"{paymentsim}:charge:*", 1000).Iterator()
 	for iter.Next(ctx) {
 		if st := s.rdb.HGet(ctx, iter.Val(), "status").Val(); st == "succeeded" || st == "refunded" {
 			charged++
@@ -263,7 +263,7 @@ func (s *suite) checkMoney(ctx context.Context, res *Result, statuses map[string
 		res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("%d charges for %d charged orders", l.Charges, charged))
 	}
 	for id, o := range statuses {
-		key := s.prefix + "paymentsim:charge:" + workflows.WorkflowID(id) + "/" + workflows.StepChargePayment
+		key := s.prefix + "{paymentsim}:charge:" + workflows.WorkflowID(id) + "/" + workflows.StepChargePayment
 		ch, err := s.rdb.HMGet(ctx, key, "status", "amount_cents").Result()
 		if err != nil {
 			res.MoneyViolations = append(res.MoneyViolations, "provider charge of order "+id+": "+err.Error())
@@ -323,7 +323,7 @@ func (s *suite) checkEvents(ctx context.Context, res *Result, ids []string) {
 func (s *suite) expectedEvents(ctx context.Context, id string) []string {
 	wf := "order-" + id
 	var out []string
-	switch s.rdb.HGet(ctx, s.prefix+"order:order:"+id, "status").Val() {
+	switch s.rdb.HGet(ctx, s.prefix+"{order}:order:"+id, "status").Val() {
 	case "PENDING":
 		out = append(out, "order.created")
 	case "CONFIRMED":
@@ -331,7 +331,7 @@ func (s *suite) expectedEvents(ctx context.Context, id string) []string {
 	case "REJECTED":
 		out = append(out, "order.created", "order.cancelled")
 	}
-	switch s.rdb.HGet(ctx, s.prefix+"inventory:reservation:"+wf+"/reserve_inventory", "state").Val() {
+	switch s.rdb.HGet(ctx, s.prefix+"{inventory}:reservation:"+wf+"/reserve_inventory", "state").Val() {
 	case "reserved":
 		out = append(out, "inventory.reserved")
 	case "released":
@@ -339,7 +339,7 @@ func (s *suite) expectedEvents(ctx context.Context, id string) []string {
 	case "committed":
 		out = append(out, "inventory.reserved", "inventory.committed")
 	}
-	pay := s.rdb.HMGet(ctx, s.prefix+"payment:payment:"+wf+"/charge_payment", "state", "charge_id").Val()
+	pay := s.rdb.HMGet(ctx, s.prefix+"{payment}:payment:"+wf+"/charge_payment", "state", "charge_id").Val()
 	state, _ := pay[0].(string)
 	chargeID, _ := pay[1].(string)
 	switch {

@@ -10,6 +10,7 @@
 //
 //	go run ./cmd/faultsuite            # 200 orders (task faults)
 //	go run ./cmd/faultsuite --orders 60 # the CI variant (task faults-short)
+//	go run ./cmd/faultsuite --replicas 2 # two processes of every role; one of each SIGKILLed
 package main
 
 import (

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -35,6 +36,7 @@ type Config struct {
 	RedisURL  string        `env:"REDIS_URL" default:"redis://127.0.0.1:6379/0" help:"The real Redis (reached through a cuttable proxy)."`
 	RabbitURL string        `name:"rabbitmq-url" env:"RABBITMQ_URL" default:"amqp://guest:guest@127.0.0.1:5672/" help:"The real RabbitMQ (reached through a cuttable proxy)."`
 	Keep      bool          `help:"Keep the temporary directory (process logs, SQLite file)."`
+	Replicas  int           `default:"1" help:"Processes per role. With 2 or more, the orchestrator, each service's workers, the projector and the API run as separate processes, that many of each, and the last replica of each role is SIGKILLed mid-run (not restarted) instead of the worker and server kills."`
 }
 
 // suite is one run's processes and resources.
@@ -46,7 +48,7 @@ type suite struct {
 	prefix string
 	topo   broker.Topology
 	queue  string
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	redisP *faultproxy.Proxy
 	rabbit *faultproxy.Proxy
 
@@ -56,10 +58,14 @@ type suite struct {
 	temporal, api, provider, services, projector string
 	// client calls the gateway at api.
 	client *client.ClientWithResponses
-	mu     sync.Mutex
-	procs  map[string]*exec.Cmd
-	args   map[string][]string
-	faults []string
+	// With --replicas: the API replicas' addresses, the balancer the
+	// client sends through, and every address whose /readyz to await.
+	apis, ready []string
+	lb          *balancer
+	mu          sync.Mutex
+	procs       map[string]*exec.Cmd
+	args        map[string][]string
+	faults      []string
 	// The provider outage (outage.go): when it was, which orders were
 	// placed when, and what an order's state showed while its charge was
 	// retrying.
@@ -88,11 +94,15 @@ func (s *suite) setup(ctx context.Context) error {
 	id := "faults-" + hex.EncodeToString(b[:])
 	s.prefix, s.topo, s.queue = id+":", broker.Topology{Exchange: id + ".events"}, id+".timeline"
 
+	// The suite puts a fault proxy in front of one Redis: a cluster URL's
+	// redirections would go around it.
 	opts, err := redis.ParseURL(s.cfg.RedisURL)
 	if err != nil {
+		return fmt.Errorf("--redis-url: one Redis (the suite proxies it): %w", err)
+	}
+	if s.rdb, err = redislua.NewClient(s.cfg.RedisURL); err != nil {
 		return err
 	}
-	s.rdb = redis.NewClient(opts)
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis at %s is unreachable: %w", s.cfg.RedisURL, err)
 	}
@@ -117,18 +127,34 @@ func (s *suite) setup(ctx context.Context) error {
 		}
 	}
 	s.temporal, s.api, s.provider, s.services, s.projector = freeAddr(), freeAddr(), freeAddr(), freeAddr(), freeAddr()
-	if s.client, err = client.NewClientWithResponses("http://" + s.api); err != nil {
-		return err
-	}
 	token := rand.Text() // shared by the gateway and the services' APIs
 	_, tport, _ := net.SplitHostPort(s.temporal)
 	proxiedRedis := s.redisP.URL(s.cfg.RedisURL)
 	proxiedRabbit := s.rabbit.URL(s.cfg.RabbitURL)
-	common := []string{"--log-level", "warn", "--redis-key-prefix", s.prefix}
 	s.args["temporal"] = []string{"temporal-server", "--data-dir", filepath.Join(s.dir, "temporal"), "--temporal-port", tport,
 		"--ui-port=-1", "--log-level", "warn"}
-	s.args["provider"] = append([]string{"payment-provider", "--provider-addr", s.provider, "--redis-url", s.cfg.RedisURL,
-		"--provider-slow-delay", "1s"}, common...)
+	s.args["provider"] = []string{"payment-provider", "--provider-addr", s.provider, "--redis-url", s.cfg.RedisURL,
+		"--provider-slow-delay", "1s", "--log-level", "warn", "--redis-key-prefix", s.prefix}
+	names := []string{"projector", "worker", "api"}
+	var copts []client.ClientOption
+	if s.cfg.Replicas > 1 {
+		s.replicaArgs(token, proxiedRedis, proxiedRabbit)
+		names = s.replicaNames()
+		s.lb = newBalancer(s.apis)
+		copts = append(copts, client.WithHTTPClient(&http.Client{Transport: s.lb}))
+	} else {
+		s.singleArgs(token, proxiedRedis, proxiedRabbit)
+	}
+	if s.client, err = client.NewClientWithResponses("http://"+s.api, copts...); err != nil {
+		return err
+	}
+	return s.startAll(ctx, names)
+}
+
+// singleArgs sets the arguments of one process per role: a worker running
+// every service, a projector, an API.
+func (s *suite) singleArgs(token, proxiedRedis, proxiedRabbit string) {
+	common := []string{"--log-level", "warn", "--redis-key-prefix", s.prefix}
 	services := append([]string{"--temporal-address", s.temporal, "--redis-url", proxiedRedis,
 		"--rabbitmq-url", proxiedRabbit, "--rabbitmq-exchange", s.topo.EventsExchange()}, common...)
 	s.args["worker"] = append([]string{"worker", "--payment-provider-url", "http://" + s.provider, "--payment-timeout", "500ms",
@@ -140,6 +166,12 @@ func (s *suite) setup(ctx context.Context) error {
 		"--compensation-max-interval", "5s", "--temporal-address", s.temporal, "--redis-url", proxiedRedis,
 		"--order-service-url", serviceURL, "--inventory-service-url", serviceURL, "--payment-service-url", serviceURL,
 		"--service-token", token}, common...)
+	s.ready = []string{s.projector, s.services, s.api}
+}
+
+// startAll starts the Temporal server and the provider, then the roles'
+// processes names, and waits until they are ready.
+func (s *suite) startAll(ctx context.Context, names []string) error {
 	for _, name := range []string{"temporal", "provider"} {
 		if err := s.start(name); err != nil {
 			return err
@@ -149,17 +181,12 @@ func (s *suite) setup(ctx context.Context) error {
 		return fmt.Errorf("temporal server: %w (log: %s)", err, s.logFile("temporal"))
 	}
 	time.Sleep(time.Second) // namespace cache
-	for _, name := range []string{"projector", "worker", "api"} {
+	for _, name := range names {
 		if err := s.start(name); err != nil {
 			return err
 		}
 	}
-	for _, addr := range []string{s.projector, s.services, s.api} {
-		if err := waitReady(ctx, "http://"+addr+"/readyz", 60*time.Second); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.waitReplicas(ctx)
 }
 
 func (s *suite) logFile(name string) string { return filepath.Join(s.dir, name+".log") }
@@ -206,17 +233,18 @@ type fault struct {
 // inject runs the fault schedules concurrently: the provider outage, and the
 // short faults one after another, each after the previous one has healed.
 func (s *suite) inject(ctx context.Context) {
-	schedules := [][]fault{
-		{s.providerOutage(ctx)},
-		{
-			{"worker-kill", "SIGKILL the worker process; restart in 2s", 3 * time.Second, 2 * time.Second,
-				func() { s.kill("worker") }, func() { _ = s.start("worker") }},
-			{"temporal-kill", "SIGKILL the Temporal server process (SQLite file); restart in 2s", 4 * time.Second, 2 * time.Second,
-				func() { s.kill("temporal") }, func() { _ = s.start("temporal") }},
-			{"redis-cut", "Redis unreachable for 5s", 5 * time.Second, 5 * time.Second, s.redisP.Cut, s.redisP.Restore},
-			{"rabbitmq-cut", "RabbitMQ unreachable for 5s", 3 * time.Second, 5 * time.Second, s.rabbit.Cut, s.rabbit.Restore},
-		},
+	short := []fault{
+		{"worker-kill", "SIGKILL the worker process; restart in 2s", 3 * time.Second, 2 * time.Second,
+			func() { s.kill("worker") }, func() { _ = s.start("worker") }},
+		{"temporal-kill", "SIGKILL the Temporal server process (SQLite file); restart in 2s", 4 * time.Second, 2 * time.Second,
+			func() { s.kill("temporal") }, func() { _ = s.start("temporal") }},
+		{"redis-cut", "Redis unreachable for 5s", 5 * time.Second, 5 * time.Second, s.redisP.Cut, s.redisP.Restore},
+		{"rabbitmq-cut", "RabbitMQ unreachable for 5s", 3 * time.Second, 5 * time.Second, s.rabbit.Cut, s.rabbit.Restore},
 	}
+	if s.cfg.Replicas > 1 {
+		short = s.replicaKills()
+	}
+	schedules := [][]fault{{s.providerOutage(ctx)}, short}
 	var wg sync.WaitGroup
 	for _, faults := range schedules {
 		wg.Go(func() { s.run(ctx, faults) })

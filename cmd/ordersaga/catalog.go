@@ -100,7 +100,7 @@ type service struct {
 // serviceEnv is what a service's constructor is given: its Redis and
 // keyspace, and the settings of the process hosting it.
 type serviceEnv struct {
-	rdb      *redis.Client
+	rdb      redis.UniversalClient
 	keyspace redislua.Keyspace
 	// seed: create the demo catalog's missing SKUs (dev).
 	seed bool

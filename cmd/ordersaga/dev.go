@@ -295,8 +295,11 @@ func (d *DevCmd) startGateway(ctx context.Context, c *temporalConn, pool *redisP
 	if err != nil {
 		return err
 	}
-	handler, err := newAPI(c.Client, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, log)
+	handler, err := newAPI(c.Client, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, bg, log)
 	if err != nil {
+		return err
+	}
+	if err := startPlacement(ctx, bg, c.Client, d.PlacementFlags, d.SagaFlags, d.CodecFlags, d.RabbitFlags, log); err != nil {
 		return err
 	}
 	apiSrv, err := listen("api", d.APIAddr, handler, d.HTTPFlags, log)
@@ -361,7 +364,7 @@ func startDevProvider(d *DevCmd, pool *redisPool, st *devStack, log *slog.Logger
 		key = rand.Text()
 	}
 	provider, err := listen("payment provider", d.ProviderAddr, paymentsim.New(pool.get(d.providerRedisURL()), paymentsim.Config{
-		Keyspace: d.RedisKeyPrefix + "paymentsim:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
+		Keyspace: d.RedisKeyPrefix + "{paymentsim}:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
 		SecretKey: key,
 	}, log).Handler(), d.HTTPFlags, log)
 	if err != nil {

@@ -84,11 +84,12 @@ func TestConfigurationDocListsEveryFlag(t *testing.T) {
 }
 
 // foreignFlags are the flags the docs name of other programs: the Temporal
-// CLI, Chromium, git, npm, Docker Compose and cmd/faultsuite.
+// CLI, Chromium, git, npm, Docker Compose, kubectl, Helm and cmd/faultsuite.
 var foreignFlags = map[string]bool{
 	"codec-endpoint": true, "codec-auth": true, "name": true, "input": true, "event-id": true, "reason": true,
 	"type": true, "output": true, "dump-dom": true, "name-only": true, "prefix": true, "build": true, "outage": true,
-	"build-arg": true, "short": true, "retention": true,
+	"build-arg": true, "short": true, "retention": true, "scale": true, "replicas": true,
+	"from-file": true, "from-literal": true, "install": true, "set": true, "reuse-values": true, "strict": true,
 }
 
 var docFlag = regexp.MustCompile(`(?:^|[^\w-])--([a-z][a-z0-9-]*)`)

@@ -86,7 +86,7 @@ func startStack(t *testing.T, extra ...string) *stack {
 			"--temporal-port", port(s.temporal), "--ui-port", port(s.ui),
 			"--api-addr", s.api, "--provider-addr", s.provider,
 			"--http-addr", s.services, "--service-token", e2eServiceToken, "--provider-secret-key", e2eProviderKey,
-			"--redis-url", redistest.URL(), "--redis-key-prefix", prefix,
+			"--redis-url", redistest.URLFor(t), "--redis-key-prefix", prefix,
 			"--rabbitmq-url", amqptest.URL(), "--rabbitmq-exchange", topo.EventsExchange(), "--timeline-queue", queue,
 			"--payment-timeout", "300ms", "--provider-slow-delay", "1s",
 			"--log-level", "warn",

@@ -88,7 +88,7 @@ func startRelays(bg *background, names []string, rf RedisFlags, pool *redisPool,
 
 // newTimeline returns the timeline store of rf.
 func newTimeline(rf CommonRedisFlags, pool *redisPool) *timeline.Store {
-	return timeline.NewStore(pool.get(rf.timelineURL()), string(rf.keyspace("timeline")))
+	return timeline.NewStore(pool.get(rf.timelineURL()), rf.prefix("timeline"))
 }
 
 // startProjector declares the projector's queue (so no event published from

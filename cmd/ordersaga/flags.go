@@ -117,18 +117,23 @@ type HTTPFlags struct {
 // default Redis, the timeline's, and the key prefix. The API and the
 // projector take only these: they never open a service's Redis.
 type CommonRedisFlags struct {
-	RedisURL         string `env:"REDIS_URL" secret:"" default:"redis://127.0.0.1:6379/0" help:"Redis of every keyspace not given its own (the services', the timeline's, the API's idempotency records)."`
+	RedisURL         string `env:"REDIS_URL" secret:"" default:"redis://127.0.0.1:6379/0" help:"Redis of every keyspace not given its own (the services', the timeline's, the API's idempotency records). Every Redis URL may name a Redis Cluster (redis://h1:7001?addr=h2:7001&addr=h3:7001) and ask for wait_replicas=N: see docs/redis.md."`
 	TimelineRedisURL string `env:"TIMELINE_REDIS_URL" secret:"" help:"Redis of the order timeline (default: --redis-url)."`
-	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before each keyspace (order:, inventory:, payment:, timeline:, api:, paymentsim:)."`
+	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before each keyspace ({order}:, {inventory}:, {payment}:, timeline:, api:, {paymentsim}:)."`
 }
 
 func (f CommonRedisFlags) timelineURL() string { return or(f.TimelineRedisURL, f.RedisURL) }
 
-// keyspace returns a keyspace (a service's, the timeline's) under the
-// optional global prefix.
+// keyspace returns a service's keyspace under the optional global prefix:
+// one Redis Cluster hash slot (redislua.NewKeyspace).
 func (f CommonRedisFlags) keyspace(name string) redislua.Keyspace {
-	return redislua.Keyspace(f.RedisKeyPrefix + name + ":")
+	return redislua.NewKeyspace(f.RedisKeyPrefix, name)
 }
+
+// prefix returns the key prefix of a keyspace whose keys tag themselves
+// (the timeline's by order, the API's by client and key): they spread over
+// a Redis Cluster.
+func (f CommonRedisFlags) prefix(name string) string { return f.RedisKeyPrefix + name + ":" }
 
 // RabbitFlags say where the domain events go.
 type RabbitFlags struct {
@@ -197,6 +202,7 @@ type APIFlags struct {
 	IdempotencyRetention time.Duration `env:"IDEMPOTENCY_RETENTION" default:"24h" help:"How long responses to requests with an Idempotency-Key are kept for replay."`
 	AdmissionFlags       `embed:""`
 	FairUseFlags         `embed:""`
+	StranglerFlags       `embed:""`
 }
 
 // FairUseFlags bound what one client may ask of the API (docs/overload.md,

@@ -25,8 +25,9 @@ import (
 // timeline. It serves reg's metrics, with its own and the sagas needing
 // attention. auth is the API's access control, checked by the caller before
 // anything starts (APIFlags.auth). Admission control reads backlog (nil:
-// off; see startBacklog).
-func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc api.Deps, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, backlog api.Backlog, log *slog.Logger) (http.Handler, error) {
+// off; see startBacklog). With a routes file it stands in front of a
+// monolith, reloading the file on SIGHUP in bg (strangler.go).
+func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc api.Deps, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, backlog api.Backlog, bg *background, log *slog.Logger) (http.Handler, error) {
 	keys, err := cf.keyring()
 	if err != nil {
 		return nil, err
@@ -45,9 +46,13 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc api.Deps,
 	if err := limits.Validate(); err != nil {
 		return nil, err
 	}
-	rdb, ks := pool.get(rf.RedisURL), string(rf.keyspace("api"))
+	front, err := af.front(bg, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	rdb, ks := pool.get(rf.RedisURL), rf.prefix("api")
 	d := svc // the services' clients (newServiceClients)
-	d.Sagas, d.Backlog, d.Approvals = sagas, backlog, sagas
+	d.Sagas, d.Backlog, d.Approvals, d.Front = sagas, backlog, sagas, front
 	d.Limiter = ratelimit.New(rdb, ks+"ratelimit:")
 	d.Shares = fairshare.New(rdb, ks+"admitted:", fairshare.Config{})
 	d.Idempotency = idempotency.NewStore(rdb, ks+"idempotency:", af.IdempotencyRetention, idempotency.DefaultLease)

@@ -55,7 +55,7 @@ func placeWaiting(t *testing.T, addr, order string, header ...string) checkout {
 type checkoutStack struct {
 	t               *testing.T
 	api             string
-	rdb             *redis.Client
+	rdb             redis.UniversalClient
 	prefix          string
 	inventoryWorker []string
 	stopInventory   func()

@@ -50,7 +50,7 @@ func startSagaRig(t *testing.T, inventoryStore func(inventory.ActivityStore) inv
 	t.Cleanup(c.Close)
 	require.NoError(t, temporalclient.CheckSearchAttributes(ctx, c, "default", workflows.SearchAttributes()))
 
-	sim := httptest.NewServer(paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SlowDelay: time.Second}, log).Handler())
+	sim := httptest.NewServer(paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "{paymentsim}:", SlowDelay: time.Second}, log).Handler())
 	t.Cleanup(sim.Close)
 	// Every service of the catalog, as a worker process opens them.
 	rf := RedisFlags{CommonRedisFlags: CommonRedisFlags{RedisURL: redistest.URL(), RedisKeyPrefix: prefix}}

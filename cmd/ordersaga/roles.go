@@ -108,6 +108,7 @@ type APICmd struct {
 	GatewayFlags      `embed:""`
 	ServiceTokenFlags `embed:""`
 	HTTPFlags         `embed:""`
+	RabbitFlags       `embed:""` // --placement-queue's
 }
 
 // Run serves the API until ctx is cancelled.
@@ -144,8 +145,11 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	handler, err := newAPI(c.Client, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, backlog, log)
+	handler, err := newAPI(c.Client, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, backlog, bg, log)
 	if err != nil {
+		return err
+	}
+	if err := startPlacement(ctx, bg, c.Client, a.PlacementFlags, a.SagaFlags, a.CodecFlags, a.RabbitFlags, log); err != nil {
 		return err
 	}
 	srv, err := listen("api", a.APIAddr, handler, a.HTTPFlags, log)
@@ -160,7 +164,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 // PaymentProviderCmd runs the simulated payment provider alone.
 type PaymentProviderCmd struct {
 	RedisURL         string `env:"REDIS_URL" secret:"" default:"redis://127.0.0.1:6379/0" help:"Redis the provider keeps its charges in."`
-	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace paymentsim:."`
+	RedisKeyPrefix   string `env:"REDIS_KEY_PREFIX" help:"Prefix of every key, before the provider's keyspace {paymentsim}:."`
 	ProviderFlags    `embed:""`
 	ProviderKeyFlags `embed:""`
 	HTTPFlags        `embed:""`
@@ -184,7 +188,7 @@ func (p *PaymentProviderCmd) Run(ctx context.Context, log *slog.Logger) error {
 	}
 	defer pool.Close()
 	sim := paymentsim.New(pool.get(p.RedisURL), paymentsim.Config{
-		Keyspace: p.RedisKeyPrefix + "paymentsim:", SlowDelay: p.ProviderSlowDelay, FlakyFailures: p.ProviderFlakyFailures, SecretKey: key,
+		Keyspace: p.RedisKeyPrefix + "{paymentsim}:", SlowDelay: p.ProviderSlowDelay, FlakyFailures: p.ProviderFlakyFailures, SecretKey: key,
 	}, log)
 	srv, err := listen("payment provider", p.ProviderAddr, sim.Handler(), p.HTTPFlags, log)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
 	"github.com/ordersaga/ordersaga/internal/telemetry"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
@@ -35,7 +36,7 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 
 // redisPool holds one client per distinct Redis URL.
 type redisPool struct {
-	clients map[string]*redis.Client
+	clients map[string]redis.UniversalClient
 	// roles names the keyspaces a URL holds, for its readiness check
 	// (see name).
 	roles map[string][]string
@@ -44,21 +45,16 @@ type redisPool struct {
 // openRedis connects to every URL and pings it. An unreachable Redis is a
 // one-line error naming the URL and how to start it.
 func openRedis(ctx context.Context, urls ...string) (*redisPool, error) {
-	p := &redisPool{clients: map[string]*redis.Client{}, roles: map[string][]string{}}
+	p := &redisPool{clients: map[string]redis.UniversalClient{}, roles: map[string][]string{}}
 	for _, u := range urls {
 		if _, ok := p.clients[u]; ok {
 			continue
 		}
-		opts, err := redis.ParseURL(u)
+		c, err := redislua.NewClient(u)
 		if err != nil {
 			p.Close()
-			var ue *url.Error // its message repeats the URL, password and all
-			if errors.As(err, &ue) {
-				err = ue.Err
-			}
 			return nil, fmt.Errorf("redis url %q: %w", redacted(u), err)
 		}
-		c := redis.NewClient(opts)
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		err = c.Ping(pctx).Err()
 		cancel()
@@ -72,7 +68,7 @@ func openRedis(ctx context.Context, urls ...string) (*redisPool, error) {
 	return p, nil
 }
 
-func (p *redisPool) get(u string) *redis.Client { return p.clients[u] }
+func (p *redisPool) get(u string) redis.UniversalClient { return p.clients[u] }
 
 // name records which keyspace roles (timeline, order, ...) each Redis
 // holds, given by role, unless it is def (the Redis of every keyspace not

@@ -24,7 +24,7 @@ import (
 func BenchmarkRelayThroughput(b *testing.B) {
 	rdb, prefix := redistest.New(b)
 	topo, _ := amqptest.Topology(b)
-	stream := prefix + "bench:outbox"
+	stream := prefix + "{bench}:outbox"
 	fill(b, rdb, stream, "bench", 0, b.N)
 	r, err := outbox.New(rdb, outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo}, quiet, nil)
 	if err != nil {
@@ -75,7 +75,7 @@ func BenchmarkRelayLag(b *testing.B) {
 	rdb, prefix := redistest.New(b)
 	topo, _ := amqptest.Topology(b)
 	tap := amqptest.Tap(b, topo)
-	stream := prefix + "bench:outbox"
+	stream := prefix + "{bench}:outbox"
 	r, err := outbox.New(rdb, outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo}, quiet, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -30,7 +30,7 @@ func TestBrokerRestartLosesNothing(t *testing.T) {
 	_, err := ch.QueueDeclare(queue, true, false, false, false, amqp.Table{"x-queue-type": "quorum"})
 	require.NoError(t, err)
 	require.NoError(t, ch.QueueBind(queue, "#", topo.EventsExchange(), false, nil))
-	stream := prefix + "order:outbox"
+	stream := prefix + "{order}:outbox"
 	startRelay(t, rdb, outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo, MaxBackoff: 500 * time.Millisecond})
 
 	ids := fill(t, rdb, stream, "o1", 0, 500)

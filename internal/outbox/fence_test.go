@@ -19,7 +19,7 @@ func TestFencedDeleteNeedsTheCurrentLease(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	cfg := Config{URL: "amqp://unused", Stream: prefix + "order:outbox"}
+	cfg := Config{URL: "amqp://unused", Stream: prefix + "{order}:outbox"}
 	relay := func() *Relay {
 		r, err := New(rdb, cfg, slog.New(slog.DiscardHandler), nil)
 		require.NoError(t, err)
@@ -59,4 +59,9 @@ func TestFencedDeleteNeedsTheCurrentLease(t *testing.T) {
 	b.release(ctx, lb)
 	require.ErrorIs(t, b.deleteFenced(ctx, lb, entries[2:]), errLeaseLost, "no lease, no delete")
 	require.EqualValues(t, 1, outboxLen())
+}
+
+// TestFenceOnCluster runs the fence's test on a 3-master Redis Cluster.
+func TestFenceOnCluster(t *testing.T) {
+	redistest.OnCluster(t, TestFencedDeleteNeedsTheCurrentLease)
 }

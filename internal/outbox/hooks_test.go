@@ -52,10 +52,17 @@ func runs(cmd redis.Cmder, script *redis.Script) bool {
 // hookedClient returns a new client to the same Redis as rdb, with hooks:
 // a relay given it sees the faults they inject, the test's own client does
 // not.
-func hookedClient(t *testing.T, rdb *redis.Client, hooks ...redis.Hook) *redis.Client {
+func hookedClient(t *testing.T, rdb redis.UniversalClient, hooks ...redis.Hook) redis.UniversalClient {
 	t.Helper()
-	opts := *rdb.Options()
-	c := redis.NewClient(&opts)
+	var c redis.UniversalClient
+	switch r := rdb.(type) {
+	case *redis.ClusterClient:
+		opts := *r.Options()
+		c = redis.NewClusterClient(&opts)
+	case *redis.Client:
+		opts := *r.Options()
+		c = redis.NewClient(&opts)
+	}
 	for _, h := range hooks {
 		c.AddHook(h)
 	}

@@ -20,7 +20,7 @@ func TestLagGrowsWhileTheBrokerIsUnreachable(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	topo, _ := amqptest.Topology(t)
 	proxy := brokerProxy(t)
-	stream := prefix + "order:outbox"
+	stream := prefix + "{order}:outbox"
 	reg := prometheus.NewRegistry()
 	r, err := outbox.New(rdb, outbox.Config{URL: proxy.URL(amqptest.URL()), Stream: stream, Topology: topo, Name: "order",
 		LagInterval: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}, quiet, outbox.NewMetrics(reg))

@@ -59,7 +59,7 @@ func TestStalledRenewalNeverPublishesConcurrently(t *testing.T) {
 			rdb, prefix := redistest.New(t)
 			topo, _ := amqptest.Topology(t)
 			tap := amqptest.Tap(t, topo)
-			stream := prefix + "order:outbox"
+			stream := prefix + "{order}:outbox"
 			cfg := outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo, BatchSize: 20, Block: 50 * time.Millisecond,
 				LeaseTTL: ttl, LeaseMargin: 250 * time.Millisecond, ConfirmTimeout: 300 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
 

@@ -53,16 +53,21 @@ import (
 	"github.com/ordersaga/ordersaga/internal/events"
 )
 
-// Redis is what a Relay uses of a Redis client; *redis.Client has it. The
-// relay's scripts touch the stream, its lease and its fence counter at once:
-// they must live on one Redis node.
+// Redis is what a Relay uses of a Redis client; *redis.Client and
+// *redis.ClusterClient have it. The relay's scripts touch the stream, its
+// lease (<stream>:lease) and its fence counter (<stream>:fence) at once:
+// under Redis Cluster the stream's name must hold a hash tag, as a
+// redislua.NewKeyspace's outbox does, so the three share a slot.
 type Redis interface {
 	redis.Scripter
 	XRangeN(ctx context.Context, stream, start, stop string, count int64) *redis.XMessageSliceCmd
 	XRead(ctx context.Context, a *redis.XReadArgs) *redis.XStreamSliceCmd
 }
 
-var _ Redis = (*redis.Client)(nil)
+var (
+	_ Redis = (*redis.Client)(nil)
+	_ Redis = (*redis.ClusterClient)(nil)
+)
 
 // Config configures a Relay.
 type Config struct {

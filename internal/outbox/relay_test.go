@@ -28,7 +28,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // fill appends n events about order to the outbox stream, as the stores'
 // scripts do.
-func fill(t testing.TB, rdb *redis.Client, stream, order string, from, n int) []string {
+func fill(t testing.TB, rdb redis.UniversalClient, stream, order string, from, n int) []string {
 	t.Helper()
 	ctx := context.Background()
 	ids := make([]string, 0, n)
@@ -53,7 +53,7 @@ func eventJSON(ev events.Event) (string, error) {
 }
 
 // startRelay runs a relay until the test ends.
-func startRelay(t *testing.T, rdb *redis.Client, cfg outbox.Config) *outbox.Relay {
+func startRelay(t *testing.T, rdb redis.UniversalClient, cfg outbox.Config) *outbox.Relay {
 	t.Helper()
 	r, err := outbox.New(rdb, cfg, quiet, nil)
 	require.NoError(t, err)
@@ -109,7 +109,7 @@ func brokerProxy(t *testing.T) *faultproxy.Proxy {
 	return proxy
 }
 
-func requireDrained(t *testing.T, rdb *redis.Client, stream string) {
+func requireDrained(t *testing.T, rdb redis.UniversalClient, stream string) {
 	t.Helper()
 	require.Eventually(t, func() bool { return rdb.XLen(context.Background(), stream).Val() == 0 }, 10*time.Second, 20*time.Millisecond,
 		"every confirmed entry is deleted")
@@ -120,7 +120,7 @@ func TestRelayPublishesInOrderWithCloudEventProperties(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	topo, _ := amqptest.Topology(t)
 	tap := amqptest.Tap(t, topo)
-	stream := prefix + "order:outbox"
+	stream := prefix + "{order}:outbox"
 	ids := fill(t, rdb, stream, "o1", 0, 1200)
 	r := startRelay(t, rdb, outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo, BatchSize: 100})
 
@@ -160,7 +160,7 @@ func TestRelaySurvivesCutConnection(t *testing.T) {
 	topo, _ := amqptest.Topology(t)
 	tap := amqptest.Tap(t, topo)
 	proxy := brokerProxy(t)
-	stream := prefix + "order:outbox"
+	stream := prefix + "{order}:outbox"
 	r := startRelay(t, rdb, outbox.Config{URL: proxy.URL(amqptest.URL()), Stream: stream, Topology: topo, BatchSize: 50,
 		MaxBackoff: 200 * time.Millisecond})
 
@@ -185,7 +185,7 @@ func TestRelaySurvivesCutConnection(t *testing.T) {
 // crashBeforeFirstDelete returns a client to rdb's Redis on which the
 // relay's first delete of confirmed entries fails without reaching Redis:
 // the relay crashed between the broker's confirm and the delete.
-func crashBeforeFirstDelete(t *testing.T, rdb *redis.Client) *redis.Client {
+func crashBeforeFirstDelete(t *testing.T, rdb redis.UniversalClient) redis.UniversalClient {
 	t.Helper()
 	var deletes atomic.Int32
 	return hookedClient(t, rdb, scriptHook{script: outbox.DeleteScript,
@@ -204,7 +204,7 @@ func TestRelayCrashBetweenConfirmAndDeleteRepublishes(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	topo, _ := amqptest.Topology(t)
 	tap := amqptest.Tap(t, topo)
-	stream := prefix + "order:outbox"
+	stream := prefix + "{order}:outbox"
 	ids := fill(t, rdb, stream, "o1", 0, 10)
 	startRelay(t, crashBeforeFirstDelete(t, rdb), outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo, MaxBackoff: 100 * time.Millisecond})
 
@@ -240,7 +240,7 @@ func TestCrashDuplicateIsDroppedByTheTimelineInbox(t *testing.T) {
 	go func() { defer close(done); _ = proj.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	stream := prefix + "order:outbox"
+	stream := prefix + "{order}:outbox"
 	ids := fill(t, rdb, stream, "o9", 0, 20)
 	startRelay(t, crashBeforeFirstDelete(t, rdb), outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo, MaxBackoff: 100 * time.Millisecond})
 
@@ -260,7 +260,7 @@ func TestOneRelayPerOutbox(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	topo, _ := amqptest.Topology(t)
 	tap := amqptest.Tap(t, topo)
-	stream := prefix + "order:outbox"
+	stream := prefix + "{order}:outbox"
 	a := startRelay(t, rdb, outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo})
 	time.Sleep(200 * time.Millisecond)
 	b := startRelay(t, rdb, outbox.Config{URL: amqptest.URL(), Stream: stream, Topology: topo})

@@ -55,8 +55,19 @@ func Error(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// Keyspace is a service's key prefix, e.g. "inventory:".
+// Keyspace is a service's key prefix, e.g. "{inventory}:" (see NewKeyspace).
 type Keyspace string
+
+// NewKeyspace returns the keyspace of service name under prefix:
+// "<prefix>{<name>}:". The braces are a Redis Cluster hash tag: every key of
+// the keyspace hashes to one slot, so one script may touch any of them (a
+// record, its barrier, the order index, the outbox stream, its relay's
+// lease, the stock of several SKUs). A keyspace thus lives on one master;
+// the services' keyspaces spread over the cluster's masters. The prefix
+// stays outside the tag, so DeletePrefix(prefix) finds every key.
+func NewKeyspace(prefix, name string) Keyspace {
+	return Keyspace(prefix + "{" + name + "}:")
+}
 
 // Key returns the key of parts joined by ":" in the keyspace.
 func (k Keyspace) Key(parts ...string) string {
@@ -112,23 +123,26 @@ func StepEvent(ctx context.Context, source, typ, stepKey, orderID string, data a
 }
 
 // DeletePrefix deletes every key that starts with prefix (a whole run's or
-// test's keyspaces), scanning rather than blocking Redis with KEYS.
+// test's keyspaces), scanning rather than blocking Redis with KEYS; on a
+// Redis Cluster, every master is scanned.
 func DeletePrefix(ctx context.Context, rdb redis.Cmdable, prefix string) error {
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		if batch = append(batch, iter.Val()); len(batch) == 1000 {
-			if err := rdb.Del(ctx, batch...).Err(); err != nil {
-				return err
+	return ForEachNode(ctx, rdb, func(ctx context.Context, node redis.Cmdable) error {
+		iter := node.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		// One key per DEL (a batch could span hash slots), 1,000 DELs per
+		// round trip.
+		pipe := node.Pipeline()
+		for iter.Next(ctx) {
+			pipe.Del(ctx, iter.Val())
+			if pipe.Len() == 1000 {
+				if _, err := pipe.Exec(ctx); err != nil {
+					return err
+				}
 			}
-			batch = batch[:0]
 		}
-	}
-	if err := iter.Err(); err != nil {
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		_, err := pipe.Exec(ctx)
 		return err
-	}
-	if len(batch) > 0 {
-		return rdb.Del(ctx, batch...).Err()
-	}
-	return nil
+	})
 }

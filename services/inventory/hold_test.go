@@ -116,7 +116,7 @@ func TestReservedAmountsAreExact(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	ks := redislua.Keyspace(prefix + "inventory:")
+	ks := redislua.NewKeyspace(prefix, "inventory")
 	inv := inventory.NewStore(rdb, ks)
 	_, err := inv.Put(ctx, "dear", 1_000_000, ordersaga.MaxPriceCents)
 	require.NoError(t, err)
@@ -146,7 +146,7 @@ func FuzzReserveTotal(f *testing.F) {
 	f.Add(int64(1_000_000_000), int64(99_999))
 	f.Add(int64(123_456_789), int64(810_000))
 	rdb, prefix := redistest.New(f)
-	ks := redislua.Keyspace(prefix + "inventory:")
+	ks := redislua.NewKeyspace(prefix, "inventory")
 	inv := inventory.NewStore(rdb, ks)
 	var n atomic.Int64
 	f.Fuzz(func(t *testing.T, qty, price int64) {
@@ -173,7 +173,7 @@ func FuzzReserveTotal(f *testing.F) {
 
 // reservedTotal returns the total_cents of the i-th event of the outbox
 // (-1: the last) as its JSON writes it.
-func reservedTotal(t *testing.T, rdb *redis.Client, ks redislua.Keyspace, i int) string {
+func reservedTotal(t *testing.T, rdb redis.UniversalClient, ks redislua.Keyspace, i int) string {
 	t.Helper()
 	entries, err := rdb.XRange(context.Background(), ks.Outbox(), "-", "+").Result()
 	require.NoError(t, err)

@@ -82,7 +82,7 @@ func (s *Store) Put(ctx context.Context, sku string, available, priceCents int64
 	if err != nil {
 		return ordersaga.Stock{}, fmt.Errorf("put stock %s: %w", sku, err)
 	}
-	err = inventoryRestock.Run(ctx, s.rdb, []string{s.ks.Key("sku", sku), s.ks.Outbox()}, sku, available, priceCents, raw).Err()
+	err = redislua.Run(ctx, s.rdb, inventoryRestock, []string{s.ks.Key("sku", sku), s.ks.Outbox()}, sku, available, priceCents, raw).Err()
 	if err != nil {
 		return ordersaga.Stock{}, redislua.Error("put stock "+sku, err)
 	}
@@ -148,7 +148,7 @@ func (s *Store) ReserveFor(ctx context.Context, key, orderID, clientID string, i
 		keys = append(keys, s.ks.Key("sku", it.SKU))
 		args = append(args, it.SKU, it.Quantity)
 	}
-	res, err := inventoryReserve.Run(ctx, s.rdb, keys, args...).StringSlice()
+	res, err := redislua.Run(ctx, s.rdb, inventoryReserve, keys, args...).StringSlice()
 	if err != nil {
 		return nil, redislua.Error("reserve", err)
 	}
@@ -222,7 +222,7 @@ func (s *Store) settle(ctx context.Context, key, op, eventType string) error {
 			keys = append(keys, s.ks.Key("sku", l.SKU))
 		}
 	}
-	if err := inventorySettle.Run(ctx, s.rdb, keys, op, ev).Err(); err != nil {
+	if err := redislua.Run(ctx, s.rdb, inventorySettle, keys, op, ev).Err(); err != nil {
 		return redislua.Error(op, err)
 	}
 	return nil

@@ -18,7 +18,7 @@ import (
 
 func newInventory(t *testing.T) *inventory.Store {
 	rdb, prefix := redistest.New(t)
-	return inventory.NewStore(rdb, redislua.Keyspace(prefix+"inventory:"))
+	return inventory.NewStore(rdb, redislua.NewKeyspace(prefix, "inventory"))
 }
 
 func stock(t *testing.T, inv *inventory.Store, sku string) ordersaga.Stock {

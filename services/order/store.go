@@ -55,7 +55,7 @@ func (s *Store) Create(ctx context.Context, key string, o ordersaga.Order) error
 	if err != nil {
 		return err
 	}
-	res, err := orderCreate.Run(ctx, s.rdb, []string{s.ks.Key("barrier", key), s.ks.Key("order", o.ID), s.ks.Outbox()},
+	res, err := redislua.Run(ctx, s.rdb, orderCreate, []string{s.ks.Key("barrier", key), s.ks.Key("order", o.ID), s.ks.Outbox()},
 		o.ID, o.CustomerID, items, ev).Text()
 	if err != nil {
 		return redislua.Error("create order", err)
@@ -72,7 +72,7 @@ func (s *Store) Reject(ctx context.Context, key, orderID, reason string) error {
 	if err != nil {
 		return err
 	}
-	err = orderReject.Run(ctx, s.rdb, []string{s.ks.Key("barrier", key), s.ks.Key("order", orderID), s.ks.Outbox()}, reason, ev).Err()
+	err = redislua.Run(ctx, s.rdb, orderReject, []string{s.ks.Key("barrier", key), s.ks.Key("order", orderID), s.ks.Outbox()}, reason, ev).Err()
 	if err != nil {
 		return redislua.Error("reject order", err)
 	}
@@ -86,7 +86,7 @@ func (s *Store) Confirm(ctx context.Context, key, orderID string, totalCents int
 	if err != nil {
 		return err
 	}
-	err = orderConfirm.Run(ctx, s.rdb, []string{s.ks.Key("order", orderID), s.ks.Outbox()}, totalCents, chargeID, ev).Err()
+	err = redislua.Run(ctx, s.rdb, orderConfirm, []string{s.ks.Key("order", orderID), s.ks.Outbox()}, totalCents, chargeID, ev).Err()
 	if err != nil {
 		return redislua.Error("confirm order", err)
 	}
@@ -104,7 +104,7 @@ func (s *Store) RecordResolution(ctx context.Context, in activities.ResolutionIn
 	if err != nil {
 		return err
 	}
-	if err := orderResolve.Run(ctx, s.rdb, []string{s.ks.Key("resolution", in.Key), s.ks.Outbox()}, rec, ev).Err(); err != nil {
+	if err := redislua.Run(ctx, s.rdb, orderResolve, []string{s.ks.Key("resolution", in.Key), s.ks.Outbox()}, rec, ev).Err(); err != nil {
 		return redislua.Error("record resolution", err)
 	}
 	return nil

@@ -17,7 +17,7 @@ import (
 
 func newOrders(t *testing.T) *order.Store {
 	rdb, prefix := redistest.New(t)
-	return order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))
+	return order.NewStore(rdb, redislua.NewKeyspace(prefix, "order"))
 }
 
 func TestOrderLifecycle(t *testing.T) {
@@ -68,12 +68,12 @@ func TestRecordResolutionEmitsOneEvent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	s := order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))
+	s := order.NewStore(rdb, redislua.NewKeyspace(prefix, "order"))
 	in := activities.ResolutionInput{Key: "order-o1/charge_payment", OrderID: "o1", Step: "charge_payment", By: "ops",
 		At: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), Reason: "refunded by hand"}
 	require.NoError(t, s.RecordResolution(ctx, in))
 	require.NoError(t, s.RecordResolution(ctx, in), "a retry records nothing more")
-	entries, err := rdb.XRange(ctx, prefix+"order:outbox", "-", "+").Result()
+	entries, err := rdb.XRange(ctx, prefix+"{order}:outbox", "-", "+").Result()
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
 	ev, err := events.Decode([]byte(entries[0].Values["event"].(string)))

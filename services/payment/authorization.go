@@ -84,7 +84,7 @@ func (s *Store) RecordRelease(ctx context.Context, key, stepKey, orderID string,
 
 func (s *Store) authorization(ctx context.Context, op, key, orderID, event string, args ...any) error {
 	argv := append([]any{op, orderID, key, event}, args...)
-	err := paymentAuthorization.Run(ctx, s.rdb, []string{s.ks.Key("payment", key), s.ks.Outbox(), s.ks.OrderIndex(orderID)}, argv...).Err()
+	err := redislua.Run(ctx, s.rdb, paymentAuthorization, []string{s.ks.Key("payment", key), s.ks.Outbox(), s.ks.OrderIndex(orderID)}, argv...).Err()
 	if err != nil {
 		return redislua.Error("record authorization "+op, err)
 	}

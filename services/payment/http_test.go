@@ -25,7 +25,7 @@ func TestPaymentAPI(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	s := payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))
+	s := payment.NewStore(rdb, redislua.NewKeyspace(prefix, "payment"))
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r := servicehttp.NewRouter(token, quiet)
 	payment.Register(r, s)

@@ -26,7 +26,7 @@ const secret = "provider-secret-0123456789"
 func setup(t *testing.T, cfg payment.ProviderConfig) (*payment.Provider, *paymentsim.Provider, *httptest.Server) {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
-	sim := paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SlowDelay: 400 * time.Millisecond, SecretKey: secret}, quiet)
+	sim := paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "{paymentsim}:", SlowDelay: 400 * time.Millisecond, SecretKey: secret}, quiet)
 	if cfg.SecretKey == "" {
 		cfg.SecretKey = secret
 	}

@@ -104,7 +104,7 @@ func (s *Store) RecordRefund(ctx context.Context, key, orderID string) error {
 }
 
 func (s *Store) record(ctx context.Context, key, state, orderID, chargeID string, amount int64, reason, event string) error {
-	err := paymentRecord.Run(ctx, s.rdb, []string{s.ks.Key("payment", key), s.ks.Outbox(), s.ks.OrderIndex(orderID)},
+	err := redislua.Run(ctx, s.rdb, paymentRecord, []string{s.ks.Key("payment", key), s.ks.Outbox(), s.ks.OrderIndex(orderID)},
 		state, orderID, chargeID, amount, reason, event, key).Err()
 	if err != nil {
 		return redislua.Error("record payment "+state, err)

@@ -16,7 +16,7 @@ func TestPaymentRecord(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	s := payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))
+	s := payment.NewStore(rdb, redislua.NewKeyspace(prefix, "payment"))
 
 	id, err := s.Charged(ctx, "k")
 	require.NoError(t, err)
@@ -40,7 +40,7 @@ func TestPaymentRefundBeforeChargeRefusesCharge(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	s := payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))
+	s := payment.NewStore(rdb, redislua.NewKeyspace(prefix, "payment"))
 	require.NoError(t, s.BeginRefund(ctx, "k", "o1"))
 	require.ErrorIs(t, s.RecordCharge(ctx, "k", "o1", "ch_1", 500), ordersaga.ErrCompensated)
 }
@@ -51,7 +51,7 @@ func TestAuthorizationRecord(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, prefix := redistest.New(t)
-	s := payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))
+	s := payment.NewStore(rdb, redislua.NewKeyspace(prefix, "payment"))
 
 	rec, err := s.Authorization(ctx, "A")
 	require.NoError(t, err)

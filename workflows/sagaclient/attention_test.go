@@ -29,7 +29,7 @@ func TestAttentionCountIsReusedForMaxAge(t *testing.T) {
 			return &workflowservice.CountWorkflowExecutionsResponse{Count: calls.Add(1)}, nil
 		})
 	a := sagaclient.NewAttentionCollector(c, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	a.MaxAge = 50 * time.Millisecond
+	a.MaxAge = 2 * time.Second // long beside 20 scrapes, even on a loaded machine under -race
 	want := func(n string) string {
 		return "# HELP ordersaga_sagas_needing_attention Running sagas whose SagaStatus is FAILED: a compensation keeps failing past its bound (it keeps retrying).\n" +
 			"# TYPE ordersaga_sagas_needing_attention gauge\nordersaga_sagas_needing_attention " + n + "\n"
@@ -38,6 +38,6 @@ func TestAttentionCountIsReusedForMaxAge(t *testing.T) {
 		require.NoError(t, testutil.CollectAndCompare(a, strings.NewReader(want("1"))))
 	}
 	require.EqualValues(t, 1, calls.Load(), "one count for 20 scrapes")
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(a.MaxAge + 100*time.Millisecond)
 	require.NoError(t, testutil.CollectAndCompare(a, strings.NewReader(want("2"))), "counted again after MaxAge")
 }

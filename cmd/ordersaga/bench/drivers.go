@@ -149,7 +149,7 @@ func (d *TemporalDriver) Wait(ctx context.Context, id string) (time.Time, error)
 	return waitSaga(ctx, d.Watch, d.Client, id)
 }
 
-// BaselineDriver starts the samples-style saga (workflows/baseline).
+// BaselineDriver starts the samples-style saga (cmd/ordersaga/bench/baseline).
 type BaselineDriver struct {
 	Client client.Client
 	Watch  *Watcher

@@ -22,20 +22,21 @@ func URL() string {
 	return "redis://127.0.0.1:6379/0"
 }
 
-// New returns a client to URL() and a fresh key prefix for the test. It
-// fails the test, never skips it, when Redis is unreachable, and deletes
-// every key under the prefix when the test ends.
-func New(t testing.TB) (*redis.Client, string) {
+// New returns a client to URL() — or, in a subtest of OnCluster, to the
+// shared Redis Cluster — and a fresh key prefix for the test. It fails the
+// test, never skips it, when Redis is unreachable, and deletes every key
+// under the prefix when the test ends.
+func New(t testing.TB) (redis.UniversalClient, string) {
 	t.Helper()
-	opts, err := redis.ParseURL(URL())
+	u := URLFor(t)
+	rdb, err := redislua.NewClient(u)
 	if err != nil {
-		t.Fatalf("redistest: REDIS_URL %q: %v", URL(), err)
+		t.Fatalf("redistest: REDIS_URL %q: %v", u, err)
 	}
-	rdb := redis.NewClient(opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("redistest: Redis at %s is unreachable (%v); start it: redis-server --daemonize yes", URL(), err)
+		t.Fatalf("redistest: Redis at %s is unreachable (%v); start it: redis-server --daemonize yes", u, err)
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -47,4 +48,14 @@ func New(t testing.TB) (*redis.Client, string) {
 		_ = rdb.Close()
 	})
 	return rdb, prefix
+}
+
+// URLFor is the Redis URL of t: the shared Redis Cluster's in a subtest of
+// OnCluster, URL() otherwise.
+func URLFor(t testing.TB) string {
+	t.Helper()
+	if inCluster(t) {
+		return ClusterURL(t)
+	}
+	return URL()
 }

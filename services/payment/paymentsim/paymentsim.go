@@ -46,7 +46,9 @@ import (
 
 // Config configures the simulator.
 type Config struct {
-	// Keyspace prefixes every key (default "paymentsim:").
+	// Keyspace prefixes every key (default "{paymentsim}:"). A script
+	// touches a charge and the ledger: under Redis Cluster the keyspace
+	// must hold a hash tag, as the default does.
 	Keyspace string
 	// SlowDelay is how late tok_slow's first attempt answers (default 3s).
 	SlowDelay time.Duration
@@ -62,7 +64,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.Keyspace == "" {
-		c.Keyspace = "paymentsim:"
+		c.Keyspace = "{paymentsim}:"
 	}
 	if c.SlowDelay <= 0 {
 		c.SlowDelay = 3 * time.Second

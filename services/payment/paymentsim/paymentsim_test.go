@@ -22,7 +22,7 @@ const secret = "provider-secret-0123456789"
 func sim(t *testing.T, key string) (*paymentsim.Provider, string) {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
-	p := paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SecretKey: key},
+	p := paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "{paymentsim}:", SecretKey: key},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv := httptest.NewServer(p.Handler())
 	t.Cleanup(srv.Close)
