@@ -42,7 +42,9 @@ type BenchCmd struct {
 	Orders      int           `help:"Sagas to run (with --duration: whichever ends first)."`
 	Duration    time.Duration `help:"How long to drive load."`
 	Baseline    bool          `help:"Also run the samples-style saga (one queue, defer compensations, default options) on the same stack and print ours/baseline ratios. Uses the Temporal client for both."`
-	Repeat      int           `default:"1" help:"With --baseline: run ours and the baseline this many times each, alternating (ours, baseline, baseline, ours, ...), and report the median of the ours/baseline ratios."`
+	Compare     bool          `help:"Compare ours with its peers in one stack and one run: ordersaga (ours, in --topology), baseline (the samples-style saga on one queue), baseline-split (the same with each activity on its service's queue) and floor (a no-op saga of ours' shape on queues of ours' topology), alternating; report the median ratios ours/peer. Uses the Temporal client for all."`
+	Topology    string        `default:"split" enum:"split,single" help:"Topology of the embedded stack's workers, and of the floor's queues: split (each service on its queue) or single (the services' steps on the orchestrator's queue)."`
+	Repeat      int           `default:"1" help:"With --baseline or --compare: run each this many times, alternating (ours, baseline, baseline, ours, ...; --compare rotates the four), and report the median of the ours/peer ratios."`
 	Fresh       bool          `help:"Start a new embedded stack (empty database) for each run, so that no run inherits what an earlier one left."`
 	JSON        string        `name:"json" help:"Write the report as JSON to this file."`
 	Report      string        `help:"Write the report as a self-contained HTML page (throughput and latency over time, the runs side by side) to this file."`
@@ -71,6 +73,9 @@ type BenchReport struct {
 	Args   []string           `json:"args"`
 	Runs   []bench.Report     `json:"runs"`
 	Ratios map[string]float64 `json:"ratios,omitempty"`
+	// Compare holds, by peer (baseline, baseline-split, floor), the median
+	// of each ratio ours/peer over the repetitions (bench --compare).
+	Compare map[string]map[string]float64 `json:"ours_over,omitempty"`
 }
 
 // Run drives the load, prints the report and writes --json.
@@ -78,10 +83,13 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if b.Orders <= 0 && b.Duration <= 0 {
 		return fmt.Errorf("bench: give --orders or --duration")
 	}
-	if b.Read && (b.Orders <= 0 || b.Duration <= 0 || b.Baseline) {
-		return fmt.Errorf("bench: --read needs --orders (finished orders to read) and --duration (of each run), and no --baseline")
+	if b.Read && (b.Orders <= 0 || b.Duration <= 0 || b.Baseline || b.Compare) {
+		return fmt.Errorf("bench: --read needs --orders (finished orders to read) and --duration (of each run), and no --baseline or --compare")
 	}
-	if b.Baseline {
+	if b.Baseline && b.Compare {
+		return fmt.Errorf("bench: --baseline or --compare, not both")
+	}
+	if b.Baseline || b.Compare {
 		b.Via = "temporal"
 	}
 	if b.Fresh && (b.Target != "" || b.Read) {
@@ -111,17 +119,7 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	}
 	report := BenchReport{Args: os.Args[1:]}
 	for i := range max(1, b.Repeat) {
-		prefix := fmt.Sprintf("%s-%d", runID, i)
-		drivers := []func(*benchEnv) bench.Driver{func(e *benchEnv) bench.Driver { return b.sagaDriver(e.c, e.watch, e.apiURL, order, prefix) }}
-		if b.Baseline {
-			drivers = append(drivers, func(e *benchEnv) bench.Driver {
-				return &bench.BaselineDriver{Client: e.c, Watch: e.watch, Order: order, Prefix: prefix}
-			})
-			if i%2 == 1 {
-				slices.Reverse(drivers) // ABBA: a drift of the machine weighs on both alike
-			}
-		}
-		for j, driver := range drivers {
+		for j, driver := range b.drivers(i, fmt.Sprintf("%s-%d", runID, i), order) {
 			if b.Fresh && (i > 0 || j > 0) {
 				env.close()
 				next, err := b.open(ctx, fmt.Sprintf("%s-%d-%d", runID, i, j), log)
@@ -131,27 +129,60 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 				}
 				env = next
 			}
-			r, err := bench.Run(ctx, cfg, driver(env))
+			r, err := b.measure(ctx, cfg, env.c, driver(env), log)
 			if err != nil {
 				return err
 			}
-			if err := bench.MeasureTransitions(ctx, env.c, &r, b.Transitions); err != nil {
-				log.Warn("state transitions not measured", "error", err)
-			}
-			if err := bench.DiagnoseSlowest(ctx, env.c, &r); err != nil {
-				log.Warn("slowest saga not diagnosed", "error", err)
-			}
-			if b.Repeat > 1 {
+			if b.Repeat > 1 && b.Compare {
+				r.Repeat = i + 1
+			} else if b.Repeat > 1 {
 				r.Name += fmt.Sprintf(" #%d", i+1)
 			}
 			report.Runs = append(report.Runs, r)
 		}
 	}
-	if b.Baseline {
+	switch {
+	case b.Baseline:
 		report.Ratios = medianRatios(report.Runs)
+	case b.Compare:
+		report.Compare = comparePeers(report.Runs)
 	}
 	printReport(stdout, report)
 	return b.finish(report, log)
+}
+
+// drivers returns the drivers of repetition i, in the order to run them.
+func (b *BenchCmd) drivers(i int, prefix string, order bench.Order) []func(*benchEnv) bench.Driver {
+	ours := func(e *benchEnv) bench.Driver { return b.sagaDriver(e.c, e.watch, e.apiURL, order, prefix) }
+	if b.Compare {
+		return compareDrivers(i, prefix, order, b.floorQueues(), ours)
+	}
+	drivers := []func(*benchEnv) bench.Driver{ours}
+	if b.Baseline {
+		drivers = append(drivers, func(e *benchEnv) bench.Driver {
+			return &bench.BaselineDriver{Client: e.c, Watch: e.watch, Order: order, Prefix: prefix}
+		})
+		if i%2 == 1 {
+			slices.Reverse(drivers) // ABBA: a drift of the machine weighs on both alike
+		}
+	}
+	return drivers
+}
+
+// measure runs driver with cfg, then samples its sagas' state transitions
+// and diagnoses its slowest saga through c.
+func (b *BenchCmd) measure(ctx context.Context, cfg bench.Config, c client.Client, driver bench.Driver, log *slog.Logger) (bench.Report, error) {
+	r, err := bench.Run(ctx, cfg, driver)
+	if err != nil {
+		return r, err
+	}
+	if err := bench.MeasureTransitions(ctx, c, &r, b.Transitions); err != nil {
+		log.Warn("state transitions not measured", "error", err)
+	}
+	if err := bench.DiagnoseSlowest(ctx, c, &r); err != nil {
+		log.Warn("slowest saga not diagnosed", "error", err)
+	}
+	return r, nil
 }
 
 // benchEnv is what the runs drive: a Temporal client, the API, and a
@@ -256,7 +287,8 @@ func (b *BenchCmd) finish(report BenchReport, log *slog.Logger) error {
 	}
 	if b.Report != "" {
 		var page bytes.Buffer
-		doc := bench.Document{Title: "ordersaga bench", Command: "ordersaga " + strings.Join(report.Args, " "), Runs: report.Runs, Ratios: report.Ratios}
+		doc := bench.Document{Title: "ordersaga bench", Command: "ordersaga " + strings.Join(report.Args, " "), Runs: report.Runs,
+			Ratios: report.Ratios, Compare: report.Compare}
 		if err := bench.WriteHTML(&page, doc); err != nil {
 			return err
 		}
@@ -299,10 +331,13 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 		// long as APIRequestTimeout lets a request run.
 		HTTPFlags: HTTPFlags{HTTPWriteTimeout: defaultReadTimeout + benchRequestTimeout + 5*time.Second},
 	}
-	if b.Baseline {
+	if b.Baseline || b.Compare {
 		d.ExtraWorkers = append(d.ExtraWorkers, func(c client.Client, acts workers.Activities) worker.Worker {
 			return baseline.NewWorker(c, acts.Order, acts.Inventory, acts.Payment)
 		})
+	}
+	if b.Compare {
+		d.ExtraWorkers = append(d.ExtraWorkers, b.compareWorkers()...)
 	}
 	st, err := startDev(ctx, d, log)
 	if err != nil {
