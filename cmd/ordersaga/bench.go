@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -52,7 +53,7 @@ type BenchCmd struct {
 	Token       string        `default:"tok_ok" help:"Payment token of every order."`
 	Transitions int           `default:"20" help:"Completed sagas sampled for state transitions per saga."`
 	Quiet       bool          `help:"No progress bar."`
-	CPUProfile  string        `help:"Write a CPU profile of this process (with an embedded stack: everything) to this file."`
+	CPUProfile  string        `help:"Write a CPU profile of this process (with an embedded stack: everything) to this file; with --compare, one per run, to this file's name with -<run>-<repetition> before its extension."`
 	Read        bool          `help:"Measure reads instead: complete --orders sagas, read each once, then --readers readers of GET /v1/orders/{id} and of its /events for --duration each; then sagas for --duration alone and with reads at --read-rate beside them."`
 	Readers     int           `default:"8" help:"Concurrent readers (--read)."`
 	ReadRate    float64       `default:"100" help:"Reads/s of finished orders beside the sagas in --read's mixed run (0: --readers as fast as they go)."`
@@ -100,7 +101,10 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	runID := "bench-" + hex.EncodeToString(suffix[:])
 	order := bench.Order{CustomerID: "bench", Items: []ordersaga.Item{{SKU: b.SKU, Quantity: 1}}, Token: b.Token}
 
-	stopProfile, err := b.startCPUProfile()
+	stopProfile, err := b.startCPUProfile(b.CPUProfile)
+	if b.Compare {
+		stopProfile, err = func() {}, nil // one per run (measure)
+	}
 	if err != nil {
 		return err
 	}
@@ -129,7 +133,7 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 				}
 				env = next
 			}
-			r, err := b.measure(ctx, cfg, env.c, driver(env), log)
+			r, err := b.measure(ctx, cfg, env.c, driver(env), i+1, log)
 			if err != nil {
 				return err
 			}
@@ -171,8 +175,18 @@ func (b *BenchCmd) drivers(i int, prefix string, order bench.Order) []func(*benc
 
 // measure runs driver with cfg, then samples its sagas' state transitions
 // and diagnoses its slowest saga through c.
-func (b *BenchCmd) measure(ctx context.Context, cfg bench.Config, c client.Client, driver bench.Driver, log *slog.Logger) (bench.Report, error) {
+func (b *BenchCmd) measure(ctx context.Context, cfg bench.Config, c client.Client, driver bench.Driver, repeat int, log *slog.Logger) (bench.Report, error) {
+	path := ""
+	if b.Compare && b.CPUProfile != "" {
+		ext := filepath.Ext(b.CPUProfile)
+		path = fmt.Sprintf("%s-%s-%d%s", strings.TrimSuffix(b.CPUProfile, ext), driver.Name(), repeat, ext)
+	}
+	stopProfile, err := b.startCPUProfile(path)
+	if err != nil {
+		return bench.Report{}, err
+	}
 	r, err := bench.Run(ctx, cfg, driver)
+	stopProfile()
 	if err != nil {
 		return r, err
 	}
@@ -235,12 +249,12 @@ func (b *BenchCmd) open(ctx context.Context, id string, log *slog.Logger) (*benc
 	return env, nil
 }
 
-// startCPUProfile starts --cpu-profile, if given; stop ends it.
-func (b *BenchCmd) startCPUProfile() (stop func(), err error) {
-	if b.CPUProfile == "" {
+// startCPUProfile starts a CPU profile to path, if not empty; stop ends it.
+func (b *BenchCmd) startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
 		return func() {}, nil
 	}
-	f, err := os.Create(b.CPUProfile)
+	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
