@@ -44,6 +44,7 @@ type BenchCmd struct {
 	Duration    time.Duration `help:"How long to drive load."`
 	Baseline    bool          `help:"Also run the samples-style saga (one queue, defer compensations, default options) on the same stack and print ours/baseline ratios. Uses the Temporal client for both."`
 	Compare     bool          `help:"Compare ours with its peers in one stack and one run: ordersaga (ours, in --topology), baseline (the samples-style saga on one queue), baseline-split (the same with each activity on its service's queue) and floor (a no-op saga of ours' shape on queues of ours' topology), alternating; report the median ratios ours/peer. Uses the Temporal client for all."`
+	Features    bool          `help:"Measure the cost of ours' features: run ours, the floor (see --compare), and the floor with each of ours' features added (start-time search attributes, the final status upsert, summaries, all three) or its parallel steps made sequential, alternating; report the median ratios run/floor. Like --compare."`
 	Topology    string        `default:"split" enum:"split,single" help:"Topology of the embedded stack's workers, and of the floor's queues: split (each service on its queue) or single (the services' steps on the orchestrator's queue)."`
 	Repeat      int           `default:"1" help:"With --baseline or --compare: run each this many times, alternating (ours, baseline, baseline, ours, ...; --compare rotates the four), and report the median of the ours/peer ratios."`
 	Fresh       bool          `help:"Start a new embedded stack (empty database) for each run, so that no run inherits what an earlier one left."`
@@ -77,6 +78,9 @@ type BenchReport struct {
 	// Compare holds, by peer (baseline, baseline-split, floor), the median
 	// of each ratio ours/peer over the repetitions (bench --compare).
 	Compare map[string]map[string]float64 `json:"ours_over,omitempty"`
+	// features: Compare holds, by run, the ratios run/floor (bench
+	// --features) instead.
+	features bool
 }
 
 // Run drives the load, prints the report and writes --json.
@@ -89,6 +93,9 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	}
 	if b.Baseline && b.Compare {
 		return fmt.Errorf("bench: --baseline or --compare, not both")
+	}
+	if b.Features {
+		b.Compare = true
 	}
 	if b.Baseline || b.Compare {
 		b.Via = "temporal"
@@ -148,6 +155,8 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	switch {
 	case b.Baseline:
 		report.Ratios = medianRatios(report.Runs)
+	case b.Features:
+		report.Compare, report.features = featureRatios(report.Runs), true
 	case b.Compare:
 		report.Compare = comparePeers(report.Runs)
 	}
@@ -158,6 +167,9 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 // drivers returns the drivers of repetition i, in the order to run them.
 func (b *BenchCmd) drivers(i int, prefix string, order bench.Order) []func(*benchEnv) bench.Driver {
 	ours := func(e *benchEnv) bench.Driver { return b.sagaDriver(e.c, e.watch, e.apiURL, order, prefix) }
+	if b.Features {
+		return featureDrivers(i, prefix, order, b.floorQueues(), ours)
+	}
 	if b.Compare {
 		return compareDrivers(i, prefix, order, b.floorQueues(), ours)
 	}

@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -86,9 +87,67 @@ func (b *BenchCmd) compareWorkers() []func(client.Client, workers.Activities) wo
 	return out
 }
 
+// featureVariants are the runs of bench --features: ours, the floor, and
+// the floor with each feature of ours added (or, sequential, the parallel
+// steps taken away).
+var featureVariants = []struct {
+	name string
+	f    floor.Features
+}{
+	{runFloor, floor.Features{}},
+	{"floor+start-attributes", floor.Features{StartAttributes: true}},
+	{"floor+status-upsert", floor.Features{StatusUpsert: true}},
+	{"floor+summaries", floor.Features{Summaries: true}},
+	{"floor+all", floor.Features{StartAttributes: true, StatusUpsert: true, Summaries: true}},
+	{"floor-sequential", floor.Features{Sequential: true}},
+}
+
+// featureDrivers returns ours and the floor variants of repetition i,
+// rotated by i.
+func featureDrivers(i int, prefix string, order bench.Order, q floor.Queues, ours func(*benchEnv) bench.Driver) []func(*benchEnv) bench.Driver {
+	drivers := []func(*benchEnv) bench.Driver{ours}
+	for _, v := range featureVariants {
+		drivers = append(drivers, func(e *benchEnv) bench.Driver {
+			return &bench.FloorDriver{BaselineDriver: bench.BaselineDriver{Client: e.c, Watch: e.watch, Order: order, Prefix: prefix + "-" + v.name, Label: v.name},
+				Queues: q, Features: v.f}
+		})
+	}
+	n := i % len(drivers)
+	return append(drivers[n:], drivers[:n]...)
+}
+
+// featureRatios returns, by run, the median over the repetitions of each
+// ratio run/floor.
+func featureRatios(runs []bench.Report) map[string]map[string]float64 {
+	out := map[string]map[string]float64{}
+	names := []string{runOurs}
+	for _, v := range featureVariants[1:] {
+		names = append(names, v.name)
+	}
+	for _, name := range names {
+		if r := medianRatiosOf(runs, name, runFloor); r != nil {
+			out[name] = r
+		}
+	}
+	return out
+}
+
 // comparePeers returns, by peer, the median over the repetitions of each
-// ratio ours/peer (runs of one repetition share their Repeat).
+// ratio ours/peer.
 func comparePeers(runs []bench.Report) map[string]map[string]float64 {
+	out := map[string]map[string]float64{}
+	for _, peer := range comparePeersNames {
+		if r := medianRatiosOf(runs, runOurs, peer); r != nil {
+			out[peer] = r
+		}
+	}
+	return out
+}
+
+// medianRatiosOf returns the median over the repetitions of each ratio of
+// the run named a over the run named b of the same repetition (runs of one
+// repetition share their Repeat); nil if no repetition has both.
+func medianRatiosOf(runs []bench.Report, a, b string) map[string]float64 {
 	byRepeat := map[int]map[string]bench.Report{}
 	for _, r := range runs {
 		if byRepeat[r.Repeat] == nil {
@@ -96,25 +155,23 @@ func comparePeers(runs []bench.Report) map[string]map[string]float64 {
 		}
 		byRepeat[r.Repeat][r.Name] = r
 	}
-	out := map[string]map[string]float64{}
-	for _, peer := range comparePeersNames {
-		values := map[string][]float64{}
-		for _, rep := range byRepeat {
-			ours, ok1 := rep[runOurs]
-			other, ok2 := rep[peer]
-			if !ok1 || !ok2 {
-				continue
-			}
-			for k, v := range ratios(ours, other) {
-				values[k] = append(values[k], v)
-			}
+	values := map[string][]float64{}
+	for _, rep := range byRepeat {
+		ra, ok1 := rep[a]
+		rb, ok2 := rep[b]
+		if !ok1 || !ok2 {
+			continue
 		}
-		if len(values) > 0 {
-			out[peer] = map[string]float64{}
-			for k, vs := range values {
-				out[peer][k] = median(vs)
-			}
+		for k, v := range ratios(ra, rb) {
+			values[k] = append(values[k], v)
 		}
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	out := map[string]float64{}
+	for k, vs := range values {
+		out[k] = median(vs)
 	}
 	return out
 }
@@ -140,13 +197,18 @@ func printCompare(w io.Writer, rep BenchReport) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)
-	fmt.Fprintln(tw, "ours/peer (median)\tcompleted/s\tCPU/saga\ttransitions/saga\te2e p50\te2e p99\t")
-	for _, peer := range comparePeersNames {
-		r, ok := rep.Compare[peer]
-		if !ok {
-			continue
+	if rep.features {
+		fmt.Fprintln(tw, "run/floor (median)\tcompleted/s\tCPU/saga\ttransitions/saga\te2e p50\te2e p99\t")
+	} else {
+		fmt.Fprintln(tw, "ours/peer (median)\tcompleted/s\tCPU/saga\ttransitions/saga\te2e p50\te2e p99\t")
+	}
+	for _, name := range slices.Sorted(maps.Keys(rep.Compare)) {
+		r := rep.Compare[name]
+		label := "ordersaga/" + name
+		if rep.features {
+			label = name + "/floor"
 		}
-		fmt.Fprintf(tw, "ordersaga/%s\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t\n", peer, r["completed_per_second"], r["cpu_seconds_per_saga"],
+		fmt.Fprintf(tw, "%s\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t%.2f×\t\n", label, r["completed_per_second"], r["cpu_seconds_per_saga"],
 			r["transitions_per_saga"], r["end_to_end_p50"], r["end_to_end_p99"])
 	}
 	_ = tw.Flush()

@@ -36,6 +36,6 @@ func TestBenchCompareSmoke(t *testing.T) {
 	}
 	html, err := os.ReadFile(page)
 	require.NoError(t, err)
-	require.Equal(t, 1, strings.Count(string(html), "ours/peer"))
+	require.Equal(t, 1, strings.Count(string(html), "ours/peer ("))
 	require.Contains(t, string(html), "baseline-split")
 }

@@ -208,10 +208,11 @@ func (d *SplitBaselineDriver) Start(ctx context.Context, n int) (string, error) 
 }
 
 // FloorDriver starts the no-op saga of ours' shape (floor.OrderSaga) on
-// Queues.
+// Queues, with Features of ours added.
 type FloorDriver struct {
 	BaselineDriver
-	Queues floor.Queues
+	Queues   floor.Queues
+	Features floor.Features
 }
 
 // Name implements Driver.
@@ -219,8 +220,12 @@ func (d *FloorDriver) Name() string { return cmp.Or(d.Label, "floor") }
 
 // Start implements Driver.
 func (d *FloorDriver) Start(ctx context.Context, n int) (string, error) {
-	in := d.input(n)
-	return d.start(ctx, floor.WorkflowID(in.OrderID), d.Queues.Workflow, floor.WorkflowName, floor.Input{Order: in, Queues: d.Queues})
+	in := floor.Input{Order: d.input(n), Queues: d.Queues, Features: d.Features}
+	run, err := d.Client.ExecuteWorkflow(ctx, floor.StartOptions(floor.WorkflowID(in.Order.OrderID), in), floor.WorkflowName, in)
+	if err != nil {
+		return "", errKind{"temporal: " + classify(err), err.Error()}
+	}
+	return run.GetID(), nil
 }
 
 // waitResult waits for a workflow's result (after a Watcher saw it close,

@@ -66,7 +66,7 @@ code{background:#f4f4f4;padding:.2em}</style></head><body>
 <td>{{cpu .CPUSecondsPerSaga}}</td><td>{{f1 .TransitionsPerSaga}}</td></tr>
 {{end}}{{end}}</table>
 {{with .Ratios}}<p>ours/baseline: {{range $k, $v := .}}{{$k}} {{x $v}}; {{end}}</p>{{end}}
-{{with .Compare}}<h2>ours/peer, median over the repetitions</h2><table><tr><th>peer</th><th>completed/s</th><th>CPU/saga</th><th>transitions/saga</th><th>e2e p50</th><th>e2e p99</th></tr>
+{{with .Compare}}<h2>ours/peer (with --features: run/floor), median over the repetitions</h2><table><tr><th>peer</th><th>completed/s</th><th>CPU/saga</th><th>transitions/saga</th><th>e2e p50</th><th>e2e p99</th></tr>
 {{range $peer, $r := .}}<tr><td>{{$peer}}</td><td>{{x (index $r "completed_per_second")}}</td><td>{{x (index $r "cpu_seconds_per_saga")}}</td><td>{{x (index $r "transitions_per_saga")}}</td><td>{{x (index $r "end_to_end_p50")}}</td><td>{{x (index $r "end_to_end_p99")}}</td></tr>
 {{end}}</table>{{end}}
 {{range .Charts}}<div>{{.}}</div>

@@ -59,10 +59,28 @@ func (q Queues) Distinct() []string {
 	return out
 }
 
-// Input starts a floor saga: the order, as ours gets it, and where to run.
+// Input starts a floor saga: the order, as ours gets it, where to run,
+// and which of ours' features to add.
 type Input struct {
-	Order  workflows.Input `json:"order"`
-	Queues Queues          `json:"queues"`
+	Order    workflows.Input `json:"order"`
+	Queues   Queues          `json:"queues"`
+	Features Features        `json:"features"`
+}
+
+// Features are features of ours the floor can add one by one, to measure
+// each one's cost (bench --features). The zero value is the floor. The
+// starter adds those set at the start (StartAttributes, Summaries).
+type Features struct {
+	// StartAttributes: the starter sets ours' search attributes.
+	StartAttributes bool `json:"start_attributes,omitempty"`
+	// StatusUpsert: the saga upserts its status attribute as it ends.
+	StatusUpsert bool `json:"status_upsert,omitempty"`
+	// Summaries: a static summary and details at the start, and a summary
+	// on each activity.
+	Summaries bool `json:"summaries,omitempty"`
+	// Sequential runs the five actions one after another instead of ours'
+	// two pairs: what the parallel steps save.
+	Sequential bool `json:"sequential,omitempty"`
 }
 
 // OrderSaga runs the five actions of an order that completes, with ours'
@@ -70,28 +88,40 @@ type Input struct {
 func OrderSaga(ctx workflow.Context, in Input) error {
 	retry := &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, MaximumInterval: 10 * time.Second,
 		BackoffCoefficient: 2, MaximumAttempts: 10}
-	on := func(queue string, startToClose time.Duration) workflow.Context {
-		return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: queue,
-			StartToCloseTimeout: startToClose, RetryPolicy: retry})
+	f := in.Features
+	exec := func(queue string, startToClose time.Duration, step, name string, arg any) workflow.Future {
+		opts := workflow.ActivityOptions{TaskQueue: queue, StartToCloseTimeout: startToClose, RetryPolicy: retry}
+		if f.Summaries {
+			opts.Summary = "action " + step
+		}
+		fut := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), name, arg)
+		if f.Sequential {
+			_ = fut.Get(ctx, nil)
+		}
+		return fut
 	}
 	o, q := in.Order, in.Queues
 	wf := workflow.GetInfo(ctx).WorkflowExecution.ID
-	create := workflow.ExecuteActivity(on(q.Order, 10*time.Second), activities.CreateOrderName,
+	create := exec(q.Order, 10*time.Second, "create_order", activities.CreateOrderName,
 		activities.CreateOrderInput{Key: wf + "/create_order", OrderID: o.OrderID, CustomerID: o.CustomerID, Items: o.Items})
-	reserve := workflow.ExecuteActivity(on(q.Inventory, 10*time.Second), activities.ReserveInventoryName,
+	reserve := exec(q.Inventory, 10*time.Second, "reserve_inventory", activities.ReserveInventoryName,
 		activities.ReserveInput{Key: wf + "/reserve_inventory", OrderID: o.OrderID, Items: o.Items})
 	if err := all(ctx, create, reserve); err != nil {
 		return err
 	}
-	if err := workflow.ExecuteActivity(on(q.Payment, 30*time.Second), activities.ChargePaymentName,
+	if err := exec(q.Payment, 30*time.Second, "charge_payment", activities.ChargePaymentName,
 		activities.ChargeInput{Key: wf + "/charge_payment", OrderID: o.OrderID, Token: o.PaymentToken}).Get(ctx, nil); err != nil {
 		return err
 	}
-	confirm := workflow.ExecuteActivity(on(q.Order, 10*time.Second), activities.ConfirmOrderName,
+	confirm := exec(q.Order, 10*time.Second, "confirm_order", activities.ConfirmOrderName,
 		activities.ConfirmOrderInput{Key: wf + "/confirm_order", OrderID: o.OrderID})
-	commit := workflow.ExecuteActivity(on(q.Inventory, 10*time.Second), activities.CommitInventoryName,
+	commit := exec(q.Inventory, 10*time.Second, "commit_inventory", activities.CommitInventoryName,
 		activities.ReservationRef{Key: wf + "/reserve_inventory", OrderID: o.OrderID})
-	return all(ctx, confirm, commit)
+	err := all(ctx, confirm, commit)
+	if err == nil && f.StatusUpsert {
+		err = workflow.UpsertTypedSearchAttributes(ctx, workflows.SagaStatusKey.ValueSet(string(workflows.StatusCompleted)))
+	}
+	return err
 }
 
 // all waits for every future and returns the first error, in order.
@@ -103,6 +133,25 @@ func all(ctx workflow.Context, fs ...workflow.Future) error {
 		}
 	}
 	return first
+}
+
+// StartOptions returns the start options of in's saga as id on in's
+// workflow queue: ours' search attributes and summaries if its features
+// say so.
+func StartOptions(id string, in Input) client.StartWorkflowOptions {
+	opts := client.StartWorkflowOptions{ID: id, TaskQueue: in.Queues.Workflow}
+	if in.Features.StartAttributes {
+		opts.TypedSearchAttributes = temporal.NewSearchAttributes(
+			workflows.OrderIDKey.ValueSet(in.Order.OrderID),
+			workflows.CustomerIDKey.ValueSet(in.Order.CustomerID),
+			workflows.SagaStatusKey.ValueSet(string(workflows.StatusRunning)),
+			workflows.ClientIDKey.ValueSet(in.Order.ClientID),
+		)
+	}
+	if in.Features.Summaries {
+		opts.StaticSummary, opts.StaticDetails = workflows.Summary(in.Order), workflows.StaticDetails(in.Order)
+	}
+	return opts
 }
 
 // Empty activity bodies, taking ours' inputs.
