@@ -6,6 +6,7 @@ package workers
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -57,32 +58,107 @@ type Activities struct {
 	Payment   *activities.Payment
 }
 
-// New returns the worker of service, not yet started. Activity workers
-// record the attempt a business failure ended on (AttemptInterceptor).
-func New(c client.Client, service string, acts Activities, opts worker.Options) (worker.Worker, error) {
-	opts.Interceptors = append(slices.Clone(opts.Interceptors), activities.AttemptInterceptor())
-	switch service {
-	case Orchestrator:
-		w := worker.New(c, workflows.TaskQueueOrchestrator, opts)
-		w.RegisterWorkflowWithOptions(workflows.OrderFulfillment, workflow.RegisterOptions{Name: workflows.WorkflowName})
-		return w, nil
-	case Order:
-		return activityWorker(c, workflows.TaskQueueOrder, acts.Order, opts)
-	case Inventory:
-		return activityWorker(c, workflows.TaskQueueInventory, acts.Inventory, opts)
-	case Payment:
-		return activityWorker(c, workflows.TaskQueuePayment, acts.Payment, opts)
+// Topology says where the saga schedules the steps of the services a
+// worker process hosts beside the orchestrator.
+type Topology string
+
+const (
+	// Single: a process hosting the orchestrator and some services has the
+	// saga schedule those services' steps on the orchestrator's own task
+	// queue, where Temporal hands each to the worker that scheduled it
+	// (eager dispatch) and a matching round trip per step is saved. The
+	// services keep their own queues' workers too, for activities already
+	// scheduled there.
+	Single Topology = "single"
+	// Split: every step runs on its service's task queue, whoever hosts it:
+	// each service deploys and scales alone.
+	Split Topology = "split"
+)
+
+// ParseTopology parses "single" or "split".
+func ParseTopology(s string) (Topology, error) {
+	switch t := Topology(s); t {
+	case Single, Split:
+		return t, nil
 	}
-	return nil, fmt.Errorf("unknown service %q", service)
+	return "", fmt.Errorf("unknown topology %q (want single or split)", s)
 }
 
-func activityWorker[T any](c client.Client, queue string, acts *T, opts worker.Options) (worker.Worker, error) {
-	if acts == nil {
-		return nil, fmt.Errorf("task queue %s: no %T activities given", queue, acts)
+// Colocated returns the services whose steps the saga schedules on the
+// orchestrator's task queue when one process hosts services in topology:
+// with Single and the orchestrator among them, every other hosted service;
+// none otherwise. Every orchestrator replica must host the same services
+// (docs/architecture.md).
+func Colocated(services []string, topology Topology) []string {
+	if topology != Single || !slices.Contains(services, Orchestrator) {
+		return nil
 	}
-	w := worker.New(c, queue, opts)
-	w.RegisterActivity(acts)
-	return w, nil
+	var out []string
+	for _, s := range services {
+		if s != Orchestrator {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// NewAll returns the workers of services, not yet started: one per
+// service, on its task queue. The orchestrator's worker also runs the
+// activities of the services hosted with it, in either topology: in Single
+// its sagas schedule them on its queue (see Colocated); in Split it serves
+// those still scheduled there by a Single replica, so a move between
+// topologies loses no step. Activity workers record the attempt a business
+// failure ended on (AttemptInterceptor).
+func NewAll(c client.Client, services []string, acts Activities, topology Topology, opts worker.Options) ([]worker.Worker, error) {
+	opts.Interceptors = append(slices.Clone(opts.Interceptors), activities.AttemptInterceptor())
+	var out []worker.Worker
+	for _, s := range services {
+		queue, _, ok := taskQueueOf(s)
+		if !ok {
+			return nil, fmt.Errorf("unknown service %q", s)
+		}
+		w := worker.New(c, queue, opts)
+		out = append(out, w)
+		if s != Orchestrator {
+			if err := register(w, s, acts); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		for _, hosted := range services {
+			if hosted == Orchestrator {
+				continue
+			}
+			if err := register(w, hosted, acts); err != nil {
+				return nil, err
+			}
+		}
+		var cfg workflows.Config
+		for _, co := range Colocated(services, topology) {
+			q, _, _ := taskQueueOf(co)
+			cfg.Colocated = append(cfg.Colocated, q)
+		}
+		w.RegisterWorkflowWithOptions(workflows.Workflow(cfg), workflow.RegisterOptions{Name: workflows.WorkflowName})
+	}
+	return out, nil
+}
+
+// register registers service's activities on w.
+func register(w worker.Registry, service string, acts Activities) error {
+	var a any
+	switch service {
+	case Order:
+		a = acts.Order
+	case Inventory:
+		a = acts.Inventory
+	case Payment:
+		a = acts.Payment
+	}
+	if a == nil || reflect.ValueOf(a).IsNil() {
+		return fmt.Errorf("service %s: no activities given", service)
+	}
+	w.RegisterActivity(a)
+	return nil
 }
 
 // Group runs several workers together.

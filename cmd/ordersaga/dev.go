@@ -41,6 +41,7 @@ type DevCmd struct {
 	TemporalConfig    map[string]string `help:"Embedded server dynamic config, key=value (repeatable), e.g. --temporal-config matching.rps=5000."`
 	TemporalMetrics   string            `env:"TEMPORAL_METRICS_ADDR" help:"Serve the embedded Temporal server's own metrics (Prometheus) on this address, at /metrics; empty: none."`
 	Seed              bool              `env:"SEED_CATALOG" default:"true" negatable:"" help:"Create the demo catalog's SKUs that do not exist yet."`
+	Topology          string            `env:"TOPOLOGY" enum:"single,split" default:"single" help:"single: the saga runs the services' steps on the orchestrator's task queue, dispatched at once to this process (eager dispatch); split: on each service's queue, as separate deployments do."`
 	HTTPAddr          string            `env:"HTTP_ADDR" default:"127.0.0.1:9100" help:"Address of the services' APIs (the gateway calls them there; they need --service-token, or the token dev makes at each start), /healthz, /readyz and /metrics. Empty: a free loopback port."`
 
 	CodecFlags         `embed:""`
@@ -236,7 +237,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	}
 	services := workers.All
 	acts := stores.activities(pay)
-	group, err := startWorkers(c.Client, services, acts, d.WorkerFlags)
+	group, err := startWorkers(c.Client, services, acts, d.workerTopology(), d.WorkerFlags)
 	if err != nil {
 		return nil, err
 	}
@@ -276,6 +277,15 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	st.API = apiSrv.Addr()
 	st.onStop(func() { _ = apiSrv.Shutdown(5 * time.Second) })
 	return st, nil
+}
+
+// workerTopology is d's topology; Single unless split is asked for (a DevCmd
+// built in code may leave it empty).
+func (d *DevCmd) workerTopology() workers.Topology {
+	if d.Topology == string(workers.Split) {
+		return workers.Split
+	}
+	return workers.Single
 }
 
 // startDevCodec starts dev's codec server. It accepts the admin API keys

@@ -73,7 +73,7 @@ func startSagaRig(t *testing.T, inventoryStore func(activities.InventoryStore) a
 		Inventory: &activities.Inventory{Store: invStore},
 		Payment:   &activities.Payment{Provider: pay, Store: payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))},
 	}
-	group, err := startWorkers(c, workers.All, acts, WorkerFlags{ShutdownTimeout: time.Second})
+	group, err := startWorkers(c, workers.All, acts, workers.Single, WorkerFlags{ShutdownTimeout: time.Second})
 	require.NoError(t, err)
 	t.Cleanup(group.Stop)
 	return sagaRig{client: c, workers: group}

@@ -16,6 +16,7 @@ import (
 // WorkerCmd runs the workers of some services, and serves their APIs.
 type WorkerCmd struct {
 	Services           string `env:"WORKER_SERVICES" default:"orchestrator,order,inventory,payment" help:"Comma-separated services whose workers to run: orchestrator, order, inventory, payment."`
+	Topology           string `env:"TOPOLOGY" enum:"single,split" default:"single" help:"With the orchestrator and services in this process: single runs their steps on the orchestrator's task queue (eager dispatch), split on each service's queue. Every orchestrator replica must host the same services, in the same topology (docs/architecture.md)."`
 	PaymentProviderURL string `env:"PAYMENT_PROVIDER_URL" default:"http://127.0.0.1:8090" help:"Base URL of the payment provider (payment service)."`
 	HTTPAddr           string `env:"HTTP_ADDR" default:"127.0.0.1:9100" help:"Address of /healthz, /readyz, /metrics and the APIs of the services run here (order, inventory, payment). A non-loopback address serving an API needs --service-token (or --insecure-no-auth)."`
 	InsecureNoAuth     bool   `name:"insecure-no-auth" env:"INSECURE_NO_AUTH" help:"Serve the services' APIs on a non-loopback address without --service-token."`
@@ -35,6 +36,10 @@ type WorkerCmd struct {
 // services' APIs until ctx is cancelled.
 func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	services, err := workers.ParseServices(w.Services)
+	if err != nil {
+		return err
+	}
+	topology, err := workers.ParseTopology(w.Topology)
 	if err != nil {
 		return err
 	}
@@ -84,11 +89,11 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer srv.Shutdown(time.Second)
-	group, err := startWorkers(c.Client, services, st.activities(pay), w.WorkerFlags)
+	group, err := startWorkers(c.Client, services, st.activities(pay), topology, w.WorkerFlags)
 	if err != nil {
 		return err
 	}
-	log.Info("workers running", "services", services, "temporal", c.Address, "namespace", c.Namespace, "http", srv.Addr(), "service_token", token != "")
+	log.Info("workers running", "services", services, "topology", topology, "temporal", c.Address, "namespace", c.Namespace, "http", srv.Addr(), "service_token", token != "")
 	<-ctx.Done()
 	log.Info("shutting down workers")
 	group.Stop()

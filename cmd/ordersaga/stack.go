@@ -213,20 +213,21 @@ func newPaymentClient(url, secretKey string, f PaymentClientFlags, log *slog.Log
 	}, log)
 }
 
-// startWorkers starts the workers of services, as workers.Identity().
-func startWorkers(c client.Client, services []string, acts workers.Activities, wf WorkerFlags) (*workers.Group, error) {
+// startWorkers starts the workers of services in topology, as
+// workers.Identity().
+func startWorkers(c client.Client, services []string, acts workers.Activities, topology workers.Topology, wf WorkerFlags) (*workers.Group, error) {
+	ws, err := workers.NewAll(c, services, acts, topology, worker.Options{
+		Identity:                         workers.Identity(),
+		WorkerStopTimeout:                wf.ShutdownTimeout,
+		MaxConcurrentWorkflowTaskPollers: wf.WorkflowPollers,
+		MaxConcurrentActivityTaskPollers: wf.ActivityPollers,
+		StickyScheduleToStartTimeout:     wf.StickyTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
 	var g workers.Group
-	for _, s := range services {
-		w, err := workers.New(c, s, acts, worker.Options{
-			Identity:                         workers.Identity(),
-			WorkerStopTimeout:                wf.ShutdownTimeout,
-			MaxConcurrentWorkflowTaskPollers: wf.WorkflowPollers,
-			MaxConcurrentActivityTaskPollers: wf.ActivityPollers,
-			StickyScheduleToStartTimeout:     wf.StickyTimeout,
-		})
-		if err != nil {
-			return nil, err
-		}
+	for _, w := range ws {
 		g.Add(w)
 	}
 	if err := g.Start(); err != nil {
