@@ -59,6 +59,8 @@ type BenchCmd struct {
 	Readers     int           `default:"8" help:"Concurrent readers (--read)."`
 	ReadRate    float64       `default:"100" help:"Reads/s of finished orders beside the sagas in --read's mixed run (0: --readers as fast as they go)."`
 
+	StickyCacheSize int `help:"Workflows each worker of the embedded stack caches (the SDK's sticky cache); 0 turns sticky execution off, so every workflow task waits in the queue's one FIFO. Default: the SDK's (10000)." default:"-1"`
+
 	TemporalDB      string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded stack's persistence: sqlite (a file in a temporary directory), sqlite-memory, or a postgres:// URL."`
 	TemporalConfig  map[string]string `help:"Embedded server dynamic config, key=value (repeatable)."`
 	TemporalMetrics string            `help:"Serve the embedded server's own metrics (Prometheus) on this address, at /metrics."`
@@ -108,6 +110,9 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	runID := "bench-" + hex.EncodeToString(suffix[:])
 	order := bench.Order{CustomerID: "bench", Items: []ordersaga.Item{{SKU: b.SKU, Quantity: 1}}, Token: b.Token}
 
+	if b.StickyCacheSize >= 0 {
+		worker.SetStickyWorkflowCacheSize(b.StickyCacheSize) // this process only: it is the bench's stack
+	}
 	stopProfile, err := b.startCPUProfile(b.CPUProfile)
 	if b.Compare {
 		stopProfile, err = func() {}, nil // one per run (measure)
@@ -345,7 +350,7 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 	rab := b.RabbitFlags
 	rab.RabbitMQExchange = runID + ".events"
 	d := &DevCmd{
-		DataDir: dir, TemporalNamespace: "default", UIPort: -1, TemporalDB: b.TemporalDB, TemporalConfig: b.TemporalConfig, TemporalMetrics: b.TemporalMetrics,
+		DataDir: dir, TemporalNamespace: "default", UIPort: -1, Topology: b.Topology, TemporalDB: b.TemporalDB, TemporalConfig: b.TemporalConfig, TemporalMetrics: b.TemporalMetrics,
 		RedisFlags: rf, RabbitFlags: rab,
 		TimelineFlags:      TimelineFlags{TimelineQueue: runID + ".timeline", TimelinePrefetch: 256, TimelineDeliveryLimit: 5},
 		SagaFlags:          SagaFlags{ApprovalThresholdCents: -1, ApprovalTimeout: time.Hour, CompensationAlertAttempts: 10, CompensationMaxInterval: time.Minute},

@@ -17,8 +17,14 @@ import (
 // in the JSON, the text and the HTML report (a smoke test, not a timing
 // test: no ratio's value is asserted).
 func TestBenchCompareSmoke(t *testing.T) {
+	for _, topology := range []string{"split", "single"} {
+		t.Run(topology, func(t *testing.T) { benchCompareSmoke(t, topology) })
+	}
+}
+
+func benchCompareSmoke(t *testing.T, topology string) {
 	page := filepath.Join(t.TempDir(), "report.html")
-	rep, stdout := runBench(t, "--compare", "--orders", "6", "--concurrency", "3", "--report", page)
+	rep, stdout := runBench(t, "--compare", "--topology", topology, "--orders", "6", "--concurrency", "3", "--report", page)
 	var names []string
 	for _, r := range rep.Runs {
 		names = append(names, r.Name)
