@@ -113,10 +113,11 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	if b.StickyCacheSize >= 0 {
 		worker.SetStickyWorkflowCacheSize(b.StickyCacheSize) // this process only: it is the bench's stack
 	}
-	stopProfile, err := b.startCPUProfile(b.CPUProfile)
+	whole := b.CPUProfile
 	if b.Compare {
-		stopProfile, err = func() {}, nil // one per run (measure)
+		whole = "" // one per run (measure)
 	}
+	stopProfile, err := b.startCPUProfile(whole)
 	if err != nil {
 		return err
 	}
