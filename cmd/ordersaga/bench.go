@@ -87,23 +87,8 @@ type BenchReport struct {
 
 // Run drives the load, prints the report and writes --json.
 func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
-	if b.Orders <= 0 && b.Duration <= 0 {
-		return fmt.Errorf("bench: give --orders or --duration")
-	}
-	if b.Read && (b.Orders <= 0 || b.Duration <= 0 || b.Baseline || b.Compare) {
-		return fmt.Errorf("bench: --read needs --orders (finished orders to read) and --duration (of each run), and no --baseline or --compare")
-	}
-	if b.Baseline && b.Compare {
-		return fmt.Errorf("bench: --baseline or --compare, not both")
-	}
-	if b.Features {
-		b.Compare = true
-	}
-	if b.Baseline || b.Compare {
-		b.Via = "temporal"
-	}
-	if b.Fresh && (b.Target != "" || b.Read) {
-		return fmt.Errorf("bench: --fresh starts embedded stacks: not with --target or --read")
+	if err := b.check(); err != nil {
+		return err
 	}
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
@@ -168,6 +153,32 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	}
 	printReport(stdout, report)
 	return b.finish(report, log)
+}
+
+// check refuses contradictory flags and applies those they imply.
+func (b *BenchCmd) check() error {
+	if b.Orders <= 0 && b.Duration <= 0 {
+		return fmt.Errorf("bench: give --orders or --duration")
+	}
+	if b.Read && (b.Orders <= 0 || b.Duration <= 0 || b.Baseline || b.Compare || b.Features) {
+		return fmt.Errorf("bench: --read needs --orders (finished orders to read) and --duration (of each run), and no --baseline, --compare or --features")
+	}
+	if b.Target != "" && (b.Compare || b.Features) {
+		return fmt.Errorf("bench: --compare and --features run their peers' workers in an embedded stack: not with --target")
+	}
+	if b.Baseline && (b.Compare || b.Features) {
+		return fmt.Errorf("bench: --baseline, or --compare or --features, not both")
+	}
+	if b.Features {
+		b.Compare = true
+	}
+	if b.Baseline || b.Compare {
+		b.Via = "temporal"
+	}
+	if b.Fresh && (b.Target != "" || b.Read) {
+		return fmt.Errorf("bench: --fresh starts embedded stacks: not with --target or --read")
+	}
+	return nil
 }
 
 // drivers returns the drivers of repetition i, in the order to run them.
