@@ -1,14 +1,16 @@
-// Package activities implements the saga's steps for the order, inventory and
-// payment services. Each service's activities are methods on a struct holding
-// that service's dependencies behind small interfaces, so the package itself
-// does no I/O of its own and can be imported by the workflow code for names
-// and types.
+// Package activities is the contract between the saga and the services:
+// the activity type names the saga schedules, their input and result types,
+// and the application error types of their business failures. The
+// workflow code imports it for names and types only; each service
+// implements its activities in services/<name> (a struct whose methods carry
+// these names) and maps its domain errors with BusinessError and StepError.
+// The package does no I/O.
 //
 // Every action and compensation takes an idempotency Key derived from the
-// workflow ID and the step name. The stores behind the activities use it as a
-// barrier: a repeated call is a no-op returning the first result, a
-// compensation arriving before (or instead of) its action is recorded so that
-// the action, if it arrives later, is refused with ErrAlreadyCompensated.
+// workflow ID and the step name. The services use it as a barrier: a
+// repeated call is a no-op returning the first result, a compensation
+// arriving before (or instead of) its action is recorded so that the
+// action, if it arrives later, is refused with ErrAlreadyCompensated.
 package activities
 
 import (
@@ -61,7 +63,8 @@ type Outcome struct {
 	Attempt int32 `json:"attempt"`
 }
 
-func outcome(ctx context.Context) Outcome {
+// Done returns the Outcome of the activity running in ctx: its attempt.
+func Done(ctx context.Context) Outcome {
 	return Outcome{Attempt: activity.GetInfo(ctx).Attempt}
 }
 
@@ -203,18 +206,21 @@ func nonRetryable(typ string, err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), typ, err)
 }
 
-// stepError maps the domain's business outcomes to non-retryable application
+// StepError maps the domain's business outcomes to non-retryable application
 // errors of the documented types, whose message is the service's own words;
 // anything else (a Redis timeout, a provider 5xx) stays retryable and is
 // wrapped with op.
-func stepError(op string, err error) error {
-	if b := businessError(err); b != err {
+func StepError(op string, err error) error {
+	if b := BusinessError(err); b != err {
 		return b
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-func businessError(err error) error {
+// BusinessError returns the domain's business outcome err as the
+// non-retryable application error of its documented type (ErrOutOfStock,
+// ...), or err itself (nil included) if it is not one.
+func BusinessError(err error) error {
 	switch {
 	case err == nil:
 		return nil

@@ -1,7 +1,10 @@
-// Package api is the gateway (Gin, JSON): it starts, reads, lists,
-// approves and cancels sagas, composes an order's view from the saga and the
-// services' APIs (and survives a failing service), and fronts the inventory
-// service's catalog. Errors are RFC 9457 problem+json documents, mapped from
+// Package api is the gateway, the product's one public HTTP API (Gin,
+// JSON; openapi.yaml is its contract): it starts, reads, lists, approves and
+// cancels sagas, composes an order's view from the saga and the services'
+// APIs (and survives a failing service), and fronts the inventory service's
+// catalog. It reaches the sagas through workflows/sagaclient and the
+// services through the small interfaces of Deps (their clients live in
+// services/<name>). Errors are RFC 9457 problem+json documents, mapped from
 // domain error codes in one place (problem.go).
 package api
 

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
@@ -104,7 +103,7 @@ func TestAuthorizationEventsOnceAndExact(t *testing.T) {
 	payKS := redislua.Keyspace(prefix + "payment:")
 	pay := payment.NewStore(rdb, payKS)
 	const max = ordersaga.MaxTotalCents
-	capture := activities.ProviderCapture{CaptureID: "cp_1", AuthorizationID: "au_1", AmountCents: max}
+	capture := payment.ProviderCapture{CaptureID: "cp_1", AuthorizationID: "au_1", AmountCents: max}
 	for range 2 {
 		require.NoError(t, pay.RecordAuthorization(ctx, "order-o1/authorize_payment", "o1", "au_1", max))
 	}
@@ -114,17 +113,17 @@ func TestAuthorizationEventsOnceAndExact(t *testing.T) {
 	for range 2 {
 		require.NoError(t, pay.BeginRelease(ctx, "order-o1/authorize_payment", "o1"))
 		require.NoError(t, pay.RecordRelease(ctx, "order-o1/authorize_payment", "order-o1/capture_payment", "o1",
-			activities.PaymentRelease{Status: "refunded", AuthorizationID: "au_1", CaptureID: "cp_1", AmountCents: max}))
+			payment.Release{Status: "refunded", AuthorizationID: "au_1", CaptureID: "cp_1", AmountCents: max}))
 	}
 	require.NoError(t, pay.RecordAuthorization(ctx, "order-o2/authorize_payment", "o2", "au_2", 700))
 	for range 2 {
 		require.NoError(t, pay.BeginRelease(ctx, "order-o2/authorize_payment", "o2"))
 		require.NoError(t, pay.RecordRelease(ctx, "order-o2/authorize_payment", "order-o2/authorize_payment", "o2",
-			activities.PaymentRelease{Status: "voided", AuthorizationID: "au_2", AmountCents: 700}))
+			payment.Release{Status: "voided", AuthorizationID: "au_2", AmountCents: 700}))
 	}
 	require.NoError(t, pay.BeginRelease(ctx, "order-o3/authorize_payment", "o3"))
 	require.NoError(t, pay.RecordRelease(ctx, "order-o3/authorize_payment", "order-o3/authorize_payment", "o3",
-		activities.PaymentRelease{Status: "voided"}), "a key voided before its authorization emits nothing")
+		payment.Release{Status: "voided"}), "a key voided before its authorization emits nothing")
 
 	evs := outbox(t, rdb, payKS)
 	require.Equal(t, []string{events.PaymentAuthorized, events.PaymentCaptured, events.PaymentRefunded, events.PaymentAuthorized, events.PaymentVoided}, types(evs))

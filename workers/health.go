@@ -9,8 +9,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/sdk/client"
-
-	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // Identity is this process's worker identity, as Temporal lists it among a
@@ -33,19 +31,19 @@ const pollerFresh = 2 * time.Minute
 // identity on each service's task queue (workflow tasks for the
 // orchestrator, activity tasks for the others) within the last two
 // minutes. Its error names the first queue without one.
-func PollersRunning(c client.Client, identity string, services []string) func(ctx context.Context) error {
+func PollersRunning(c client.Client, identity string, services []Service) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		for _, s := range services {
-			queue, typ, ok := taskQueueOf(s)
-			if !ok {
-				continue
+			typ := enumspb.TASK_QUEUE_TYPE_ACTIVITY
+			if isOrchestrator(s) {
+				typ = enumspb.TASK_QUEUE_TYPE_WORKFLOW
 			}
-			resp, err := c.DescribeTaskQueue(ctx, queue, typ)
+			resp, err := c.DescribeTaskQueue(ctx, s.TaskQueue, typ)
 			if err != nil {
-				return fmt.Errorf("describe task queue %s: %w", queue, err)
+				return fmt.Errorf("describe task queue %s: %w", s.TaskQueue, err)
 			}
 			if !polling(resp.GetPollers(), identity, time.Now()) {
-				return fmt.Errorf("no poller of %s on task queue %s (%s) in the last %s", identity, queue, typ, pollerFresh)
+				return fmt.Errorf("no poller of %s on task queue %s (%s) in the last %s", identity, s.TaskQueue, typ, pollerFresh)
 			}
 		}
 		return nil
@@ -59,19 +57,4 @@ func polling(pollers []*taskqueuepb.PollerInfo, identity string, now time.Time) 
 		}
 	}
 	return false
-}
-
-// taskQueueOf returns the task queue a service's worker polls and what for.
-func taskQueueOf(service string) (string, enumspb.TaskQueueType, bool) {
-	switch service {
-	case Orchestrator:
-		return workflows.TaskQueueOrchestrator, enumspb.TASK_QUEUE_TYPE_WORKFLOW, true
-	case Order:
-		return workflows.TaskQueueOrder, enumspb.TASK_QUEUE_TYPE_ACTIVITY, true
-	case Inventory:
-		return workflows.TaskQueueInventory, enumspb.TASK_QUEUE_TYPE_ACTIVITY, true
-	case Payment:
-		return workflows.TaskQueuePayment, enumspb.TASK_QUEUE_TYPE_ACTIVITY, true
-	}
-	return "", 0, false
 }

@@ -1,61 +1,43 @@
-// Package workers says which worker registers what on which task queue. Each
-// service has its own worker on its own task queue, so in production each
-// runs (and scales) in its own process; `ordersaga dev` runs them all.
+// Package workers hosts the services of the catalog on their Temporal task
+// queues: given the services a process runs (each a name, a task queue and
+// the struct whose methods are its activities), it builds one worker per
+// service, plus the orchestrator's, which runs the order saga. It decides
+// where the saga schedules the steps of the services hosted beside the
+// orchestrator (Topology) and says whether the workers poll (PollersRunning).
+// It names no service: the catalog of cmd/ordersaga does.
 package workers
 
 import (
-	"errors"
 	"fmt"
-	"reflect"
 	"slices"
-	"strings"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/ordersaga/ordersaga/activities"
+	"github.com/ordersaga/ordersaga/saga"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
-// Service names, as `ordersaga worker --services` takes them.
-const (
-	Orchestrator = "orchestrator"
-	Order        = "order"
-	Inventory    = "inventory"
-	Payment      = "payment"
-)
+// Orchestrator is the name of the service that runs the saga itself, as
+// `ordersaga worker --services` takes it.
+const Orchestrator = "orchestrator"
 
-// All lists every service.
-var All = []string{Orchestrator, Order, Inventory, Payment}
-
-// ParseServices parses a comma-separated subset of All.
-func ParseServices(s string) ([]string, error) {
-	var out []string
-	for _, name := range strings.Split(s, ",") {
-		name = strings.TrimSpace(name)
-		if name == "" {
-			continue
-		}
-		if !slices.Contains(All, name) {
-			return nil, fmt.Errorf("unknown service %q (want a subset of %s)", name, strings.Join(All, ","))
-		}
-		if !slices.Contains(out, name) {
-			out = append(out, name)
-		}
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no services given")
-	}
-	return out, nil
+// Service is what a worker process hosts of one service.
+type Service struct {
+	// Name is the service's name, as `ordersaga worker --services` takes it.
+	Name string
+	// TaskQueue is the queue its worker polls.
+	TaskQueue string
+	// Activities is the struct whose exported methods are the service's
+	// activities (worker.RegisterActivity); nil for the orchestrator.
+	Activities any
 }
 
-// Activities are the service implementations; only those of the services
-// being run need to be set.
-type Activities struct {
-	Order     *activities.Order
-	Inventory *activities.Inventory
-	Payment   *activities.Payment
+// OrchestratorService is the orchestrator: the saga's workflow on
+// workflows.TaskQueueOrchestrator.
+func OrchestratorService() Service {
+	return Service{Name: Orchestrator, TaskQueue: workflows.TaskQueueOrchestrator}
 }
 
 // Topology says where the saga schedules the steps of the services a
@@ -84,80 +66,67 @@ func ParseTopology(s string) (Topology, error) {
 	return "", fmt.Errorf("unknown topology %q (want single or split)", s)
 }
 
-// Colocated returns the services whose steps the saga schedules on the
-// orchestrator's task queue when one process hosts services in topology:
-// with Single and the orchestrator among them, every other hosted service;
-// none otherwise. Every orchestrator replica must host the same services
-// (docs/architecture.md).
-func Colocated(services []string, topology Topology) []string {
-	if topology != Single || !slices.Contains(services, Orchestrator) {
+// Colocated returns the task queues of the services whose steps the saga
+// schedules on the orchestrator's task queue when one process hosts
+// services in topology: with Single and the orchestrator among them, every
+// other hosted service's; none otherwise. Every orchestrator replica must
+// host the same services (docs/architecture.md).
+func Colocated(services []Service, topology Topology) []string {
+	if topology != Single || !slices.ContainsFunc(services, isOrchestrator) {
 		return nil
 	}
 	var out []string
 	for _, s := range services {
-		if s != Orchestrator {
-			out = append(out, s)
+		if !isOrchestrator(s) {
+			out = append(out, s.TaskQueue)
 		}
 	}
 	return out
 }
+
+func isOrchestrator(s Service) bool { return s.Name == Orchestrator }
 
 // NewAll returns the workers of services, not yet started: one per
 // service, on its task queue. The orchestrator's worker also runs the
 // activities of the services hosted with it, in either topology: in Single
 // its sagas schedule them on its queue (see Colocated); in Split it serves
 // those still scheduled there by a Single replica, so a move between
-// topologies loses no step. Activity workers record the attempt a business
-// failure ended on (AttemptInterceptor).
-func NewAll(c client.Client, services []string, acts Activities, topology Topology, opts worker.Options) ([]worker.Worker, error) {
-	opts.Interceptors = append(slices.Clone(opts.Interceptors), activities.AttemptInterceptor())
+// topologies loses no step. Every worker records the attempt a business
+// failure ended on (saga.AttemptInterceptor).
+func NewAll(c client.Client, services []Service, topology Topology, opts worker.Options) ([]worker.Worker, error) {
+	opts.Interceptors = append(slices.Clone(opts.Interceptors), saga.AttemptInterceptor())
 	var out []worker.Worker
 	for _, s := range services {
-		queue, _, ok := taskQueueOf(s)
-		if !ok {
-			return nil, fmt.Errorf("unknown service %q", s)
+		if s.TaskQueue == "" {
+			return nil, fmt.Errorf("service %s: no task queue", s.Name)
 		}
-		w := worker.New(c, queue, opts)
+		w := worker.New(c, s.TaskQueue, opts)
 		out = append(out, w)
-		if s != Orchestrator {
-			if err := register(w, s, acts); err != nil {
+		if !isOrchestrator(s) {
+			if err := register(w, s); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		for _, hosted := range services {
-			if hosted == Orchestrator {
-				continue
-			}
-			if err := register(w, hosted, acts); err != nil {
-				return nil, err
+			if !isOrchestrator(hosted) {
+				if err := register(w, hosted); err != nil {
+					return nil, err
+				}
 			}
 		}
-		var cfg workflows.Config
-		for _, co := range Colocated(services, topology) {
-			q, _, _ := taskQueueOf(co)
-			cfg.Colocated = append(cfg.Colocated, q)
-		}
+		cfg := workflows.Config{Colocated: Colocated(services, topology)}
 		w.RegisterWorkflowWithOptions(workflows.Workflow(cfg), workflow.RegisterOptions{Name: workflows.WorkflowName})
 	}
 	return out, nil
 }
 
-// register registers service's activities on w.
-func register(w worker.Registry, service string, acts Activities) error {
-	var a any
-	switch service {
-	case Order:
-		a = acts.Order
-	case Inventory:
-		a = acts.Inventory
-	case Payment:
-		a = acts.Payment
+// register registers s's activities on w.
+func register(w worker.Registry, s Service) error {
+	if s.Activities == nil {
+		return fmt.Errorf("service %s: no activities given", s.Name)
 	}
-	if a == nil || reflect.ValueOf(a).IsNil() {
-		return fmt.Errorf("service %s: no activities given", service)
-	}
-	w.RegisterActivity(a)
+	w.RegisterActivity(s.Activities)
 	return nil
 }
 

@@ -9,10 +9,12 @@ import (
 // Only a process hosting the orchestrator in the single topology colocates,
 // and then every other service it hosts.
 func TestColocated(t *testing.T) {
-	require.Equal(t, []string{Order, Payment}, Colocated([]string{Order, Orchestrator, Payment}, Single))
-	require.Empty(t, Colocated(All, Split))
-	require.Empty(t, Colocated([]string{Order, Inventory}, Single))
-	require.Empty(t, Colocated([]string{Orchestrator}, Single))
+	a, b := Service{Name: "a", TaskQueue: "q.a"}, Service{Name: "b", TaskQueue: "q.b"}
+	o := OrchestratorService()
+	require.Equal(t, []string{"q.a", "q.b"}, Colocated([]Service{a, o, b}, Single))
+	require.Empty(t, Colocated([]Service{o, a, b}, Split))
+	require.Empty(t, Colocated([]Service{a, b}, Single))
+	require.Empty(t, Colocated([]Service{o}, Single))
 }
 
 func TestParseTopology(t *testing.T) {

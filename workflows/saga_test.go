@@ -20,6 +20,10 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
+	"github.com/ordersaga/ordersaga/saga"
+	"github.com/ordersaga/ordersaga/services/inventory"
+	"github.com/ordersaga/ordersaga/services/order"
+	"github.com/ordersaga/ordersaga/services/payment"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -49,9 +53,9 @@ func newHarness(t *testing.T, configure ...func(*testsuite.WorkflowTestSuite)) *
 	}
 	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), fail: map[string]func(int32) error{}, unitPrice: 1000}
 	h.env.RegisterWorkflow(workflows.OrderFulfillment)
-	h.env.RegisterActivity(&activities.Order{})
-	h.env.RegisterActivity(&activities.Inventory{})
-	h.env.RegisterActivity(&activities.Payment{})
+	h.env.RegisterActivity(&order.Activities{})
+	h.env.RegisterActivity(&inventory.Activities{})
+	h.env.RegisterActivity(&payment.Activities{})
 	h.env.OnActivity(activities.CreateOrderName, mock.Anything, mock.Anything).Return(outcomeFn[activities.CreateOrderInput](h, activities.CreateOrderName))
 	h.env.OnActivity(activities.RejectOrderName, mock.Anything, mock.Anything).Return(outcomeFn[activities.RejectOrderInput](h, activities.RejectOrderName))
 	h.env.OnActivity(activities.ReleaseInventoryName, mock.Anything, mock.Anything).Return(outcomeFn[activities.ReservationRef](h, activities.ReleaseInventoryName))
@@ -64,7 +68,7 @@ func newHarness(t *testing.T, configure ...func(*testsuite.WorkflowTestSuite)) *
 			return outcomeFn[activities.ResolutionInput](h, activities.RecordResolutionName)(ctx, in)
 		})
 	h.env.SetTestTimeout(30 * time.Second)
-	h.env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&serverRetries{}, activities.AttemptInterceptor()}})
+	h.env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&serverRetries{}, saga.AttemptInterceptor()}})
 	h.env.OnActivity(activities.ReserveInventoryName, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.ReserveInput) (activities.Reservation, error) {
 			if err := h.call(ctx, activities.ReserveInventoryName); err != nil {

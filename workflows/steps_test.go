@@ -6,8 +6,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/saga"
+	"github.com/ordersaga/ordersaga/services/inventory"
+	"github.com/ordersaga/ordersaga/services/order"
+	"github.com/ordersaga/ordersaga/services/payment"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -23,9 +25,9 @@ func TestDefinitionIsValid(t *testing.T) {
 // registered on the step's task queue.
 func TestDefinitionNamesRegisteredActivities(t *testing.T) {
 	services := map[string]any{
-		workflows.TaskQueueOrder:     &activities.Order{},
-		workflows.TaskQueueInventory: &activities.Inventory{},
-		workflows.TaskQueuePayment:   &activities.Payment{},
+		workflows.TaskQueueOrder:     &order.Activities{},
+		workflows.TaskQueueInventory: &inventory.Activities{},
+		workflows.TaskQueuePayment:   &payment.Activities{},
 	}
 	for rev := 0; rev <= workflows.Revision; rev++ {
 		for _, step := range workflows.Definition(rev, workflows.Options{}).Steps {

@@ -35,85 +35,23 @@ func token(i int) string {
 // before the payment starts; after, the API refuses).
 func cancelled(i int) bool { return i%10 == 4 }
 
+// drive seeds the catalog, places the orders while the faults are
+// injected, waits for every saga to end, and checks the outcome.
 func (s *suite) drive(ctx context.Context) (*Result, error) {
 	begin := time.Now()
-	for sku, v := range skus {
-		r, err := retry(ctx, false, func() (*client.PutStockResponse, error) {
-			return s.client.PutStockWithResponse(ctx, sku, nil, client.PutStockRequest{Available: v[0], PriceCents: v[1]})
-		})
-		if err == nil && r.JSON200 == nil {
-			err = unexpected(r.StatusCode(), r.Body)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("seed %s: %w", sku, err)
-		}
+	if err := s.seed(ctx); err != nil {
+		return nil, err
 	}
 	faultsDone := make(chan struct{})
 	go func() { defer close(faultsDone); s.inject(ctx) }()
-
-	ids := make([]string, s.cfg.Orders)
-	var wg sync.WaitGroup
-	errs := make(chan error, s.cfg.Orders)
-	for i := range s.cfg.Orders {
-		time.Sleep(time.Duration(float64(time.Second) / s.cfg.Rate))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sku := []string{"fs-widget", "fs-gadget", "fs-scarce"}[i%3]
-			body := client.CreateOrderRequest{CustomerID: fmt.Sprintf("cust-%d", i%17), PaymentToken: token(i),
-				Items: []client.Item{{SKU: sku, Quantity: int64(1 + i%2)}}}
-			key := fmt.Sprintf("faults-%d", i)
-			r, err := retry(ctx, true, func() (*client.CreateOrderResponse, error) {
-				return s.client.CreateOrderWithResponse(ctx, &client.CreateOrderParams{IdempotencyKey: &key}, body)
-			})
-			if err == nil && r.JSON202 == nil {
-				err = unexpected(r.StatusCode(), r.Body)
-			}
-			if err != nil {
-				errs <- fmt.Errorf("order %d: %w", i, err)
-				return
-			}
-			id := r.JSON202.OrderID
-			ids[i] = id
-			s.place(i, id)
-			if cancelled(i) {
-				// Refused (409) once the payment has started: fine.
-				key := fmt.Sprintf("faults-cancel-%d", i)
-				_, _ = retry(ctx, false, func() (*client.CancelOrderResponse, error) {
-					return s.client.CancelOrderWithResponse(ctx, id, &client.CancelOrderParams{IdempotencyKey: &key}, client.CancelRequest{})
-				})
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	ids, err := s.placeAll(ctx)
+	if err != nil {
 		return nil, err
 	}
 	<-faultsDone
 	s.log.Info("all orders placed; waiting for every saga to end")
-
+	statuses := s.awaitEnds(ctx, ids)
 	res := &Result{Orders: len(ids), Faults: s.faults}
-	statuses := map[string]client.OrderView{}
-	deadline := time.Now().Add(s.cfg.Timeout)
-	for {
-		pending := 0
-		for _, id := range ids {
-			if o, ok := statuses[id]; ok && terminal(o.Status) {
-				continue
-			}
-			if o, err := s.order(ctx, id); err == nil {
-				statuses[id] = *o
-			}
-			if !terminal(statuses[id].Status) {
-				pending++
-			}
-		}
-		if pending == 0 || time.Now().After(deadline) || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(time.Second)
-	}
 	for _, id := range ids {
 		switch statuses[id].Status {
 		case "COMPLETED":
@@ -133,6 +71,103 @@ func (s *suite) drive(ctx context.Context) (*Result, error) {
 	s.checkOutage(res, statuses)
 	res.Elapsed = time.Since(begin)
 	return res, nil
+}
+
+// seed stocks the suite's SKUs.
+func (s *suite) seed(ctx context.Context) error {
+	for sku, v := range skus {
+		r, err := retry(ctx, false, func() (*client.PutStockResponse, error) {
+			return s.client.PutStockWithResponse(ctx, sku, nil, client.PutStockRequest{Available: v[0], PriceCents: v[1]})
+		})
+		if err == nil && r.JSON200 == nil {
+			err = unexpected(r.StatusCode(), r.Body)
+		}
+		if err != nil {
+			return fmt.Errorf("seed %s: %w", sku, err)
+		}
+	}
+	return nil
+}
+
+// placeAll places the suite's orders at its rate, each in its own
+// goroutine, and returns their IDs; the first order that could not be
+// placed is the error.
+func (s *suite) placeAll(ctx context.Context) ([]string, error) {
+	ids := make([]string, s.cfg.Orders)
+	var wg sync.WaitGroup
+	errs := make(chan error, s.cfg.Orders)
+	for i := range s.cfg.Orders {
+		time.Sleep(time.Duration(float64(time.Second) / s.cfg.Rate))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, err := s.placeOne(ctx, i)
+			if err != nil {
+				errs <- fmt.Errorf("order %d: %w", i, err)
+				return
+			}
+			ids[i] = id
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// placeOne places order i, and asks to cancel it if the suite says so.
+func (s *suite) placeOne(ctx context.Context, i int) (string, error) {
+	sku := []string{"fs-widget", "fs-gadget", "fs-scarce"}[i%3]
+	body := client.CreateOrderRequest{CustomerID: fmt.Sprintf("cust-%d", i%17), PaymentToken: token(i),
+		Items: []client.Item{{SKU: sku, Quantity: int64(1 + i%2)}}}
+	key := fmt.Sprintf("faults-%d", i)
+	r, err := retry(ctx, true, func() (*client.CreateOrderResponse, error) {
+		return s.client.CreateOrderWithResponse(ctx, &client.CreateOrderParams{IdempotencyKey: &key}, body)
+	})
+	if err == nil && r.JSON202 == nil {
+		err = unexpected(r.StatusCode(), r.Body)
+	}
+	if err != nil {
+		return "", err
+	}
+	id := r.JSON202.OrderID
+	s.place(i, id)
+	if cancelled(i) {
+		// Refused (409) once the payment has started: fine.
+		key := fmt.Sprintf("faults-cancel-%d", i)
+		_, _ = retry(ctx, false, func() (*client.CancelOrderResponse, error) {
+			return s.client.CancelOrderWithResponse(ctx, id, &client.CancelOrderParams{IdempotencyKey: &key}, client.CancelRequest{})
+		})
+	}
+	return id, nil
+}
+
+// awaitEnds reads the orders' views until every saga has ended, the
+// suite's timeout runs out or ctx is done, and returns the last view of
+// each.
+func (s *suite) awaitEnds(ctx context.Context, ids []string) map[string]client.OrderView {
+	statuses := map[string]client.OrderView{}
+	deadline := time.Now().Add(s.cfg.Timeout)
+	for {
+		pending := 0
+		for _, id := range ids {
+			if o, ok := statuses[id]; ok && terminal(o.Status) {
+				continue
+			}
+			if o, err := s.order(ctx, id); err == nil {
+				statuses[id] = *o
+			}
+			if !terminal(statuses[id].Status) {
+				pending++
+			}
+		}
+		if pending == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return statuses
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // order reads an order's view.

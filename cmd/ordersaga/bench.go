@@ -27,7 +27,6 @@ import (
 	"github.com/ordersaga/ordersaga/cmd/ordersaga/bench"
 	"github.com/ordersaga/ordersaga/cmd/ordersaga/bench/baseline"
 	"github.com/ordersaga/ordersaga/internal/redislua"
-	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
 	"github.com/ordersaga/ordersaga/workflows/sagaclient"
@@ -243,14 +242,13 @@ func (b *BenchCmd) open(ctx context.Context, id string, log *slog.Logger) (*benc
 	env := &benchEnv{apiURL: b.Target}
 	var stops []func()
 	if b.Target == "" {
-		st, rf, cleanup, err := b.startEmbedded(ctx, id, log)
+		st, _, cleanup, err := b.startEmbedded(ctx, id, log)
 		if err != nil {
 			return nil, err
 		}
 		stops = append(stops, cleanup)
 		env.c, env.apiURL = st.Client, "http://"+st.API
-		inv := inventory.NewStore(st.Pool.get(rf.inventoryURL()), rf.keyspace("inventory"))
-		if _, err := inv.Put(ctx, b.SKU, 1_000_000_000, 1000); err != nil {
+		if err := putStock(ctx, env.apiURL, b.SKU); err != nil {
 			cleanup()
 			return nil, err
 		}
@@ -375,8 +373,14 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 		HTTPFlags: HTTPFlags{HTTPWriteTimeout: defaultReadTimeout + benchRequestTimeout + 5*time.Second},
 	}
 	if b.Baseline || b.Compare {
-		d.ExtraWorkers = append(d.ExtraWorkers, func(c client.Client, acts workers.Activities) worker.Worker {
-			return baseline.NewWorker(c, acts.Order, acts.Inventory, acts.Payment)
+		d.ExtraWorkers = append(d.ExtraWorkers, func(c client.Client, hosted []workers.Service) worker.Worker {
+			var acts []any
+			for _, s := range hosted {
+				if s.Activities != nil {
+					acts = append(acts, s.Activities)
+				}
+			}
+			return baseline.NewWorker(c, acts...)
 		})
 	}
 	if b.Compare {

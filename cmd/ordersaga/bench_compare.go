@@ -63,9 +63,9 @@ func (b *BenchCmd) floorQueues() floor.Queues {
 // beside ours and the baseline's: the split baseline's workflow worker
 // (its activities run on ours' services' workers) and the floor's, with
 // ours' worker settings.
-func (b *BenchCmd) compareWorkers() []func(client.Client, workers.Activities) worker.Worker {
-	out := []func(client.Client, workers.Activities) worker.Worker{
-		func(c client.Client, _ workers.Activities) worker.Worker { return baseline.NewSplitWorker(c) },
+func (b *BenchCmd) compareWorkers() []func(client.Client, []workers.Service) worker.Worker {
+	out := []func(client.Client, []workers.Service) worker.Worker{
+		func(c client.Client, _ []workers.Service) worker.Worker { return baseline.NewSplitWorker(c) },
 	}
 	q := b.floorQueues()
 	opts := worker.Options{
@@ -77,7 +77,7 @@ func (b *BenchCmd) compareWorkers() []func(client.Client, workers.Activities) wo
 	// by the first hook called.
 	var made []worker.Worker
 	for k := range len(q.Distinct()) {
-		out = append(out, func(c client.Client, _ workers.Activities) worker.Worker {
+		out = append(out, func(c client.Client, _ []workers.Service) worker.Worker {
 			if made == nil {
 				made = floor.NewWorkers(c, q, opts)
 			}

@@ -5,23 +5,23 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"strconv"
-
-	"errors"
 	"fmt"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"time"
 
-	"github.com/ordersaga/ordersaga"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/internal/broker"
 	"github.com/ordersaga/ordersaga/internal/codec"
 	"github.com/ordersaga/ordersaga/internal/devserver"
 	"github.com/ordersaga/ordersaga/internal/outbox"
+	"github.com/ordersaga/ordersaga/internal/servicehttp"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
-	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/services/payment/paymentsim"
 	"github.com/ordersaga/ordersaga/services/timeline"
 	"github.com/ordersaga/ordersaga/workers"
@@ -62,17 +62,8 @@ type DevCmd struct {
 
 	// ExtraWorkers are more workers to run beside the services' (the bench
 	// adds its baseline's); each is built on the dev stack's client and
-	// activities.
-	ExtraWorkers []func(client.Client, workers.Activities) worker.Worker `kong:"-"`
-}
-
-// demoCatalog is what `dev` seeds: two gizmos reach the default approval
-// threshold; last-one has a single unit.
-var demoCatalog = []ordersaga.Stock{
-	{SKU: "widget", Available: 100, PriceCents: 2500},
-	{SKU: "gadget", Available: 50, PriceCents: 12000},
-	{SKU: "gizmo", Available: 10, PriceCents: 60000},
-	{SKU: "last-one", Available: 1, PriceCents: 5000},
+	// what its workers host (the services' activities).
+	ExtraWorkers []func(client.Client, []workers.Service) worker.Worker `kong:"-"`
 }
 
 // Run runs until ctx is cancelled, then shuts down in reverse order.
@@ -132,38 +123,83 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 			st.Stop()
 		}
 	}()
-	if err := d.allow("--api-request-timeout", d.APIRequestTimeout); err != nil {
-		return nil, err
-	}
-	if err := d.allow("--provider-slow-delay", d.ProviderSlowDelay); err != nil {
-		return nil, err
-	}
-	keys, err := d.keyring()
+	auth, token, err := d.check()
 	if err != nil {
 		return nil, err
 	}
-	auth, err := d.auth()
+	pool, err := openRedis(ctx, append(redisURLs(d.RedisFlags, serviceNames()), d.RedisURL, d.timelineURL())...)
 	if err != nil {
 		return nil, err
 	}
-	token, err := d.serviceToken(d.HTTPAddr, false, false)
-	if err != nil {
-		return nil, err
-	}
-	if token == "" {
-		token = rand.Text() // the gateway in this process is the only caller
-	}
-	pool, err := openRedis(ctx, d.RedisURL, d.orderURL(), d.inventoryURL(), d.paymentURL(), d.timelineURL())
-	if err != nil {
-		return nil, err
-	}
-	pool.name(d.RedisURL, map[string]string{"order": d.orderURL(), "inventory": d.inventoryURL(), "payment": d.paymentURL(), "timeline": d.timelineURL()})
+	pool.name(d.RedisURL, redisRoles(d.RedisFlags, serviceNames()))
+	pool.name(d.RedisURL, map[string]string{"timeline": d.timelineURL()})
 	st.Pool = pool
 	st.onStop(pool.Close)
 	if err := checkRabbit(ctx, d.RabbitFlags); err != nil {
 		return nil, err
 	}
+	reg := newRegistry()
+	c, err := d.startTemporal(ctx, st, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	providerKey, err := startDevProvider(d, pool, st, log)
+	if err != nil {
+		return nil, err
+	}
+	bg := newBackground()
+	st.onStop(bg.Stop) // after the workers: what they wrote is relayed, or kept for the next start
+	consuming, err := startProjector(ctx, bg, newTimeline(d.CommonRedisFlags, pool), d.RabbitFlags, d.TimelineFlags, timeline.NewMetrics(reg), log)
+	if err != nil {
+		return nil, err
+	}
+	hostedWorkers, apis, err := d.startServices(ctx, c.Client, pool, bg, reg, providerKey, st, log)
+	if err != nil {
+		return nil, err
+	}
+	checks := append(pool.checks(), rabbitCheck(d.RabbitFlags), consuming, temporalCheck(c.Client), pollersCheck(c.Client, hostedWorkers))
+	svcSrv, err := roleHTTP{checks: checks, reg: reg, apis: apis}.serve(or(d.HTTPAddr, "127.0.0.1:0"), token, d.HTTPFlags, log)
+	if err != nil {
+		return nil, err
+	}
+	st.Services = svcSrv.Addr()
+	st.onStop(func() { _ = svcSrv.Shutdown(5 * time.Second) })
+	return st, d.startGateway(ctx, c, pool, bg, reg, auth, token, st, log)
+}
 
+// check checks d's settings, and returns the API's access control and the
+// services' token (one made for this run if none is given: the gateway in
+// this process is the services' only caller).
+func (d *DevCmd) check() (api.Auth, string, error) {
+	if err := d.allow("--api-request-timeout", d.APIRequestTimeout); err != nil {
+		return api.Auth{}, "", err
+	}
+	if err := d.allow("--provider-slow-delay", d.ProviderSlowDelay); err != nil {
+		return api.Auth{}, "", err
+	}
+	auth, err := d.auth()
+	if err != nil {
+		return api.Auth{}, "", err
+	}
+	token, err := d.serviceToken(d.HTTPAddr, false, false)
+	if err != nil {
+		return api.Auth{}, "", err
+	}
+	if token == "" {
+		token = rand.Text()
+	}
+	return auth, token, nil
+}
+
+// startTemporal starts the embedded Temporal server (unless d names a
+// cluster) and its codec server, and connects to it. dev registers the
+// search attributes itself (`ordersaga setup` in production): its own
+// server has them already, another needs them.
+func (d *DevCmd) startTemporal(ctx context.Context, st *devStack, reg *prometheus.Registry, log *slog.Logger) (*temporalConn, error) {
+	keys, err := d.keyring()
+	if err != nil {
+		return nil, err
+	}
 	conn := temporalclient.Connection{Address: d.TemporalAddress, Namespace: d.TemporalNamespace}
 	var uiCodecEndpoint string
 	if keys != nil {
@@ -172,31 +208,10 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 		}
 	}
 	if d.TemporalAddress == "" {
-		srv, err := devserver.Start(devserver.Config{
-			DataDir:          d.DataDir,
-			Persistence:      d.TemporalDB,
-			FrontendPort:     d.TemporalPort,
-			HTTPPort:         d.TemporalHTTPPort,
-			UIPort:           uiPort(d.UIPort, d.NoUI),
-			Namespace:        d.TemporalNamespace,
-			SearchAttributes: workflows.SearchAttributes(),
-			UICodecEndpoint:  uiCodecEndpoint,
-			DynamicConfig:    dynamicValues(d.TemporalConfig),
-			MetricsAddr:      d.TemporalMetrics,
-			Logger:           log,
-		})
-		if err != nil {
+		if conn, err = d.startServer(uiCodecEndpoint, st, log); err != nil {
 			return nil, err
 		}
-		st.onStop(srv.Stop)
-		// Its own server: no profile or TEMPORAL_* credential applies.
-		conn = temporalclient.Connection{Address: srv.FrontendAddress(), Namespace: d.TemporalNamespace, Plain: true}
-		st.UI = srv.UIAddress()
-		st.TemporalPorts = devserver.PortsString(srv.Ports())
 	}
-	reg := newRegistry()
-	// dev registers the search attributes itself (`ordersaga setup` in
-	// production): its own server has them already, another needs them.
 	c, err := dialTemporalOnly(ctx, conn, d.CodecFlags, reg, log)
 	if err != nil {
 		return nil, err
@@ -207,80 +222,94 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if _, err := registerSearchAttributes(ctx, c); err != nil {
 		return nil, err
 	}
+	return c, nil
+}
 
-	providerKey, err := startDevProvider(d, pool, st, log)
+// startServer starts the embedded Temporal server and returns how to
+// connect to it: its own server, so no profile or TEMPORAL_* credential
+// applies.
+func (d *DevCmd) startServer(uiCodecEndpoint string, st *devStack, log *slog.Logger) (temporalclient.Connection, error) {
+	srv, err := devserver.Start(devserver.Config{
+		DataDir:          d.DataDir,
+		Persistence:      d.TemporalDB,
+		FrontendPort:     d.TemporalPort,
+		HTTPPort:         d.TemporalHTTPPort,
+		UIPort:           uiPort(d.UIPort, d.NoUI),
+		Namespace:        d.TemporalNamespace,
+		SearchAttributes: workflows.SearchAttributes(),
+		UICodecEndpoint:  uiCodecEndpoint,
+		DynamicConfig:    dynamicValues(d.TemporalConfig),
+		MetricsAddr:      d.TemporalMetrics,
+		Logger:           log,
+	})
 	if err != nil {
-		return nil, err
+		return temporalclient.Connection{}, err
 	}
+	st.onStop(srv.Stop)
+	st.UI = srv.UIAddress()
+	st.TemporalPorts = devserver.PortsString(srv.Ports())
+	return temporalclient.Connection{Address: srv.FrontendAddress(), Namespace: d.TemporalNamespace, Plain: true}, nil
+}
 
-	stores := newStores(d.RedisFlags, pool, workers.All)
-	if err := d.holdShare(&stores); err != nil {
-		return nil, err
-	}
-	if d.Seed {
-		if err := seed(ctx, stores.inventory, log); err != nil {
-			return nil, err
-		}
-	}
-	pay, err := newPaymentClient("http://"+st.Provider, providerKey, d.PaymentClientFlags, log)
+// startServices opens every service of the catalog (seeding the demo
+// catalog if asked), starts their relays in bg and the workers of the
+// orchestrator and the services (and d's extra workers) in d's topology.
+// It returns what the workers host and the registration of the services'
+// APIs.
+func (d *DevCmd) startServices(ctx context.Context, c client.Client, pool *redisPool, bg *background, reg *prometheus.Registry,
+	providerKey string, st *devStack, log *slog.Logger) ([]workers.Service, func(*servicehttp.Router), error) {
+	names := serviceNames()
+	opened, err := openServices(ctx, names, d.RedisFlags, pool, serviceEnv{seed: d.Seed, providerURL: "http://" + st.Provider,
+		providerKey: providerKey, InventoryFlags: d.InventoryFlags, PaymentClientFlags: d.PaymentClientFlags, log: log})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	bg := newBackground()
-	st.onStop(bg.Stop) // after the workers: what they wrote is relayed, or kept for the next start
-	consuming, err := startProjector(ctx, bg, newTimeline(d.CommonRedisFlags, pool), d.RabbitFlags, d.TimelineFlags, timeline.NewMetrics(reg), log)
+	if err := startRelays(bg, names, d.RedisFlags, pool, d.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
+		return nil, nil, err
+	}
+	hostedWorkers := workerServices(names, opened)
+	group, err := startWorkers(c, hostedWorkers, d.workerTopology(), d.WorkerFlags)
 	if err != nil {
-		return nil, err
-	}
-	if err := startRelays(bg, workers.All, d.RedisFlags, pool, d.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
-		return nil, err
-	}
-	services := workers.All
-	acts := stores.activities(pay)
-	group, err := startWorkers(c.Client, services, acts, d.workerTopology(), d.WorkerFlags)
-	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, extra := range d.ExtraWorkers {
-		w := extra(c.Client, acts)
+		w := extra(c, hostedWorkers)
 		if err := w.Start(); err != nil {
 			group.Stop()
-			return nil, fmt.Errorf("start worker: %w", err)
+			return nil, nil, fmt.Errorf("start worker: %w", err)
 		}
 		group.Add(w)
 	}
 	st.onStop(group.Stop)
+	return hostedWorkers, registerAPIs(opened), nil
+}
 
-	checks := append(pool.checks(), rabbitCheck(d.RabbitFlags), consuming, temporalCheck(c.Client), pollersCheck(c.Client, services))
-	svcSrv, err := roleHTTP{checks: checks, reg: reg, apis: stores.register}.serve(or(d.HTTPAddr, "127.0.0.1:0"), token, d.HTTPFlags, log)
+// startGateway starts the API on the services' APIs at st.Services.
+func (d *DevCmd) startGateway(ctx context.Context, c *temporalConn, pool *redisPool, bg *background, reg *prometheus.Registry,
+	auth api.Auth, token string, st *devStack, log *slog.Logger) error {
+	svc, err := newServiceClients(sameURL("http://"+st.Services), token, d.GatewayFlags, log)
 	if err != nil {
-		return nil, err
-	}
-	st.Services = svcSrv.Addr()
-	st.onStop(func() { _ = svcSrv.Shutdown(5 * time.Second) })
-	svc, err := newServiceClients(sameURL("http://"+svcSrv.Addr()), token, d.GatewayFlags, log)
-	if err != nil {
-		return nil, err
+		return err
 	}
 	backlog, err := startBacklog(bg, c.Client, c.Namespace, d.AdmissionFlags, reg, log)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	handler, err := newAPI(c.Client, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, log)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	apiSrv, err := listen("api", d.APIAddr, handler, d.HTTPFlags, log)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	st.API = apiSrv.Addr()
 	st.onStop(func() { _ = apiSrv.Shutdown(5 * time.Second) })
-	return st, nil
+	return nil
 }
 
-// workerTopology is d's topology; Single unless split is asked for (a DevCmd
-// built in code may leave it empty).
+// workerTopology is d's topology; Single unless split is asked for (a
+// DevCmd built in code may leave it empty).
 func (d *DevCmd) workerTopology() workers.Topology {
 	if d.Topology == string(workers.Split) {
 		return workers.Split
@@ -331,7 +360,7 @@ func startDevProvider(d *DevCmd, pool *redisPool, st *devStack, log *slog.Logger
 	if key == "" {
 		key = rand.Text()
 	}
-	provider, err := listen("payment provider", d.ProviderAddr, paymentsim.New(pool.get(d.paymentURL()), paymentsim.Config{
+	provider, err := listen("payment provider", d.ProviderAddr, paymentsim.New(pool.get(d.providerRedisURL()), paymentsim.Config{
 		Keyspace: d.RedisKeyPrefix + "paymentsim:", SlowDelay: d.ProviderSlowDelay, FlakyFailures: d.ProviderFlakyFailures,
 		SecretKey: key,
 	}, log).Handler(), d.HTTPFlags, log)
@@ -352,24 +381,6 @@ func uiPort(port int, noUI bool) int {
 	return port
 }
 
-// seed creates the demo catalog's missing SKUs; existing stock is kept.
-func seed(ctx context.Context, inv *inventory.Store, log *slog.Logger) error {
-	for _, s := range demoCatalog {
-		_, err := inv.Get(ctx, s.SKU)
-		if err == nil {
-			continue
-		}
-		if !errors.Is(err, ordersaga.ErrUnknownSKU) {
-			return fmt.Errorf("seed catalog: %w", err)
-		}
-		if _, err := inv.Put(ctx, s.SKU, s.Available, s.PriceCents); err != nil {
-			return fmt.Errorf("seed catalog: %w", err)
-		}
-		log.Info("seeded sku", "sku", s.SKU, "available", s.Available, "price_cents", s.PriceCents)
-	}
-	return nil
-}
-
 // dynamicValues types dynamic config values given as text: integers,
 // floats, booleans and durations become those; the rest stay strings.
 func dynamicValues(kv map[string]string) map[string]any {
@@ -388,10 +399,4 @@ func dynamicValues(kv map[string]string) map[string]any {
 		}
 	}
 	return out
-}
-
-// sameURL returns ServiceURLFlags naming one address for every service
-// (dev runs them all on its --http-addr).
-func sameURL(url string) ServiceURLFlags {
-	return ServiceURLFlags{OrderServiceURL: url, InventoryServiceURL: url, PaymentServiceURL: url}
 }

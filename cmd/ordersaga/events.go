@@ -70,22 +70,18 @@ func (b *background) Stop() {
 	b.wg.Wait()
 }
 
-// startRelays starts the outbox relay of each given service that has an
-// outbox (order, inventory, payment).
-func startRelays(bg *background, services []string, rf RedisFlags, pool *redisPool, rab RabbitFlags,
+// startRelays starts the outbox relay of each of the catalog's services
+// among names.
+func startRelays(bg *background, names []string, rf RedisFlags, pool *redisPool, rab RabbitFlags,
 	metrics *outbox.Metrics, log *slog.Logger) error {
-	for _, s := range services {
-		url, ok := rf.serviceURL(s)
-		if !ok {
-			continue
-		}
-		r, err := outbox.New(pool.get(url), outbox.Config{
-			URL: rab.RabbitMQURL, Stream: rf.keyspace(s).Outbox(), Name: s, Topology: rab.topology(),
+	for _, s := range hostedIn(names) {
+		r, err := outbox.New(pool.get(rf.url(s)), outbox.Config{
+			URL: rab.RabbitMQURL, Stream: rf.keyspace(s.name).Outbox(), Name: s.name, Topology: rab.topology(),
 		}, log, metrics)
 		if err != nil {
 			return err
 		}
-		bg.Go(r.Run, log, "outbox relay "+s)
+		bg.Go(r.Run, log, "outbox relay "+s.name)
 	}
 	return nil
 }

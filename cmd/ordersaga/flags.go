@@ -13,7 +13,6 @@ import (
 	"github.com/ordersaga/ordersaga/internal/codec"
 	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
-	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/workflows"
 )
 
@@ -131,19 +130,6 @@ func (f CommonRedisFlags) keyspace(name string) redislua.Keyspace {
 	return redislua.Keyspace(f.RedisKeyPrefix + name + ":")
 }
 
-// RedisFlags say where each service keeps its data: what the processes
-// that run the services (dev, worker) may be given.
-type RedisFlags struct {
-	CommonRedisFlags  `embed:""`
-	OrderRedisURL     string `env:"ORDER_REDIS_URL" secret:"" help:"Redis of the order service (default: --redis-url)."`
-	InventoryRedisURL string `env:"INVENTORY_REDIS_URL" secret:"" help:"Redis of the inventory service (default: --redis-url)."`
-	PaymentRedisURL   string `env:"PAYMENT_REDIS_URL" secret:"" help:"Redis of the payment service (default: --redis-url)."`
-}
-
-func (f RedisFlags) orderURL() string     { return or(f.OrderRedisURL, f.RedisURL) }
-func (f RedisFlags) inventoryURL() string { return or(f.InventoryRedisURL, f.RedisURL) }
-func (f RedisFlags) paymentURL() string   { return or(f.PaymentRedisURL, f.RedisURL) }
-
 // RabbitFlags say where the domain events go.
 type RabbitFlags struct {
 	RabbitMQURL      string `name:"rabbitmq-url" env:"RABBITMQ_URL" secret:"" default:"amqp://guest:guest@127.0.0.1:5672/" help:"RabbitMQ of the domain events."`
@@ -178,40 +164,11 @@ func (f SagaFlags) options() workflows.Options {
 	}
 }
 
-// PaymentClientFlags tune the payment service's calls to the provider.
-type PaymentClientFlags struct {
-	PaymentTimeout         time.Duration `env:"PAYMENT_TIMEOUT" default:"2s" help:"Timeout of one call to the payment provider."`
-	PaymentBreakerFailures uint32        `env:"PAYMENT_BREAKER_FAILURES" default:"5" help:"Consecutive transient provider failures that open the circuit breaker."`
-	PaymentBreakerOpen     time.Duration `env:"PAYMENT_BREAKER_OPEN" default:"5s" help:"How long the circuit stays open before a trial call."`
-}
-
 // ProviderFlags configure the simulated payment provider.
 type ProviderFlags struct {
 	ProviderAddr          string        `env:"PAYMENT_PROVIDER_ADDR" default:"127.0.0.1:8090" help:"Address the simulated payment provider listens on."`
 	ProviderSlowDelay     time.Duration `env:"PAYMENT_PROVIDER_SLOW_DELAY" default:"3s" help:"How late tok_slow's first charge attempt answers (more than --payment-timeout)."`
 	ProviderFlakyFailures int           `env:"PAYMENT_PROVIDER_FLAKY_FAILURES" default:"2" help:"Charge attempts of tok_flaky answered with 503."`
-}
-
-// InventoryFlags configure the inventory service.
-type InventoryFlags struct {
-	InventoryHoldShare int `env:"INVENTORY_HOLD_SHARE" default:"50" help:"Percent (1-100) of a SKU's unsold units (available + reserved) one client may hold in uncommitted reservations; past it a reservation fails (HoldLimit). A client may always hold one unit; 100: no bound."`
-}
-
-// holdShare applies the hold share to the inventory store, if st has one.
-func (f InventoryFlags) holdShare(st *stores) error {
-	if st.inventory == nil {
-		return nil
-	}
-	share := f.InventoryHoldShare
-	if share == 0 { // a DevCmd built in code (the bench)
-		share = inventory.DefaultHoldShare
-	}
-	inv, err := st.inventory.WithHoldShare(share)
-	if err != nil {
-		return fmt.Errorf("--inventory-hold-share: %w", err)
-	}
-	st.inventory = inv
-	return nil
 }
 
 // ProviderKeyFlags hold the payment provider's secret key: the provider
@@ -378,13 +335,6 @@ func (f ServiceTokenFlags) serviceToken(addr string, serves, insecure bool) (str
 // GatewayFlags tune the gateway's calls to the services' APIs.
 type GatewayFlags struct {
 	ServiceTimeout time.Duration `env:"SERVICE_TIMEOUT" default:"1s" help:"Timeout of one call to a service's API (a read is tried twice at most; a circuit breaker per service fails fast after 5 consecutive failures, for 5s)."`
-}
-
-// ServiceURLFlags say where the gateway finds the services' APIs.
-type ServiceURLFlags struct {
-	OrderServiceURL     string `env:"ORDER_SERVICE_URL" default:"http://127.0.0.1:9100" help:"Base URL of the order service's API: the --http-addr of the worker running it (the default is a worker's, which runs every service)."`
-	InventoryServiceURL string `env:"INVENTORY_SERVICE_URL" default:"http://127.0.0.1:9100" help:"Base URL of the inventory service's API."`
-	PaymentServiceURL   string `env:"PAYMENT_SERVICE_URL" default:"http://127.0.0.1:9100" help:"Base URL of the payment service's API."`
 }
 
 func or(s, fallback string) string {

@@ -15,38 +15,10 @@ import (
 	"github.com/ordersaga/ordersaga/api/ratelimit"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
-	"github.com/ordersaga/ordersaga/services/inventory"
-	"github.com/ordersaga/ordersaga/services/order"
-	"github.com/ordersaga/ordersaga/services/payment"
 	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
 	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
-
-// serviceClients are the gateway's clients of the services' APIs.
-type serviceClients struct {
-	order     *order.Client
-	inventory *inventory.Client
-	payment   *payment.Client
-}
-
-// newServiceClients returns clients of the services' APIs at urls, sending
-// token, each call bounded by gf's timeout.
-func newServiceClients(urls ServiceURLFlags, token string, gf GatewayFlags, log *slog.Logger) (serviceClients, error) {
-	cfg := func(url string) servicehttp.ClientConfig {
-		return servicehttp.ClientConfig{BaseURL: url, Token: token, Timeout: gf.ServiceTimeout}
-	}
-	var sc serviceClients
-	var err error
-	if sc.order, err = order.NewClient(cfg(urls.OrderServiceURL), log); err != nil {
-		return sc, err
-	}
-	if sc.inventory, err = inventory.NewClient(cfg(urls.InventoryServiceURL), log); err != nil {
-		return sc, err
-	}
-	sc.payment, err = payment.NewClient(cfg(urls.PaymentServiceURL), log)
-	return sc, err
-}
 
 // newAPI builds the gateway on a Temporal client, the services' APIs, and
 // the gateway's own Redis keyspaces: its idempotency records and the
@@ -54,7 +26,7 @@ func newServiceClients(urls ServiceURLFlags, token string, gf GatewayFlags, log 
 // attention. auth is the API's access control, checked by the caller before
 // anything starts (APIFlags.auth). Admission control reads backlog (nil:
 // off; see startBacklog).
-func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceClients, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, backlog api.Backlog, log *slog.Logger) (http.Handler, error) {
+func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc api.Deps, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, backlog api.Backlog, log *slog.Logger) (http.Handler, error) {
 	keys, err := cf.keyring()
 	if err != nil {
 		return nil, err
@@ -74,24 +46,15 @@ func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceCl
 		return nil, err
 	}
 	rdb, ks := pool.get(rf.RedisURL), string(rf.keyspace("api"))
+	d := svc // the services' clients (newServiceClients)
+	d.Sagas, d.Backlog, d.Approvals = sagas, backlog, sagas
+	d.Limiter = ratelimit.New(rdb, ks+"ratelimit:")
+	d.Shares = fairshare.New(rdb, ks+"admitted:", fairshare.Config{})
+	d.Idempotency = idempotency.NewStore(rdb, ks+"idempotency:", af.IdempotencyRetention, idempotency.DefaultLease)
+	d.Timeline, d.Checks, d.Log = newTimeline(rf, pool), checks, log
+	d.Metrics, d.RequestMetrics = metricsHandler(reg), api.NewRequestMetrics(reg)
 	return api.New(api.Config{MaxBodyBytes: af.MaxBodyBytes, RequestTimeout: af.APIRequestTimeout, Auth: auth, Admission: admission,
-		Limits: limits, MaxAwaitingApproval: af.MaxAwaitingApproval}, api.Deps{
-		Sagas:          sagas,
-		Backlog:        backlog,
-		Limiter:        ratelimit.New(rdb, ks+"ratelimit:"),
-		Shares:         fairshare.New(rdb, ks+"admitted:", fairshare.Config{}),
-		Approvals:      sagas,
-		Idempotency:    idempotency.NewStore(rdb, ks+"idempotency:", af.IdempotencyRetention, idempotency.DefaultLease),
-		Stock:          svc.inventory,
-		Orders:         svc.order,
-		Reservations:   svc.inventory,
-		Payments:       svc.payment,
-		Timeline:       newTimeline(rf, pool),
-		Checks:         checks,
-		Metrics:        metricsHandler(reg),
-		RequestMetrics: api.NewRequestMetrics(reg),
-		Log:            log,
-	}), nil
+		Limits: limits, MaxAwaitingApproval: af.MaxAwaitingApproval}, d), nil
 }
 
 // startBacklog samples, in bg, the backlog of the task queues the saga's
@@ -103,10 +66,10 @@ func startBacklog(bg *background, c client.Client, namespace string, af Admissio
 	if af.AdmissionMaxBacklogAge <= 0 {
 		return nil, nil
 	}
-	queues := []backlog.Queue{{Name: workflows.TaskQueueOrchestrator, Type: enumspb.TASK_QUEUE_TYPE_WORKFLOW, Service: workers.Orchestrator},
-		{Name: workflows.TaskQueueOrder, Type: enumspb.TASK_QUEUE_TYPE_ACTIVITY, Service: workers.Order},
-		{Name: workflows.TaskQueueInventory, Type: enumspb.TASK_QUEUE_TYPE_ACTIVITY, Service: workers.Inventory},
-		{Name: workflows.TaskQueuePayment, Type: enumspb.TASK_QUEUE_TYPE_ACTIVITY, Service: workers.Payment}}
+	queues := []backlog.Queue{{Name: workflows.TaskQueueOrchestrator, Type: enumspb.TASK_QUEUE_TYPE_WORKFLOW, Service: workers.Orchestrator}}
+	for _, s := range catalog {
+		queues = append(queues, backlog.Queue{Name: s.queue, Type: enumspb.TASK_QUEUE_TYPE_ACTIVITY, Service: s.name})
+	}
 	s, err := backlog.New(c.WorkflowService(), backlog.Config{Namespace: namespace, Queues: queues, Interval: af.AdmissionSampleInterval,
 		MissingAfter: af.AdmissionMissingAfter}, log)
 	if err != nil {

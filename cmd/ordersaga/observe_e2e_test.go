@@ -48,7 +48,10 @@ func TestObservability(t *testing.T) {
 		otel.SetTracerProvider(noop.NewTracerProvider())
 		_ = tp.Shutdown(context.Background())
 	})
-	s := startStack(t, "--log-level", "info", "--log-format", "json")
+	// The split topology, as production runs: in the single one every step
+	// is dispatched eagerly, and the SDK records no activity
+	// schedule-to-start latency, which the dashboard shows.
+	s := startStack(t, "--log-level", "info", "--log-format", "json", "--topology", "split")
 
 	code, body, hdr := s.doAs("", "POST", "/v1/orders", map[string]any{"customer_id": "cust-1",
 		"items": []map[string]any{{"sku": "widget", "quantity": 1}}, "payment_token": "tok_declined"},
@@ -116,8 +119,12 @@ func TestObservability(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		c := dialStack(t, s)
-		require.NoError(t, workers.PollersRunning(c, workers.Identity(), workers.All)(ctx))
-		err := workers.PollersRunning(c, "someone-else", []string{workers.Payment})(ctx)
+		all := []workers.Service{workers.OrchestratorService()}
+		for _, s := range catalog {
+			all = append(all, workers.Service{Name: s.name, TaskQueue: s.queue})
+		}
+		require.NoError(t, workers.PollersRunning(c, workers.Identity(), all)(ctx))
+		err := workers.PollersRunning(c, "someone-else", []workers.Service{{Name: "payment", TaskQueue: workflows.TaskQueuePayment}})(ctx)
 		require.ErrorContains(t, err, "no poller of someone-else on task queue "+workflows.TaskQueuePayment)
 	})
 }

@@ -16,15 +16,11 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/api"
 	"github.com/ordersaga/ordersaga/internal/devserver"
-	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
 	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 	"github.com/ordersaga/ordersaga/services/inventory"
-	"github.com/ordersaga/ordersaga/services/order"
-	"github.com/ordersaga/ordersaga/services/payment"
 	"github.com/ordersaga/ordersaga/services/payment/paymentsim"
 	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
@@ -41,7 +37,7 @@ type sagaRig struct {
 
 // startSagaRig starts the rig; inventory, if set, wraps the inventory store
 // the activities use. Everything stops when the test ends.
-func startSagaRig(t *testing.T, inventoryStore func(activities.InventoryStore) activities.InventoryStore) sagaRig {
+func startSagaRig(t *testing.T, inventoryStore func(inventory.ActivityStore) inventory.ActivityStore) sagaRig {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -56,24 +52,27 @@ func startSagaRig(t *testing.T, inventoryStore func(activities.InventoryStore) a
 
 	sim := httptest.NewServer(paymentsim.New(rdb, paymentsim.Config{Keyspace: prefix + "paymentsim:", SlowDelay: time.Second}, log).Handler())
 	t.Cleanup(sim.Close)
-	pay, err := payment.NewProvider(payment.ProviderConfig{BaseURL: sim.URL, Timeout: 300 * time.Millisecond}, log)
+	// Every service of the catalog, as a worker process opens them.
+	rf := RedisFlags{CommonRedisFlags: CommonRedisFlags{RedisURL: redistest.URL(), RedisKeyPrefix: prefix}}
+	pool, err := openRedis(ctx, rf.RedisURL)
 	require.NoError(t, err)
-	inv := inventory.NewStore(rdb, redislua.Keyspace(prefix+"inventory:"))
+	t.Cleanup(pool.Close)
+	opened, err := openServices(ctx, serviceNames(), rf, pool, serviceEnv{providerURL: sim.URL,
+		PaymentClientFlags: PaymentClientFlags{PaymentTimeout: 300 * time.Millisecond}, log: log})
+	require.NoError(t, err)
+	inv := inventory.NewStore(rdb, rf.keyspace("inventory"))
 	for _, s := range []ordersaga.Stock{{SKU: "widget", Available: 1000, PriceCents: 2500}, {SKU: "gizmo", Available: 100, PriceCents: 60000},
 		{SKU: "last-one", Available: 1, PriceCents: 5000}} {
 		_, err := inv.Put(ctx, s.SKU, s.Available, s.PriceCents)
 		require.NoError(t, err)
 	}
-	var invStore activities.InventoryStore = inv
-	if inventoryStore != nil {
-		invStore = inventoryStore(inv)
+	for _, h := range opened {
+		if acts, ok := h.activities.(*inventory.Activities); ok && inventoryStore != nil {
+			acts.Store = inventoryStore(acts.Store)
+		}
 	}
-	acts := workers.Activities{
-		Order:     &activities.Order{Store: order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))},
-		Inventory: &activities.Inventory{Store: invStore},
-		Payment:   &activities.Payment{Provider: pay, Store: payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))},
-	}
-	group, err := startWorkers(c, workers.All, acts, workers.Single, WorkerFlags{ShutdownTimeout: time.Second})
+	hosted := workerServices(serviceNames(), opened)
+	group, err := startWorkers(c, hosted, workers.Single, WorkerFlags{ShutdownTimeout: time.Second})
 	require.NoError(t, err)
 	t.Cleanup(group.Stop)
 	return sagaRig{client: c, workers: group}
@@ -121,9 +120,8 @@ func TestFinishedOrdersReadWithWorkersStopped(t *testing.T) {
 	down, err := newServiceClients(sameURL("http://127.0.0.1:1"), "", GatewayFlags{ServiceTimeout: 100 * time.Millisecond},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
-	h := api.New(api.Config{RequestTimeout: 2 * time.Second}, api.Deps{
-		Sagas: sagaclient.New(rig.client, workflows.Options{}), Orders: down.order, Reservations: down.inventory,
-		Payments: down.payment, Stock: down.inventory, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	down.Sagas, down.Log = sagaclient.New(rig.client, workflows.Options{}), slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := api.New(api.Config{RequestTimeout: 2 * time.Second}, down)
 	get := func(id string) (int, workflows.State, time.Duration) {
 		begin := time.Now()
 		rec := httptest.NewRecorder()

@@ -20,8 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/replay"
+	"github.com/ordersaga/ordersaga/services/inventory"
 	"github.com/ordersaga/ordersaga/workflows"
 	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
@@ -31,7 +31,7 @@ var historiesDir = flag.String("histories", "", "directory to write the recorded
 // failingReleases makes ReleaseInventory fail a number of times for chosen
 // reservation keys, to record compensations being retried.
 type failingReleases struct {
-	activities.InventoryStore
+	inventory.ActivityStore
 	mu       sync.Mutex
 	failures map[string]int
 }
@@ -46,15 +46,15 @@ func (f *failingReleases) Release(ctx context.Context, key string) error {
 	if n > 0 {
 		return fmt.Errorf("injected release failure (%d left)", n-1)
 	}
-	return f.InventoryStore.Release(ctx, key)
+	return f.ActivityStore.Release(ctx, key)
 }
 
 func TestRecordHistories(t *testing.T) {
 	require.NotEmpty(t, *historiesDir, "-histories DIR is required")
 	require.NoError(t, os.MkdirAll(*historiesDir, 0o755))
 	ctx := context.Background()
-	rig := startSagaRig(t, func(inv activities.InventoryStore) activities.InventoryStore {
-		return &failingReleases{InventoryStore: inv, failures: map[string]int{
+	rig := startSagaRig(t, func(inv inventory.ActivityStore) inventory.ActivityStore {
+		return &failingReleases{ActivityStore: inv, failures: map[string]int{
 			workflows.WorkflowID("compensation-retried") + "/" + workflows.StepReserveInventory:          2,
 			workflows.WorkflowID("compensation-failed-recovered") + "/" + workflows.StepReserveInventory: 4,
 			workflows.WorkflowID("compensation-operator-retried") + "/" + workflows.StepReserveInventory: 3,

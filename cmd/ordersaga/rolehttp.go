@@ -68,6 +68,6 @@ func rabbitCheck(f RabbitFlags) servicehttp.Check {
 
 // pollersCheck is the readiness check of this process's workers: Temporal
 // has seen each of their task queues polled by them lately.
-func pollersCheck(c client.Client, services []string) servicehttp.Check {
+func pollersCheck(c client.Client, services []workers.Service) servicehttp.Check {
 	return servicehttp.Check{Name: "pollers", Fn: workers.PollersRunning(c, workers.Identity(), services)}
 }

@@ -35,7 +35,7 @@ type WorkerCmd struct {
 // Run runs the workers, the outbox relays of their services and the
 // services' APIs until ctx is cancelled.
 func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
-	services, err := workers.ParseServices(w.Services)
+	services, err := parseServices(w.Services)
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer pool.Close()
-	pool.name(w.RedisURL, map[string]string{"order": w.orderURL(), "inventory": w.inventoryURL(), "payment": w.paymentURL()})
+	pool.name(w.RedisURL, redisRoles(w.RedisFlags, services))
 	checks := pool.checks()
 	if len(urls) > 0 { // a service with an outbox: its relay needs RabbitMQ
 		if err := checkRabbit(ctx, w.RabbitFlags); err != nil {
@@ -71,25 +71,23 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pay, err := newPaymentClient(w.PaymentProviderURL, providerKey, w.PaymentClientFlags, log)
-	if err != nil {
-		return err
-	}
 	bg := newBackground()
 	defer bg.Stop()
 	if err := startRelays(bg, services, w.RedisFlags, pool, w.RabbitFlags, outbox.NewMetrics(reg), log); err != nil {
 		return err
 	}
-	st := newStores(w.RedisFlags, pool, services)
-	if err := w.holdShare(&st); err != nil {
+	opened, err := openServices(ctx, services, w.RedisFlags, pool, serviceEnv{providerURL: w.PaymentProviderURL, providerKey: providerKey,
+		InventoryFlags: w.InventoryFlags, PaymentClientFlags: w.PaymentClientFlags, log: log})
+	if err != nil {
 		return err
 	}
-	srv, err := roleHTTP{checks: append(checks, temporalCheck(c.Client), pollersCheck(c.Client, services)), reg: reg, apis: st.register}.serve(w.HTTPAddr, token, w.HTTPFlags, log)
+	hostedWorkers := workerServices(services, opened)
+	srv, err := roleHTTP{checks: append(checks, temporalCheck(c.Client), pollersCheck(c.Client, hostedWorkers)), reg: reg, apis: registerAPIs(opened)}.serve(w.HTTPAddr, token, w.HTTPFlags, log)
 	if err != nil {
 		return err
 	}
 	defer srv.Shutdown(time.Second)
-	group, err := startWorkers(c.Client, services, st.activities(pay), topology, w.WorkerFlags)
+	group, err := startWorkers(c.Client, hostedWorkers, topology, w.WorkerFlags)
 	if err != nil {
 		return err
 	}
@@ -154,8 +152,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("api listening", "addr", srv.Addr(), "temporal", c.Address, "namespace", c.Namespace,
-		"order_service", a.OrderServiceURL, "inventory_service", a.InventoryServiceURL, "payment_service", a.PaymentServiceURL)
+	log.Info("api listening", append([]any{"addr", srv.Addr(), "temporal", c.Address, "namespace", c.Namespace}, serviceURLAttrs(a.ServiceURLFlags)...)...)
 	<-ctx.Done()
 	return srv.Shutdown(5 * time.Second)
 }

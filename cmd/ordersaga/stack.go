@@ -18,13 +18,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
 	"github.com/ordersaga/ordersaga/internal/telemetry"
 	"github.com/ordersaga/ordersaga/internal/temporalclient"
-	"github.com/ordersaga/ordersaga/services/inventory"
-	"github.com/ordersaga/ordersaga/services/order"
-	"github.com/ordersaga/ordersaga/services/payment"
 	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
 )
@@ -126,97 +122,10 @@ func redacted(u string) string {
 	return "(unparsable url)"
 }
 
-// stores are the stores of the services a process runs (nil for the
-// others): the activities and the services' APIs share them.
-type stores struct {
-	order     *order.Store
-	inventory *inventory.Store
-	payment   *payment.Store
-}
-
-// newStores opens the stores of the given services.
-func newStores(rf RedisFlags, pool *redisPool, services []string) stores {
-	var st stores
-	for _, s := range services {
-		switch s {
-		case workers.Order:
-			st.order = order.NewStore(pool.get(rf.orderURL()), rf.keyspace("order"))
-		case workers.Inventory:
-			st.inventory = inventory.NewStore(pool.get(rf.inventoryURL()), rf.keyspace("inventory"))
-		case workers.Payment:
-			st.payment = payment.NewStore(pool.get(rf.paymentURL()), rf.keyspace("payment"))
-		}
-	}
-	return st
-}
-
-// activities returns the activities of the stores' services.
-func (st stores) activities(pay activities.PaymentProvider) workers.Activities {
-	var acts workers.Activities
-	if st.order != nil {
-		acts.Order = &activities.Order{Store: st.order}
-	}
-	if st.inventory != nil {
-		acts.Inventory = &activities.Inventory{Store: st.inventory}
-	}
-	if st.payment != nil {
-		acts.Payment = &activities.Payment{Provider: pay, Store: st.payment}
-	}
-	return acts
-}
-
-// register adds the APIs of the stores' services to r.
-func (st stores) register(r *servicehttp.Router) {
-	if st.order != nil {
-		order.Register(r, st.order)
-	}
-	if st.inventory != nil {
-		inventory.Register(r, st.inventory)
-	}
-	if st.payment != nil {
-		payment.Register(r, st.payment)
-	}
-}
-
-// serviceURL returns the Redis URL of a service that keeps data and an
-// outbox (order, inventory, payment); false for the others.
-func (f RedisFlags) serviceURL(service string) (string, bool) {
-	switch service {
-	case workers.Order:
-		return f.orderURL(), true
-	case workers.Inventory:
-		return f.inventoryURL(), true
-	case workers.Payment:
-		return f.paymentURL(), true
-	}
-	return "", false
-}
-
-// redisURLs returns the Redis URLs the given services need.
-func redisURLs(rf RedisFlags, services []string) []string {
-	var urls []string
-	for _, s := range services {
-		if u, ok := rf.serviceURL(s); ok {
-			urls = append(urls, u)
-		}
-	}
-	return urls
-}
-
-func newPaymentClient(url, secretKey string, f PaymentClientFlags, log *slog.Logger) (*payment.Provider, error) {
-	return payment.NewProvider(payment.ProviderConfig{
-		BaseURL:         url,
-		SecretKey:       secretKey,
-		Timeout:         f.PaymentTimeout,
-		BreakerFailures: f.PaymentBreakerFailures,
-		BreakerOpen:     f.PaymentBreakerOpen,
-	}, log)
-}
-
 // startWorkers starts the workers of services in topology, as
 // workers.Identity().
-func startWorkers(c client.Client, services []string, acts workers.Activities, topology workers.Topology, wf WorkerFlags) (*workers.Group, error) {
-	ws, err := workers.NewAll(c, services, acts, topology, worker.Options{
+func startWorkers(c client.Client, services []workers.Service, topology workers.Topology, wf WorkerFlags) (*workers.Group, error) {
+	ws, err := workers.NewAll(c, services, topology, worker.Options{
 		Identity:                         workers.Identity(),
 		WorkerStopTimeout:                wf.ShutdownTimeout,
 		MaxConcurrentWorkflowTaskPollers: wf.WorkflowPollers,

@@ -14,7 +14,6 @@ import (
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/internal/replay"
-	"github.com/ordersaga/ordersaga/workers"
 	"github.com/ordersaga/ordersaga/workflows"
 	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
@@ -102,5 +101,4 @@ func TestWorkerWithEveryServiceRunsStepsOnTheOrchestratorsQueue(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, split.History(h), id)
 	}
-	require.Len(t, workers.Colocated(workers.All, workers.Single), len(workers.All)-1)
 }

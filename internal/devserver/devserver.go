@@ -107,31 +107,9 @@ func Start(cfg Config) (*Server, error) {
 }
 
 func start(cfg Config) (*Server, error) {
-	if cfg.IP == "" {
-		cfg.IP = "127.0.0.1"
-	}
-	if cfg.Namespace == "" {
-		cfg.Namespace = "default"
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if err := checkLoopback(&cfg); err != nil {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
 		return nil, err
-	}
-	var err error
-	if cfg.FrontendPort == 0 {
-		if cfg.FrontendPort, err = freePort(cfg.IP); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.UIPort == 0 {
-		if cfg.UIPort, err = freePort(cfg.IP); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.Persistence == "sqlite-memory" {
-		cfg.DataDir = ""
 	}
 	conf, err := buildConfig(cfg)
 	if err != nil {
@@ -187,6 +165,39 @@ func start(cfg Config) (*Server, error) {
 		s.startUI(cfg)
 	}
 	return s, nil
+}
+
+// withDefaults returns cfg with its defaults set, free ports picked for
+// the frontend and the UI if none is given, and no data directory for an
+// in-memory database; it fails on a non-loopback address (checkLoopback).
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.IP == "" {
+		cfg.IP = "127.0.0.1"
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := checkLoopback(&cfg); err != nil {
+		return cfg, err
+	}
+	var err error
+	if cfg.FrontendPort == 0 {
+		if cfg.FrontendPort, err = freePort(cfg.IP); err != nil {
+			return cfg, err
+		}
+	}
+	if cfg.UIPort == 0 {
+		if cfg.UIPort, err = freePort(cfg.IP); err != nil {
+			return cfg, err
+		}
+	}
+	if cfg.Persistence == "sqlite-memory" {
+		cfg.DataDir = ""
+	}
+	return cfg, nil
 }
 
 // startUI serves the Web UI on cfg.IP:cfg.UIPort, in the background.

@@ -17,7 +17,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/internal/redislua"
 )
@@ -42,7 +41,7 @@ type Store struct {
 	holdShare int
 }
 
-var _ activities.InventoryStore = (*Store)(nil)
+var _ ActivityStore = (*Store)(nil)
 
 // DefaultHoldShare is the share of a SKU's unsold units (in percent) one
 // client may hold in uncommitted reservations, unless WithHoldShare says
@@ -115,7 +114,7 @@ func (s *Store) Reserve(ctx context.Context, key, orderID string, items []orders
 	return s.ReserveFor(ctx, key, orderID, "", items)
 }
 
-// ReserveFor implements activities.InventoryStore. Items naming the same
+// ReserveFor implements ActivityStore. Items naming the same
 // SKU twice are merged.
 //
 // Hold bound: the SKU's hash counts the units each client holds in
@@ -188,12 +187,12 @@ func (s *Store) Reservation(ctx context.Context, orderID string) (ordersaga.Rese
 	return r, nil
 }
 
-// Release implements activities.InventoryStore.
+// Release implements ActivityStore.
 func (s *Store) Release(ctx context.Context, key string) error {
 	return s.settle(ctx, key, "release", events.InventoryReleased)
 }
 
-// Commit implements activities.InventoryStore.
+// Commit implements ActivityStore.
 func (s *Store) Commit(ctx context.Context, key string) error {
 	return s.settle(ctx, key, "commit", events.InventoryCommitted)
 }

@@ -39,12 +39,12 @@ type Store struct {
 	ks  redislua.Keyspace
 }
 
-var _ activities.OrderStore = (*Store)(nil)
+var _ ActivityStore = (*Store)(nil)
 
 // NewStore returns the order store in keyspace ks of rdb.
 func NewStore(rdb redis.Cmdable, ks redislua.Keyspace) *Store { return &Store{rdb: rdb, ks: ks} }
 
-// Create implements activities.OrderStore.
+// Create implements ActivityStore.
 func (s *Store) Create(ctx context.Context, key string, o ordersaga.Order) error {
 	items, err := json.Marshal(o.Items)
 	if err != nil {
@@ -66,7 +66,7 @@ func (s *Store) Create(ctx context.Context, key string, o ordersaga.Order) error
 	return nil
 }
 
-// Reject implements activities.OrderStore.
+// Reject implements ActivityStore.
 func (s *Store) Reject(ctx context.Context, key, orderID, reason string) error {
 	ev, err := redislua.StepEvent(ctx, events.SourceOrder, events.OrderCancelled, key, orderID, map[string]any{"order_id": orderID, "reason": reason})
 	if err != nil {
@@ -79,7 +79,7 @@ func (s *Store) Reject(ctx context.Context, key, orderID, reason string) error {
 	return nil
 }
 
-// Confirm implements activities.OrderStore.
+// Confirm implements ActivityStore.
 func (s *Store) Confirm(ctx context.Context, key, orderID string, totalCents int64, chargeID string) error {
 	ev, err := redislua.StepEvent(ctx, events.SourceOrder, events.OrderConfirmed, key, orderID,
 		map[string]any{"order_id": orderID, "total_cents": totalCents, "charge_id": chargeID})
@@ -93,7 +93,7 @@ func (s *Store) Confirm(ctx context.Context, key, orderID string, totalCents int
 	return nil
 }
 
-// RecordResolution implements activities.OrderStore.
+// RecordResolution implements ActivityStore.
 func (s *Store) RecordResolution(ctx context.Context, in activities.ResolutionInput) error {
 	rec, err := json.Marshal(in)
 	if err != nil {

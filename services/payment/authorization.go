@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/internal/redislua"
 )
@@ -20,23 +19,23 @@ import (
 
 var paymentAuthorization = redislua.Script(luaFS, "authorization")
 
-// Authorization implements activities.PaymentStore.
-func (s *Store) Authorization(ctx context.Context, key string) (activities.AuthorizationRecord, error) {
+// Authorization implements ActivityStore.
+func (s *Store) Authorization(ctx context.Context, key string) (AuthorizationRecord, error) {
 	v, err := s.rdb.HMGet(ctx, s.ks.Key("payment", key), "state", "authorization_id", "charge_id", "amount_cents").Result()
 	if err != nil {
-		return activities.AuthorizationRecord{}, fmt.Errorf("look up authorization: %w", err)
+		return AuthorizationRecord{}, fmt.Errorf("look up authorization: %w", err)
 	}
 	str := func(i int) string { x, _ := v[i].(string); return x }
-	rec := activities.AuthorizationRecord{State: str(0), AuthorizationID: str(1), CaptureID: str(2)}
+	rec := AuthorizationRecord{State: str(0), AuthorizationID: str(1), CaptureID: str(2)}
 	rec.AmountCents, _ = strconv.ParseInt(str(3), 10, 64)
 	switch rec.State {
 	case "voiding", "voided", "refunding", "refunded":
-		return activities.AuthorizationRecord{}, fmt.Errorf("look up authorization: %w", ordersaga.ErrCompensated)
+		return AuthorizationRecord{}, fmt.Errorf("look up authorization: %w", ordersaga.ErrCompensated)
 	}
 	return rec, nil
 }
 
-// RecordAuthorization implements activities.PaymentStore: it appends
+// RecordAuthorization implements ActivityStore: it appends
 // payment.authorized.
 func (s *Store) RecordAuthorization(ctx context.Context, key, orderID, authorizationID string, amountCents int64) error {
 	ev, err := redislua.StepEvent(ctx, events.SourcePayment, events.PaymentAuthorized, key, orderID,
@@ -47,9 +46,9 @@ func (s *Store) RecordAuthorization(ctx context.Context, key, orderID, authoriza
 	return s.authorization(ctx, "authorized", key, orderID, ev, authorizationID, amountCents)
 }
 
-// RecordCapture implements activities.PaymentStore: it appends
+// RecordCapture implements ActivityStore: it appends
 // payment.captured.
-func (s *Store) RecordCapture(ctx context.Context, key, stepKey, orderID string, c activities.ProviderCapture) error {
+func (s *Store) RecordCapture(ctx context.Context, key, stepKey, orderID string, c ProviderCapture) error {
 	ev, err := redislua.StepEvent(ctx, events.SourcePayment, events.PaymentCaptured, stepKey, orderID, map[string]any{
 		"order_id": orderID, "authorization_id": c.AuthorizationID, "charge_id": c.CaptureID, "amount_cents": c.AmountCents})
 	if err != nil {
@@ -58,15 +57,15 @@ func (s *Store) RecordCapture(ctx context.Context, key, stepKey, orderID string,
 	return s.authorization(ctx, "captured", key, orderID, ev, c.CaptureID, c.AmountCents, c.AuthorizationID)
 }
 
-// BeginRelease implements activities.PaymentStore.
+// BeginRelease implements ActivityStore.
 func (s *Store) BeginRelease(ctx context.Context, key, orderID string) error {
 	return s.authorization(ctx, "releasing", key, orderID, "")
 }
 
-// RecordRelease implements activities.PaymentStore. A refunded capture
+// RecordRelease implements ActivityStore. A refunded capture
 // appends payment.refunded, a released hold payment.voided; a key voided
 // before any authorization, and a declined one, append nothing.
-func (s *Store) RecordRelease(ctx context.Context, key, stepKey, orderID string, r activities.PaymentRelease) error {
+func (s *Store) RecordRelease(ctx context.Context, key, stepKey, orderID string, r Release) error {
 	var ev string
 	var err error
 	switch {

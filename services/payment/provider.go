@@ -19,7 +19,6 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/servicehttp"
 )
 
@@ -58,7 +57,7 @@ type Provider struct {
 	cb   *gobreaker.CircuitBreaker[response]
 }
 
-var _ activities.PaymentProvider = (*Provider)(nil)
+var _ ProviderAPI = (*Provider)(nil)
 
 // ErrTransient marks failures worth retrying: timeouts, 5xx, connection
 // errors, an open circuit.
@@ -84,7 +83,7 @@ func NewProvider(cfg ProviderConfig, log *slog.Logger) (*Provider, error) {
 	return c, nil
 }
 
-// Charge implements activities.PaymentProvider.
+// Charge implements ProviderAPI.
 func (c *Provider) Charge(ctx context.Context, key, token string, amountCents int64) (string, error) {
 	res, err := c.call(ctx, "/v1/charges", key, map[string]any{"token": token, "amount_cents": amountCents})
 	if err != nil {
@@ -99,13 +98,13 @@ func (c *Provider) Charge(ctx context.Context, key, token string, amountCents in
 	return out.ID, nil
 }
 
-// Refund implements activities.PaymentProvider.
+// Refund implements ProviderAPI.
 func (c *Provider) Refund(ctx context.Context, key string) error {
 	_, err := c.call(ctx, "/v1/refunds", key, map[string]any{})
 	return err
 }
 
-// Authorize implements activities.PaymentProvider.
+// Authorize implements ProviderAPI.
 func (c *Provider) Authorize(ctx context.Context, key, token string, amountCents int64) (string, error) {
 	res, err := c.call(ctx, "/v1/authorizations", key, map[string]any{"token": token, "amount_cents": amountCents})
 	if err != nil {
@@ -120,11 +119,11 @@ func (c *Provider) Authorize(ctx context.Context, key, token string, amountCents
 	return out.ID, nil
 }
 
-// Capture implements activities.PaymentProvider.
-func (c *Provider) Capture(ctx context.Context, key string) (activities.ProviderCapture, error) {
+// Capture implements ProviderAPI.
+func (c *Provider) Capture(ctx context.Context, key string) (ProviderCapture, error) {
 	res, err := c.call(ctx, "/v1/captures", key, map[string]any{})
 	if err != nil {
-		return activities.ProviderCapture{}, err
+		return ProviderCapture{}, err
 	}
 	var out struct {
 		ID              string `json:"id"`
@@ -132,36 +131,36 @@ func (c *Provider) Capture(ctx context.Context, key string) (activities.Provider
 		AmountCents     int64  `json:"amount_cents"`
 	}
 	if err := json.Unmarshal(res.body, &out); err != nil || out.ID == "" {
-		return activities.ProviderCapture{}, fmt.Errorf("capture: unreadable answer %q: %w", res.body, ErrTransient)
+		return ProviderCapture{}, fmt.Errorf("capture: unreadable answer %q: %w", res.body, ErrTransient)
 	}
-	return activities.ProviderCapture{CaptureID: out.ID, AuthorizationID: out.AuthorizationID, AmountCents: out.AmountCents}, nil
+	return ProviderCapture{CaptureID: out.ID, AuthorizationID: out.AuthorizationID, AmountCents: out.AmountCents}, nil
 }
 
-// Void implements activities.PaymentProvider: the provider refuses to void
+// Void implements ProviderAPI: the provider refuses to void
 // a captured authorization (409 authorization_captured), which is then
 // refunded.
-func (c *Provider) Void(ctx context.Context, key string) (activities.PaymentRelease, error) {
+func (c *Provider) Void(ctx context.Context, key string) (Release, error) {
 	res, err := c.call(ctx, "/v1/voids", key, map[string]any{})
 	if res.status == http.StatusConflict && providerCode(res.body) == "authorization_captured" {
 		return c.RefundCapture(ctx, key)
 	}
 	if err != nil {
-		return activities.PaymentRelease{}, err
+		return Release{}, err
 	}
 	return release("void", res.body)
 }
 
-// RefundCapture implements activities.PaymentProvider.
-func (c *Provider) RefundCapture(ctx context.Context, key string) (activities.PaymentRelease, error) {
+// RefundCapture implements ProviderAPI.
+func (c *Provider) RefundCapture(ctx context.Context, key string) (Release, error) {
 	res, err := c.call(ctx, "/v1/refunds", key, map[string]any{})
 	if err != nil {
-		return activities.PaymentRelease{}, err
+		return Release{}, err
 	}
 	return release("refund", res.body)
 }
 
 // release reads the provider's answer to a void or a refund.
-func release(op string, body []byte) (activities.PaymentRelease, error) {
+func release(op string, body []byte) (Release, error) {
 	var out struct {
 		Status          string `json:"status"`
 		ChargeID        string `json:"charge_id"`
@@ -169,9 +168,9 @@ func release(op string, body []byte) (activities.PaymentRelease, error) {
 		AmountCents     int64  `json:"amount_cents"`
 	}
 	if err := json.Unmarshal(body, &out); err != nil || out.Status == "" {
-		return activities.PaymentRelease{}, fmt.Errorf("%s: unreadable answer %q: %w", op, body, ErrTransient)
+		return Release{}, fmt.Errorf("%s: unreadable answer %q: %w", op, body, ErrTransient)
 	}
-	return activities.PaymentRelease{Status: out.Status, AuthorizationID: out.AuthorizationID, CaptureID: out.ChargeID, AmountCents: out.AmountCents}, nil
+	return Release{Status: out.Status, AuthorizationID: out.AuthorizationID, CaptureID: out.ChargeID, AmountCents: out.AmountCents}, nil
 }
 
 // call POSTs body to path through the circuit breaker and classifies the

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 	"github.com/ordersaga/ordersaga/services/payment"
 	"github.com/ordersaga/ordersaga/services/payment/paymentsim"
@@ -166,7 +165,7 @@ func TestAuthorizeCaptureRefundCapture(t *testing.T) {
 	for range 2 {
 		rel, err := c.RefundCapture(ctx, "A")
 		require.NoError(t, err)
-		require.Equal(t, activities.PaymentRelease{Status: "refunded", AuthorizationID: id, CaptureID: capture.CaptureID, AmountCents: 99_999_999_999_999}, rel)
+		require.Equal(t, payment.Release{Status: "refunded", AuthorizationID: id, CaptureID: capture.CaptureID, AmountCents: 99_999_999_999_999}, rel)
 	}
 	_, err = c.Capture(ctx, "A")
 	require.ErrorIs(t, err, ordersaga.ErrCompensated)
@@ -185,13 +184,13 @@ func TestVoid(t *testing.T) {
 	require.NoError(t, err)
 	rel, err := c.Void(ctx, "held")
 	require.NoError(t, err)
-	require.Equal(t, activities.PaymentRelease{Status: "voided", AuthorizationID: id, AmountCents: 400}, rel)
+	require.Equal(t, payment.Release{Status: "voided", AuthorizationID: id, AmountCents: 400}, rel)
 	_, err = c.Capture(ctx, "held")
 	require.ErrorIs(t, err, ordersaga.ErrCompensated)
 
 	rel, err = c.Void(ctx, "early")
 	require.NoError(t, err)
-	require.Equal(t, activities.PaymentRelease{Status: "voided"}, rel)
+	require.Equal(t, payment.Release{Status: "voided"}, rel)
 	_, err = c.Authorize(ctx, "early", "tok_ok", 400)
 	require.ErrorIs(t, err, ordersaga.ErrCompensated)
 

@@ -15,7 +15,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/events"
 	"github.com/ordersaga/ordersaga/internal/redislua"
 )
@@ -37,12 +36,12 @@ type Store struct {
 	ks  redislua.Keyspace
 }
 
-var _ activities.PaymentStore = (*Store)(nil)
+var _ ActivityStore = (*Store)(nil)
 
 // NewStore returns the payment store in keyspace ks of rdb.
 func NewStore(rdb redis.Cmdable, ks redislua.Keyspace) *Store { return &Store{rdb: rdb, ks: ks} }
 
-// Charged implements activities.PaymentStore.
+// Charged implements ActivityStore.
 func (s *Store) Charged(ctx context.Context, key string) (string, error) {
 	v, err := s.rdb.HMGet(ctx, s.ks.Key("payment", key), "state", "charge_id").Result()
 	if err != nil {
@@ -59,7 +58,7 @@ func (s *Store) Charged(ctx context.Context, key string) (string, error) {
 	return "", nil
 }
 
-// RecordCharge implements activities.PaymentStore.
+// RecordCharge implements ActivityStore.
 func (s *Store) RecordCharge(ctx context.Context, key, orderID, chargeID string, amountCents int64) error {
 	ev, err := redislua.StepEvent(ctx, events.SourcePayment, events.PaymentCharged, key, orderID,
 		map[string]any{"order_id": orderID, "charge_id": chargeID, "amount_cents": amountCents})
@@ -69,7 +68,7 @@ func (s *Store) RecordCharge(ctx context.Context, key, orderID, chargeID string,
 	return s.record(ctx, key, "charged", orderID, chargeID, amountCents, "", ev)
 }
 
-// RecordDecline implements activities.PaymentStore.
+// RecordDecline implements ActivityStore.
 func (s *Store) RecordDecline(ctx context.Context, key, orderID, reason string) error {
 	ev, err := redislua.StepEvent(ctx, events.SourcePayment, events.PaymentDeclined, key, orderID, map[string]any{"order_id": orderID, "reason": reason})
 	if err != nil {
@@ -78,12 +77,12 @@ func (s *Store) RecordDecline(ctx context.Context, key, orderID, reason string) 
 	return s.record(ctx, key, "declined", orderID, "", 0, reason, ev)
 }
 
-// BeginRefund implements activities.PaymentStore.
+// BeginRefund implements ActivityStore.
 func (s *Store) BeginRefund(ctx context.Context, key, orderID string) error {
 	return s.record(ctx, key, "refunding", orderID, "", 0, "", "")
 }
 
-// RecordRefund implements activities.PaymentStore. The charge's fields are
+// RecordRefund implements ActivityStore. The charge's fields are
 // read first: BeginRefund, which comes before, froze them (a charge is
 // refused once a refund began), and the event is built here, its amount an
 // exact integer.

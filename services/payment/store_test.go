@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ordersaga/ordersaga"
-	"github.com/ordersaga/ordersaga/activities"
 	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/internal/testkit/redistest"
 	"github.com/ordersaga/ordersaga/services/payment"
@@ -62,8 +61,8 @@ func TestAuthorizationRecord(t *testing.T) {
 	}
 	rec, err = s.Authorization(ctx, "A")
 	require.NoError(t, err)
-	require.Equal(t, activities.AuthorizationRecord{State: "authorized", AuthorizationID: "au_1", AmountCents: 99_999_999_999_999}, rec)
-	capture := activities.ProviderCapture{CaptureID: "cp_1", AuthorizationID: "au_1", AmountCents: 99_999_999_999_999}
+	require.Equal(t, payment.AuthorizationRecord{State: "authorized", AuthorizationID: "au_1", AmountCents: 99_999_999_999_999}, rec)
+	capture := payment.ProviderCapture{CaptureID: "cp_1", AuthorizationID: "au_1", AmountCents: 99_999_999_999_999}
 	for range 2 {
 		require.NoError(t, s.RecordCapture(ctx, "A", "wf/capture_payment", "o1", capture))
 	}
@@ -81,7 +80,7 @@ func TestAuthorizationRecord(t *testing.T) {
 	got, err = s.Payment(ctx, "o1")
 	require.NoError(t, err)
 	require.Equal(t, "refunding", got.State)
-	rel := activities.PaymentRelease{Status: "refunded", AuthorizationID: "au_1", CaptureID: "cp_1", AmountCents: 99_999_999_999_999}
+	rel := payment.Release{Status: "refunded", AuthorizationID: "au_1", CaptureID: "cp_1", AmountCents: 99_999_999_999_999}
 	require.NoError(t, s.RecordRelease(ctx, "A", "wf/capture_payment", "o1", rel))
 	require.NoError(t, s.BeginRelease(ctx, "A", "o1"), "a repeated release stays refunded")
 	got, err = s.Payment(ctx, "o1")
@@ -91,8 +90,8 @@ func TestAuthorizationRecord(t *testing.T) {
 	// A release before the authorization: the late one is refused.
 	require.NoError(t, s.BeginRelease(ctx, "B", "o2"))
 	require.ErrorIs(t, s.RecordAuthorization(ctx, "B", "o2", "au_2", 5), ordersaga.ErrCompensated)
-	require.ErrorIs(t, s.RecordCapture(ctx, "B", "wf2/capture_payment", "o2", activities.ProviderCapture{CaptureID: "cp_2"}), ordersaga.ErrCompensated)
-	require.NoError(t, s.RecordRelease(ctx, "B", "B", "o2", activities.PaymentRelease{Status: "voided"}))
+	require.ErrorIs(t, s.RecordCapture(ctx, "B", "wf2/capture_payment", "o2", payment.ProviderCapture{CaptureID: "cp_2"}), ordersaga.ErrCompensated)
+	require.NoError(t, s.RecordRelease(ctx, "B", "B", "o2", payment.Release{Status: "voided"}))
 	got, err = s.Payment(ctx, "o2")
 	require.NoError(t, err)
 	require.Equal(t, ordersaga.Payment{OrderID: "o2", State: "voided"}, got, "a voided key: nothing held")

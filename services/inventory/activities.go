@@ -1,14 +1,15 @@
-package activities
+package inventory
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/activities"
 )
 
-// InventoryStore is the inventory service's storage as its activities use it.
-type InventoryStore interface {
+// ActivityStore is the inventory service's storage as its activities use it.
+type ActivityStore interface {
 	// ReserveFor atomically reserves every item under key for clientID, or
 	// none: it fails with ordersaga.ErrUnknownSKU, ordersaga.ErrOutOfStock,
 	// ordersaga.ErrHoldLimit (the client would hold more than its share of a
@@ -25,36 +26,36 @@ type InventoryStore interface {
 	Commit(ctx context.Context, key string) error
 }
 
-// Inventory is the inventory service's activities.
-type Inventory struct {
-	Store InventoryStore
+// Activities is the inventory service's activities.
+type Activities struct {
+	Store ActivityStore
 }
 
 // ReserveInventory reserves all lines of an order, all or nothing, within
 // the order's client's hold share (HoldLimit past it).
-func (a *Inventory) ReserveInventory(ctx context.Context, in ReserveInput) (Reservation, error) {
+func (a *Activities) ReserveInventory(ctx context.Context, in activities.ReserveInput) (activities.Reservation, error) {
 	if in.Key == "" || len(in.Items) == 0 {
-		return Reservation{}, businessError(ordersaga.Invalid("items", "key and at least one item are required"))
+		return activities.Reservation{}, activities.BusinessError(ordersaga.Invalid("items", "key and at least one item are required"))
 	}
 	lines, err := a.Store.ReserveFor(ctx, in.Key, in.OrderID, in.ClientID, in.Items)
 	if err != nil {
-		return Reservation{}, stepError(fmt.Sprintf("reserve for order %s", in.OrderID), err)
+		return activities.Reservation{}, activities.StepError(fmt.Sprintf("reserve for order %s", in.OrderID), err)
 	}
-	return Reservation{Outcome: outcome(ctx), Lines: lines, TotalCents: ordersaga.Total(lines)}, nil
+	return activities.Reservation{Outcome: activities.Done(ctx), Lines: lines, TotalCents: ordersaga.Total(lines)}, nil
 }
 
 // ReleaseInventory compensates ReserveInventory.
-func (a *Inventory) ReleaseInventory(ctx context.Context, in ReservationRef) (Outcome, error) {
+func (a *Activities) ReleaseInventory(ctx context.Context, in activities.ReservationRef) (activities.Outcome, error) {
 	if err := a.Store.Release(ctx, in.Key); err != nil {
-		return Outcome{}, fmt.Errorf("release for order %s: %w", in.OrderID, err)
+		return activities.Outcome{}, fmt.Errorf("release for order %s: %w", in.OrderID, err)
 	}
-	return outcome(ctx), nil
+	return activities.Done(ctx), nil
 }
 
 // CommitInventory commits the reservation once the order is paid.
-func (a *Inventory) CommitInventory(ctx context.Context, in ReservationRef) (Outcome, error) {
+func (a *Activities) CommitInventory(ctx context.Context, in activities.ReservationRef) (activities.Outcome, error) {
 	if err := a.Store.Commit(ctx, in.Key); err != nil {
-		return Outcome{}, fmt.Errorf("commit for order %s: %w", in.OrderID, err)
+		return activities.Outcome{}, fmt.Errorf("commit for order %s: %w", in.OrderID, err)
 	}
-	return outcome(ctx), nil
+	return activities.Done(ctx), nil
 }

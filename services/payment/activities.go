@@ -1,4 +1,4 @@
-package activities
+package payment
 
 import (
 	"context"
@@ -6,11 +6,12 @@ import (
 	"fmt"
 
 	"github.com/ordersaga/ordersaga"
+	"github.com/ordersaga/ordersaga/activities"
 )
 
-// PaymentProvider is the payment service's view of the external provider.
+// ProviderAPI is the payment service's view of the external provider.
 // Both calls carry key as the provider's idempotency key.
-type PaymentProvider interface {
+type ProviderAPI interface {
 	// Charge charges token amountCents once per key and returns the charge
 	// ID. A decline wraps ordersaga.ErrDeclined; other errors are transient.
 	// A key the provider already refunded or voided wraps
@@ -33,11 +34,11 @@ type PaymentProvider interface {
 	// none, voids key so that no later authorization under it succeeds; an
 	// authorization already captured is refunded instead. It returns what
 	// the provider did. Idempotent.
-	Void(ctx context.Context, key string) (PaymentRelease, error)
+	Void(ctx context.Context, key string) (Release, error)
 	// RefundCapture refunds the capture of the authorization made under
 	// key; an authorization not captured is released, and with none key is
 	// voided. It returns what the provider did. Idempotent.
-	RefundCapture(ctx context.Context, key string) (PaymentRelease, error)
+	RefundCapture(ctx context.Context, key string) (Release, error)
 }
 
 // ProviderCapture is the provider's capture of an authorization.
@@ -47,19 +48,19 @@ type ProviderCapture struct {
 	AmountCents     int64
 }
 
-// PaymentRelease is what the provider did to release a payment: Status is
+// Release is what the provider did to release a payment: Status is
 // voided (a hold released, or a key voided before any authorization: then
 // AuthorizationID is empty), refunded (a capture refunded: CaptureID and
 // AmountCents say which and how much) or declined (nothing was held).
-type PaymentRelease struct {
+type Release struct {
 	Status          string
 	AuthorizationID string
 	CaptureID       string
 	AmountCents     int64
 }
 
-// PaymentStore is the payment service's own record of payments.
-type PaymentStore interface {
+// ActivityStore is the payment service's own record of payments.
+type ActivityStore interface {
 	// Charged returns the charge recorded under key, "" if none. It fails
 	// with ordersaga.ErrCompensated if a refund was recorded under key.
 	Charged(ctx context.Context, key string) (chargeID string, err error)
@@ -94,7 +95,7 @@ type PaymentStore interface {
 	// RecordRelease records what the provider did to release the payment
 	// under key; stepKey is the compensating step's key (its event's).
 	// Idempotent.
-	RecordRelease(ctx context.Context, key, stepKey, orderID string, r PaymentRelease) error
+	RecordRelease(ctx context.Context, key, stepKey, orderID string, r Release) error
 }
 
 // AuthorizationRecord is the payment service's record of an authorization:
@@ -106,51 +107,51 @@ type AuthorizationRecord struct {
 	AmountCents     int64
 }
 
-// Payment is the payment service's activities.
-type Payment struct {
-	Provider PaymentProvider
-	Store    PaymentStore
+// Activities is the payment service's activities.
+type Activities struct {
+	Provider ProviderAPI
+	Store    ActivityStore
 }
 
 // ChargePayment charges the order's total: the saga's pivot.
-func (a *Payment) ChargePayment(ctx context.Context, in ChargeInput) (Charge, error) {
+func (a *Activities) ChargePayment(ctx context.Context, in activities.ChargeInput) (activities.Charge, error) {
 	if in.Key == "" || in.Token == "" || in.AmountCents <= 0 || in.AmountCents > ordersaga.MaxTotalCents {
-		return Charge{}, businessError(ordersaga.Invalid("payment_token",
+		return activities.Charge{}, activities.BusinessError(ordersaga.Invalid("payment_token",
 			"key, token and an amount between 1 and %d cents are required", int64(ordersaga.MaxTotalCents)))
 	}
 	chargeID, err := a.Store.Charged(ctx, in.Key)
 	if err != nil {
-		return Charge{}, stepError(fmt.Sprintf("charge order %s", in.OrderID), err)
+		return activities.Charge{}, activities.StepError(fmt.Sprintf("charge order %s", in.OrderID), err)
 	}
 	if chargeID == "" {
 		chargeID, err = a.Provider.Charge(ctx, in.Key, in.Token, in.AmountCents)
 		if errors.Is(err, ordersaga.ErrDeclined) {
 			if rerr := a.Store.RecordDecline(ctx, in.Key, in.OrderID, err.Error()); rerr != nil {
-				return Charge{}, fmt.Errorf("record decline of order %s: %w", in.OrderID, rerr)
+				return activities.Charge{}, fmt.Errorf("record decline of order %s: %w", in.OrderID, rerr)
 			}
 		}
 		if err != nil {
-			return Charge{}, stepError(fmt.Sprintf("charge order %s", in.OrderID), err)
+			return activities.Charge{}, activities.StepError(fmt.Sprintf("charge order %s", in.OrderID), err)
 		}
 		if err := a.Store.RecordCharge(ctx, in.Key, in.OrderID, chargeID, in.AmountCents); err != nil {
-			return Charge{}, stepError(fmt.Sprintf("record charge of order %s", in.OrderID), err)
+			return activities.Charge{}, activities.StepError(fmt.Sprintf("record charge of order %s", in.OrderID), err)
 		}
 	}
-	return Charge{Outcome: outcome(ctx), ChargeID: chargeID, AmountCents: in.AmountCents}, nil
+	return activities.Charge{Outcome: activities.Done(ctx), ChargeID: chargeID, AmountCents: in.AmountCents}, nil
 }
 
 // RefundPayment compensates ChargePayment. It first marks the key as being
 // refunded, so a charge attempt still in flight is refused, then asks the
 // provider to refund or void it.
-func (a *Payment) RefundPayment(ctx context.Context, in RefundInput) (Outcome, error) {
+func (a *Activities) RefundPayment(ctx context.Context, in activities.RefundInput) (activities.Outcome, error) {
 	if err := a.Store.BeginRefund(ctx, in.Key, in.OrderID); err != nil {
-		return Outcome{}, fmt.Errorf("refund order %s: %w", in.OrderID, err)
+		return activities.Outcome{}, fmt.Errorf("refund order %s: %w", in.OrderID, err)
 	}
 	if err := a.Provider.Refund(ctx, in.Key); err != nil {
-		return Outcome{}, fmt.Errorf("refund order %s: %w", in.OrderID, err)
+		return activities.Outcome{}, fmt.Errorf("refund order %s: %w", in.OrderID, err)
 	}
 	if err := a.Store.RecordRefund(ctx, in.Key, in.OrderID); err != nil {
-		return Outcome{}, fmt.Errorf("record refund of order %s: %w", in.OrderID, err)
+		return activities.Outcome{}, fmt.Errorf("record refund of order %s: %w", in.OrderID, err)
 	}
-	return outcome(ctx), nil
+	return activities.Done(ctx), nil
 }

@@ -1,4 +1,4 @@
-package activities_test
+package services_test
 
 import (
 	"context"
@@ -47,9 +47,9 @@ func newServices(t *testing.T) *services {
 		payments: payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))}
 	var suite testsuite.WorkflowTestSuite
 	s.env = suite.NewTestActivityEnvironment()
-	s.env.RegisterActivity(&activities.Payment{Provider: pay, Store: s.payments})
-	s.env.RegisterActivity(&activities.Inventory{Store: s.inventory})
-	s.env.RegisterActivity(&activities.Order{Store: order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))})
+	s.env.RegisterActivity(&payment.Activities{Provider: pay, Store: s.payments})
+	s.env.RegisterActivity(&inventory.Activities{Store: s.inventory})
+	s.env.RegisterActivity(&order.Activities{Store: order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))})
 	return s
 }
 
@@ -106,7 +106,7 @@ func TestProviderOutageIsRetryable(t *testing.T) {
 	require.NoError(t, err)
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(&activities.Payment{Provider: pay, Store: s.payments})
+	env.RegisterActivity(&payment.Activities{Provider: pay, Store: s.payments})
 	for _, want := range []string{"connection refused", "circuit open"} {
 		_, err := env.ExecuteActivity(activities.ChargePaymentName, activities.ChargeInput{Key: "wf/charge", OrderID: "o1",
 			Token: "tok_ok", AmountCents: 500})

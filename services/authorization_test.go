@@ -1,4 +1,4 @@
-package activities_test
+package services_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/ordersaga/ordersaga/activities"
+	"github.com/ordersaga/ordersaga/services/payment"
 	"github.com/ordersaga/ordersaga/services/payment/paymentsim"
 )
 
@@ -131,7 +132,7 @@ func TestCaptureRacesItsCompensation(t *testing.T) {
 	env := func() *testsuite.TestActivityEnvironment {
 		var suite testsuite.WorkflowTestSuite
 		e := suite.NewTestActivityEnvironment()
-		e.RegisterActivity(&activities.Payment{Provider: s.pay, Store: s.payments})
+		e.RegisterActivity(&payment.Activities{Provider: s.pay, Store: s.payments})
 		return e
 	}
 	var wg sync.WaitGroup
