@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -41,7 +42,10 @@ type BenchCmd struct {
 	Orders      int           `help:"Sagas to run (with --duration: whichever ends first)."`
 	Duration    time.Duration `help:"How long to drive load."`
 	Baseline    bool          `help:"Also run the samples-style saga (one queue, defer compensations, default options) on the same stack and print ours/baseline ratios. Uses the Temporal client for both."`
-	Repeat      int           `default:"1" help:"With --baseline: run ours and the baseline this many times each, alternating (ours, baseline, baseline, ours, ...), and report the median of the ours/baseline ratios."`
+	Compare     bool          `help:"Compare ours with its peers in one stack and one run: ordersaga (ours, in --topology), baseline (the samples-style saga on one queue), baseline-split (the same with each activity on its service's queue) and floor (a no-op saga of ours' shape on queues of ours' topology), alternating; report the median ratios ours/peer. Uses the Temporal client for all."`
+	Features    bool          `help:"Measure the cost of ours' features: run ours, the floor (see --compare), and the floor with each of ours' features added (start-time search attributes, the final status upsert, summaries, all three) or its parallel steps made sequential, alternating; report the median ratios run/floor. Like --compare."`
+	Topology    string        `default:"split" enum:"split,single" help:"Topology of the embedded stack's workers, and of the floor's queues: split (each service on its queue) or single (the services' steps on the orchestrator's queue)."`
+	Repeat      int           `default:"1" help:"With --baseline or --compare: run each this many times, alternating (ours, baseline, baseline, ours, ...; --compare rotates the four), and report the median of the ours/peer ratios."`
 	Fresh       bool          `help:"Start a new embedded stack (empty database) for each run, so that no run inherits what an earlier one left."`
 	JSON        string        `name:"json" help:"Write the report as JSON to this file."`
 	Report      string        `help:"Write the report as a self-contained HTML page (throughput and latency over time, the runs side by side) to this file."`
@@ -49,10 +53,12 @@ type BenchCmd struct {
 	Token       string        `default:"tok_ok" help:"Payment token of every order."`
 	Transitions int           `default:"20" help:"Completed sagas sampled for state transitions per saga."`
 	Quiet       bool          `help:"No progress bar."`
-	CPUProfile  string        `help:"Write a CPU profile of this process (with an embedded stack: everything) to this file."`
+	CPUProfile  string        `help:"Write a CPU profile of this process (with an embedded stack: everything) to this file; with --compare, one per run, to this file's name with -<run>-<repetition> before its extension."`
 	Read        bool          `help:"Measure reads instead: complete --orders sagas, read each once, then --readers readers of GET /v1/orders/{id} and of its /events for --duration each; then sagas for --duration alone and with reads at --read-rate beside them."`
 	Readers     int           `default:"8" help:"Concurrent readers (--read)."`
 	ReadRate    float64       `default:"100" help:"Reads/s of finished orders beside the sagas in --read's mixed run (0: --readers as fast as they go)."`
+
+	StickyCacheSize int `help:"Workflows each worker of the embedded stack caches (the SDK's sticky cache); 0 turns sticky execution off, so every workflow task waits in the queue's one FIFO. Default: the SDK's (10000)." default:"-1"`
 
 	TemporalDB      string            `env:"TEMPORAL_DB" default:"sqlite" help:"Embedded stack's persistence: sqlite (a file in a temporary directory), sqlite-memory, or a postgres:// URL."`
 	TemporalConfig  map[string]string `help:"Embedded server dynamic config, key=value (repeatable)."`
@@ -70,28 +76,32 @@ type BenchReport struct {
 	Args   []string           `json:"args"`
 	Runs   []bench.Report     `json:"runs"`
 	Ratios map[string]float64 `json:"ratios,omitempty"`
+	// Compare holds, by peer (baseline, baseline-split, floor), the median
+	// of each ratio ours/peer over the repetitions (bench --compare).
+	Compare map[string]map[string]float64 `json:"ours_over,omitempty"`
+	// features: Compare holds, by run, the ratios run/floor (bench
+	// --features) instead.
+	features bool
 }
 
 // Run drives the load, prints the report and writes --json.
 func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) error {
-	if b.Orders <= 0 && b.Duration <= 0 {
-		return fmt.Errorf("bench: give --orders or --duration")
-	}
-	if b.Read && (b.Orders <= 0 || b.Duration <= 0 || b.Baseline) {
-		return fmt.Errorf("bench: --read needs --orders (finished orders to read) and --duration (of each run), and no --baseline")
-	}
-	if b.Baseline {
-		b.Via = "temporal"
-	}
-	if b.Fresh && (b.Target != "" || b.Read) {
-		return fmt.Errorf("bench: --fresh starts embedded stacks: not with --target or --read")
+	if err := b.check(); err != nil {
+		return err
 	}
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:])
 	runID := "bench-" + hex.EncodeToString(suffix[:])
 	order := bench.Order{CustomerID: "bench", Items: []ordersaga.Item{{SKU: b.SKU, Quantity: 1}}, Token: b.Token}
 
-	stopProfile, err := b.startCPUProfile()
+	if b.StickyCacheSize >= 0 {
+		worker.SetStickyWorkflowCacheSize(b.StickyCacheSize) // this process only: it is the bench's stack
+	}
+	whole := b.CPUProfile
+	if b.Compare {
+		whole = "" // one per run (measure)
+	}
+	stopProfile, err := b.startCPUProfile(whole)
 	if err != nil {
 		return err
 	}
@@ -110,17 +120,7 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 	}
 	report := BenchReport{Args: os.Args[1:]}
 	for i := range max(1, b.Repeat) {
-		prefix := fmt.Sprintf("%s-%d", runID, i)
-		drivers := []func(*benchEnv) bench.Driver{func(e *benchEnv) bench.Driver { return b.sagaDriver(e.c, e.watch, e.apiURL, order, prefix) }}
-		if b.Baseline {
-			drivers = append(drivers, func(e *benchEnv) bench.Driver {
-				return &bench.BaselineDriver{Client: e.c, Watch: e.watch, Order: order, Prefix: prefix}
-			})
-			if i%2 == 1 {
-				slices.Reverse(drivers) // ABBA: a drift of the machine weighs on both alike
-			}
-		}
-		for j, driver := range drivers {
+		for j, driver := range b.drivers(i, fmt.Sprintf("%s-%d", runID, i), order) {
 			if b.Fresh && (i > 0 || j > 0) {
 				env.close()
 				next, err := b.open(ctx, fmt.Sprintf("%s-%d-%d", runID, i, j), log)
@@ -130,27 +130,101 @@ func (b *BenchCmd) Run(ctx context.Context, log *slog.Logger, stdout io.Writer) 
 				}
 				env = next
 			}
-			r, err := bench.Run(ctx, cfg, driver(env))
+			r, err := b.measure(ctx, cfg, env.c, driver(env), i+1, log)
 			if err != nil {
 				return err
 			}
-			if err := bench.MeasureTransitions(ctx, env.c, &r, b.Transitions); err != nil {
-				log.Warn("state transitions not measured", "error", err)
-			}
-			if err := bench.DiagnoseSlowest(ctx, env.c, &r); err != nil {
-				log.Warn("slowest saga not diagnosed", "error", err)
-			}
-			if b.Repeat > 1 {
+			if b.Repeat > 1 && b.Compare {
+				r.Repeat = i + 1
+			} else if b.Repeat > 1 {
 				r.Name += fmt.Sprintf(" #%d", i+1)
 			}
 			report.Runs = append(report.Runs, r)
 		}
 	}
-	if b.Baseline {
+	switch {
+	case b.Baseline:
 		report.Ratios = medianRatios(report.Runs)
+	case b.Features:
+		report.Compare, report.features = featureRatios(report.Runs), true
+	case b.Compare:
+		report.Compare = comparePeers(report.Runs)
 	}
 	printReport(stdout, report)
 	return b.finish(report, log)
+}
+
+// check refuses contradictory flags and applies those they imply.
+func (b *BenchCmd) check() error {
+	if b.Orders <= 0 && b.Duration <= 0 {
+		return fmt.Errorf("bench: give --orders or --duration")
+	}
+	if b.Read && (b.Orders <= 0 || b.Duration <= 0 || b.Baseline || b.Compare || b.Features) {
+		return fmt.Errorf("bench: --read needs --orders (finished orders to read) and --duration (of each run), and no --baseline, --compare or --features")
+	}
+	if b.Target != "" && (b.Compare || b.Features) {
+		return fmt.Errorf("bench: --compare and --features run their peers' workers in an embedded stack: not with --target")
+	}
+	if b.Baseline && (b.Compare || b.Features) {
+		return fmt.Errorf("bench: --baseline, or --compare or --features, not both")
+	}
+	if b.Features {
+		b.Compare = true
+	}
+	if b.Baseline || b.Compare {
+		b.Via = "temporal"
+	}
+	if b.Fresh && (b.Target != "" || b.Read) {
+		return fmt.Errorf("bench: --fresh starts embedded stacks: not with --target or --read")
+	}
+	return nil
+}
+
+// drivers returns the drivers of repetition i, in the order to run them.
+func (b *BenchCmd) drivers(i int, prefix string, order bench.Order) []func(*benchEnv) bench.Driver {
+	ours := func(e *benchEnv) bench.Driver { return b.sagaDriver(e.c, e.watch, e.apiURL, order, prefix) }
+	if b.Features {
+		return featureDrivers(i, prefix, order, b.floorQueues(), ours)
+	}
+	if b.Compare {
+		return compareDrivers(i, prefix, order, b.floorQueues(), ours)
+	}
+	drivers := []func(*benchEnv) bench.Driver{ours}
+	if b.Baseline {
+		drivers = append(drivers, func(e *benchEnv) bench.Driver {
+			return &bench.BaselineDriver{Client: e.c, Watch: e.watch, Order: order, Prefix: prefix}
+		})
+		if i%2 == 1 {
+			slices.Reverse(drivers) // ABBA: a drift of the machine weighs on both alike
+		}
+	}
+	return drivers
+}
+
+// measure runs driver with cfg, then samples its sagas' state transitions
+// and diagnoses its slowest saga through c.
+func (b *BenchCmd) measure(ctx context.Context, cfg bench.Config, c client.Client, driver bench.Driver, repeat int, log *slog.Logger) (bench.Report, error) {
+	path := ""
+	if b.Compare && b.CPUProfile != "" {
+		ext := filepath.Ext(b.CPUProfile)
+		path = fmt.Sprintf("%s-%s-%d%s", strings.TrimSuffix(b.CPUProfile, ext), driver.Name(), repeat, ext)
+	}
+	stopProfile, err := b.startCPUProfile(path)
+	if err != nil {
+		return bench.Report{}, err
+	}
+	r, err := bench.Run(ctx, cfg, driver)
+	stopProfile()
+	if err != nil {
+		return r, err
+	}
+	if err := bench.MeasureTransitions(ctx, c, &r, b.Transitions); err != nil {
+		log.Warn("state transitions not measured", "error", err)
+	}
+	if err := bench.DiagnoseSlowest(ctx, c, &r); err != nil {
+		log.Warn("slowest saga not diagnosed", "error", err)
+	}
+	return r, nil
 }
 
 // benchEnv is what the runs drive: a Temporal client, the API, and a
@@ -202,12 +276,12 @@ func (b *BenchCmd) open(ctx context.Context, id string, log *slog.Logger) (*benc
 	return env, nil
 }
 
-// startCPUProfile starts --cpu-profile, if given; stop ends it.
-func (b *BenchCmd) startCPUProfile() (stop func(), err error) {
-	if b.CPUProfile == "" {
+// startCPUProfile starts a CPU profile to path, if not empty; stop ends it.
+func (b *BenchCmd) startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
 		return func() {}, nil
 	}
-	f, err := os.Create(b.CPUProfile)
+	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +328,8 @@ func (b *BenchCmd) finish(report BenchReport, log *slog.Logger) error {
 	}
 	if b.Report != "" {
 		var page bytes.Buffer
-		doc := bench.Document{Title: "ordersaga bench", Command: "ordersaga " + strings.Join(report.Args, " "), Runs: report.Runs, Ratios: report.Ratios}
+		doc := bench.Document{Title: "ordersaga bench", Command: "ordersaga " + strings.Join(report.Args, " "), Runs: report.Runs,
+			Ratios: report.Ratios, Compare: report.Compare}
 		if err := bench.WriteHTML(&page, doc); err != nil {
 			return err
 		}
@@ -285,7 +360,7 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 	rab := b.RabbitFlags
 	rab.RabbitMQExchange = runID + ".events"
 	d := &DevCmd{
-		DataDir: dir, TemporalNamespace: "default", UIPort: -1, TemporalDB: b.TemporalDB, TemporalConfig: b.TemporalConfig, TemporalMetrics: b.TemporalMetrics,
+		DataDir: dir, TemporalNamespace: "default", UIPort: -1, Topology: b.Topology, TemporalDB: b.TemporalDB, TemporalConfig: b.TemporalConfig, TemporalMetrics: b.TemporalMetrics,
 		RedisFlags: rf, RabbitFlags: rab,
 		TimelineFlags:      TimelineFlags{TimelineQueue: runID + ".timeline", TimelinePrefetch: 256, TimelineDeliveryLimit: 5},
 		SagaFlags:          SagaFlags{ApprovalThresholdCents: -1, ApprovalTimeout: time.Hour, CompensationAlertAttempts: 10, CompensationMaxInterval: time.Minute},
@@ -297,7 +372,7 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 		// long as APIRequestTimeout lets a request run.
 		HTTPFlags: HTTPFlags{HTTPWriteTimeout: defaultReadTimeout + benchRequestTimeout + 5*time.Second},
 	}
-	if b.Baseline {
+	if b.Baseline || b.Compare {
 		d.ExtraWorkers = append(d.ExtraWorkers, func(c client.Client, hosted []workers.Service) worker.Worker {
 			var acts []any
 			for _, s := range hosted {
@@ -307,6 +382,9 @@ func (b *BenchCmd) startEmbedded(ctx context.Context, runID string, log *slog.Lo
 			}
 			return baseline.NewWorker(c, acts...)
 		})
+	}
+	if b.Compare {
+		d.ExtraWorkers = append(d.ExtraWorkers, b.compareWorkers()...)
 	}
 	st, err := startDev(ctx, d, log)
 	if err != nil {

@@ -58,6 +58,10 @@ func ratio(a, b float64) float64 {
 }
 
 func printReport(w io.Writer, rep BenchReport) {
+	if rep.Compare != nil {
+		printCompare(w, rep)
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
 	row := func(label string, f func(r bench.Report) string, ratio string) {

@@ -70,6 +70,9 @@ type Latencies struct {
 // Report is the outcome of a run. Started = Completed + Failed + Rejected.
 type Report struct {
 	Name string `json:"name"`
+	// Repeat numbers the run among the runs of its name (from 1) when a
+	// bench repeats them; 0 otherwise.
+	Repeat int `json:"repeat,omitempty"`
 	// Started counts the sagas the run tried to start.
 	Started   int `json:"started"`
 	Completed int `json:"completed"`

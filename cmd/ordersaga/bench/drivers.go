@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/ordersaga/ordersaga"
 	apiclient "github.com/ordersaga/ordersaga/api/client"
 	"github.com/ordersaga/ordersaga/cmd/ordersaga/bench/baseline"
+	"github.com/ordersaga/ordersaga/cmd/ordersaga/bench/floor"
 	"github.com/ordersaga/ordersaga/workflows"
 	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
@@ -155,17 +157,28 @@ type BaselineDriver struct {
 	Watch  *Watcher
 	Order  Order
 	Prefix string
+	// Label, if set, names the driver's report.
+	Label string
 }
 
 // Name implements Driver.
-func (d *BaselineDriver) Name() string { return "baseline (samples-style saga)" }
+func (d *BaselineDriver) Name() string { return cmp.Or(d.Label, "baseline (samples-style saga)") }
 
 // Start implements Driver.
 func (d *BaselineDriver) Start(ctx context.Context, n int) (string, error) {
+	in := d.input(n)
+	return d.start(ctx, baseline.WorkflowID(in.OrderID), baseline.TaskQueue, baseline.WorkflowName, in)
+}
+
+func (d *BaselineDriver) input(n int) workflows.Input {
 	orderID := fmt.Sprintf("%s-%d", d.Prefix, n)
-	in := workflows.Input{OrderID: orderID, CustomerID: d.Order.CustomerID, Items: d.Order.Items, PaymentToken: d.Order.Token}
-	run, err := d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: baseline.WorkflowID(orderID), TaskQueue: baseline.TaskQueue},
-		baseline.WorkflowName, in)
+	return workflows.Input{OrderID: orderID, CustomerID: d.Order.CustomerID, Items: d.Order.Items, PaymentToken: d.Order.Token}
+}
+
+// start starts workflow type name with arg as id on queue, with default
+// options.
+func (d *BaselineDriver) start(ctx context.Context, id, queue, name string, arg any) (string, error) {
+	run, err := d.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, name, arg)
 	if err != nil {
 		return "", errKind{"temporal: " + classify(err), err.Error()}
 	}
@@ -179,6 +192,40 @@ func (d *BaselineDriver) Wait(ctx context.Context, id string) (time.Time, error)
 		return closed.At, err
 	}
 	return closed.At, waitResult(ctx, d.Client, id, nil) // the failure
+}
+
+// SplitBaselineDriver starts the samples-style saga with each activity on
+// its service's task queue (baseline.SplitOrderSaga).
+type SplitBaselineDriver struct{ BaselineDriver }
+
+// Name implements Driver.
+func (d *SplitBaselineDriver) Name() string { return cmp.Or(d.Label, "baseline-split") }
+
+// Start implements Driver.
+func (d *SplitBaselineDriver) Start(ctx context.Context, n int) (string, error) {
+	in := d.input(n)
+	return d.start(ctx, baseline.SplitWorkflowID(in.OrderID), baseline.SplitTaskQueue, baseline.SplitWorkflowName, in)
+}
+
+// FloorDriver starts the no-op saga of ours' shape (floor.OrderSaga) on
+// Queues, with Features of ours added.
+type FloorDriver struct {
+	BaselineDriver
+	Queues   floor.Queues
+	Features floor.Features
+}
+
+// Name implements Driver.
+func (d *FloorDriver) Name() string { return cmp.Or(d.Label, "floor") }
+
+// Start implements Driver.
+func (d *FloorDriver) Start(ctx context.Context, n int) (string, error) {
+	in := floor.Input{Order: d.input(n), Queues: d.Queues, Features: d.Features}
+	run, err := d.Client.ExecuteWorkflow(ctx, floor.StartOptions(floor.WorkflowID(in.Order.OrderID), in), floor.WorkflowName, in)
+	if err != nil {
+		return "", errKind{"temporal: " + classify(err), err.Error()}
+	}
+	return run.GetID(), nil
 }
 
 // waitResult waits for a workflow's result (after a Watcher saw it close,

@@ -23,6 +23,9 @@ type Document struct {
 	Runs    []Report
 	// Ratios are ours/baseline ratios by name, if the runs compare two.
 	Ratios map[string]float64
+	// Compare holds, by peer, the median ratios ours/peer by name, if the
+	// runs compare ours with several peers (bench --compare).
+	Compare map[string]map[string]float64
 }
 
 // WriteHTML writes d as a self-contained HTML page (inline SVG, no script,
@@ -58,11 +61,14 @@ code{background:#f4f4f4;padding:.2em}</style></head><body>
 <p><code>{{.Command}}</code></p>
 <table><tr><th>run (chart label)</th><th>completed</th><th>failed</th><th>rejected (429)</th><th>completed/s</th>
 <th>e2e p50 / p90 / p99 / max ms</th><th>CPU ms/saga</th><th>transitions/saga</th></tr>
-{{range $i, $r := .Runs}}{{with $r}}<tr><td>{{.Name}} ({{letter $i}})</td><td>{{.Completed}}</td><td>{{.Failed}}</td><td>{{.Rejected}}</td><td>{{f1 .PerSecond}}</td>
+{{range $i, $r := .Runs}}{{with $r}}<tr><td>{{.Name}}{{if .Repeat}} #{{.Repeat}}{{end}} ({{letter $i}})</td><td>{{.Completed}}</td><td>{{.Failed}}</td><td>{{.Rejected}}</td><td>{{f1 .PerSecond}}</td>
 <td>{{ms .EndToEnd.P50}} / {{ms .EndToEnd.P90}} / {{ms .EndToEnd.P99}} / {{ms .EndToEnd.Max}}</td>
 <td>{{cpu .CPUSecondsPerSaga}}</td><td>{{f1 .TransitionsPerSaga}}</td></tr>
 {{end}}{{end}}</table>
 {{with .Ratios}}<p>ours/baseline: {{range $k, $v := .}}{{$k}} {{x $v}}; {{end}}</p>{{end}}
+{{with .Compare}}<h2>ours/peer (with --features: run/floor), median over the repetitions</h2><table><tr><th>peer</th><th>completed/s</th><th>CPU/saga</th><th>transitions/saga</th><th>e2e p50</th><th>e2e p99</th></tr>
+{{range $peer, $r := .}}<tr><td>{{$peer}}</td><td>{{x (index $r "completed_per_second")}}</td><td>{{x (index $r "cpu_seconds_per_saga")}}</td><td>{{x (index $r "transitions_per_saga")}}</td><td>{{x (index $r "end_to_end_p50")}}</td><td>{{x (index $r "end_to_end_p99")}}</td></tr>
+{{end}}</table>{{end}}
 {{range .Charts}}<div>{{.}}</div>
 {{end}}</body></html>
 `))

@@ -2,7 +2,9 @@
 // a saga: one plain activity per step on one task queue, compensations
 // deferred on the workflow's own context, default worker options. `ordersaga
 // bench --baseline` runs it against the same services as OrderFulfillment to
-// compare the two in one run. It is not used in production.
+// compare the two in one run; `bench --compare` also runs it with each
+// activity on its service's task queue (SplitWorkflowName). It is not used
+// in production.
 package baseline
 
 import (
@@ -23,12 +25,36 @@ const TaskQueue = "ordersaga.baseline"
 // WorkflowName is the baseline's workflow type.
 const WorkflowName = "BaselineOrderSaga"
 
+// SplitTaskQueue is the queue of the split baseline's workflow; its
+// activities run on their services' queues (workflows.TaskQueueOrder, ...),
+// served by the same workers as ours.
+const SplitTaskQueue = "ordersaga.baseline-split"
+
+// SplitWorkflowName is the workflow type of the baseline with each activity
+// on its service's task queue.
+const SplitWorkflowName = "BaselineSplitOrderSaga"
+
+// SplitWorkflowID returns the split baseline's workflow ID for orderID.
+func SplitWorkflowID(orderID string) string { return "baseline-split-" + orderID }
+
 // WorkflowID returns the baseline saga's workflow ID for orderID.
 func WorkflowID(orderID string) string { return "baseline-" + orderID }
 
 // OrderSaga creates the order, reserves stock, charges and confirms, undoing
 // the completed steps (deferred) when a later one fails.
-func OrderSaga(ctx workflow.Context, in workflows.Input) (err error) {
+func OrderSaga(ctx workflow.Context, in workflows.Input) error {
+	return orderSaga(ctx, in, "", "", "")
+}
+
+// SplitOrderSaga is OrderSaga with each activity on its service's task
+// queue.
+func SplitOrderSaga(ctx workflow.Context, in workflows.Input) error {
+	return orderSaga(ctx, in, workflows.TaskQueueOrder, workflows.TaskQueueInventory, workflows.TaskQueuePayment)
+}
+
+// orderSaga is the saga with the activities of order, inventory and payment
+// on those queues ("": the workflow's own).
+func orderSaga(ctx workflow.Context, in workflows.Input, order, inventory, payment string) (err error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{NonRetryableErrorTypes: []string{
@@ -37,40 +63,46 @@ func OrderSaga(ctx workflow.Context, in workflows.Input) (err error) {
 	})
 	wf := workflow.GetInfo(ctx).WorkflowExecution.ID
 	key := func(step string) string { return wf + "/" + step }
+	on := func(queue string) workflow.Context {
+		opts := workflow.GetActivityOptions(ctx)
+		opts.TaskQueue = queue
+		return workflow.WithActivityOptions(ctx, opts)
+	}
+	orderCtx, inventoryCtx, paymentCtx := on(order), on(inventory), on(payment)
 
-	if err = workflow.ExecuteActivity(ctx, activities.CreateOrderName, activities.CreateOrderInput{
+	if err = workflow.ExecuteActivity(orderCtx, activities.CreateOrderName, activities.CreateOrderInput{
 		Key: key("create_order"), OrderID: in.OrderID, CustomerID: in.CustomerID, Items: in.Items}).Get(ctx, nil); err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
-			_ = workflow.ExecuteActivity(ctx, activities.RejectOrderName, activities.RejectOrderInput{
+			_ = workflow.ExecuteActivity(orderCtx, activities.RejectOrderName, activities.RejectOrderInput{
 				Key: key("create_order"), OrderID: in.OrderID, Reason: err.Error()}).Get(ctx, nil)
 		}
 	}()
 
 	var res activities.Reservation
-	if err = workflow.ExecuteActivity(ctx, activities.ReserveInventoryName, activities.ReserveInput{
+	if err = workflow.ExecuteActivity(inventoryCtx, activities.ReserveInventoryName, activities.ReserveInput{
 		Key: key("reserve_inventory"), OrderID: in.OrderID, Items: in.Items}).Get(ctx, &res); err != nil {
 		return err
 	}
 	defer func() {
 		if err != nil {
-			_ = workflow.ExecuteActivity(ctx, activities.ReleaseInventoryName, activities.ReservationRef{
+			_ = workflow.ExecuteActivity(inventoryCtx, activities.ReleaseInventoryName, activities.ReservationRef{
 				Key: key("reserve_inventory"), OrderID: in.OrderID}).Get(ctx, nil)
 		}
 	}()
 
 	var charge activities.Charge
-	if err = workflow.ExecuteActivity(ctx, activities.ChargePaymentName, activities.ChargeInput{
+	if err = workflow.ExecuteActivity(paymentCtx, activities.ChargePaymentName, activities.ChargeInput{
 		Key: key("charge_payment"), OrderID: in.OrderID, Token: in.PaymentToken, AmountCents: res.TotalCents}).Get(ctx, &charge); err != nil {
 		return err
 	}
-	if err = workflow.ExecuteActivity(ctx, activities.ConfirmOrderName, activities.ConfirmOrderInput{
+	if err = workflow.ExecuteActivity(orderCtx, activities.ConfirmOrderName, activities.ConfirmOrderInput{
 		Key: key("confirm_order"), OrderID: in.OrderID, TotalCents: res.TotalCents, ChargeID: charge.ChargeID}).Get(ctx, nil); err != nil {
 		return err
 	}
-	return workflow.ExecuteActivity(ctx, activities.CommitInventoryName, activities.ReservationRef{
+	return workflow.ExecuteActivity(inventoryCtx, activities.CommitInventoryName, activities.ReservationRef{
 		Key: key("reserve_inventory"), OrderID: in.OrderID}).Get(ctx, nil)
 }
 
@@ -82,5 +114,14 @@ func NewWorker(c client.Client, acts ...any) worker.Worker {
 	for _, a := range acts {
 		w.RegisterActivity(a)
 	}
+	return w
+}
+
+// NewSplitWorker returns a worker, not yet started, of the split baseline's
+// workflow on SplitTaskQueue, with default options; the services' workers
+// run its activities.
+func NewSplitWorker(c client.Client) worker.Worker {
+	w := worker.New(c, SplitTaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(SplitOrderSaga, workflow.RegisterOptions{Name: SplitWorkflowName})
 	return w
 }
