@@ -188,7 +188,7 @@ func input(total int64, items ...ordersaga.Item) workflows.Input {
 	if len(items) == 0 {
 		items = []ordersaga.Item{{SKU: "sku-1", Quantity: total / 1000}}
 	}
-	return workflows.Input{OrderID: "o1", CustomerID: "c1", Items: items, PaymentToken: "tok_ok", Revision: workflows.Revision,
+	return workflows.Input{OrderID: "o1", CustomerID: "c1", Items: items, PaymentToken: "tok_ok", Revision: 1, // the charge_payment revision; revision 2: saga2_test.go
 		Options: workflows.Options{ApprovalThresholdCents: 100000, ApprovalTimeout: time.Hour, CompensationAlertAttempts: 3,
 			CompensationMaxInterval: 10 * time.Second}}
 }
