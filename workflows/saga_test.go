@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
@@ -40,15 +41,27 @@ type harness struct {
 	updates       int
 }
 
-// newHarness returns a harness; configure adjusts the test suite first.
+// newHarness returns a harness running OrderFulfillment; configure adjusts
+// the test suite first.
 func newHarness(t *testing.T, configure ...func(*testsuite.WorkflowTestSuite)) *harness {
+	t.Helper()
+	return newHarnessWith(t, nil, configure...)
+}
+
+// newHarnessWith returns a harness running the saga as an orchestrator
+// worker with cfg runs it (nil: OrderFulfillment).
+func newHarnessWith(t *testing.T, cfg *workflows.Config, configure ...func(*testsuite.WorkflowTestSuite)) *harness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	for _, c := range configure {
 		c(&suite)
 	}
 	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), fail: map[string]func(int32) error{}, unitPrice: 1000}
-	h.env.RegisterWorkflow(workflows.OrderFulfillment)
+	if cfg == nil {
+		h.env.RegisterWorkflow(workflows.OrderFulfillment)
+	} else {
+		h.env.RegisterWorkflowWithOptions(workflows.Workflow(*cfg), workflow.RegisterOptions{Name: workflows.WorkflowName})
+	}
 	h.env.RegisterActivity(&activities.Order{})
 	h.env.RegisterActivity(&activities.Inventory{})
 	h.env.RegisterActivity(&activities.Payment{})
@@ -132,14 +145,8 @@ func (h *harness) run(in workflows.Input) (workflows.State, error) {
 		Return(outcomeFn[activities.ConfirmOrderInput](h, activities.ConfirmOrderName)).After(h.retriableWait)
 	h.env.OnActivity(activities.CommitInventoryName, mock.Anything, mock.Anything).
 		Return(outcomeFn[activities.ReservationRef](h, activities.CommitInventoryName)).After(h.retriableWait)
-	h.env.OnActivity(activities.ChargePaymentName, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.ChargeInput) (activities.Charge, error) {
-			if err := h.call(ctx, activities.ChargePaymentName); err != nil {
-				return activities.Charge{}, err
-			}
-			return activities.Charge{Outcome: attempt(ctx), ChargeID: "ch_" + in.Key, AmountCents: in.AmountCents}, nil
-		}).After(h.chargeWait)
-	h.env.ExecuteWorkflow(workflows.OrderFulfillment, in)
+	h.mockPayment()
+	h.env.ExecuteWorkflow(workflows.WorkflowName, in)
 	require.True(h.t, h.env.IsWorkflowCompleted())
 	var st workflows.State
 	err := h.env.GetWorkflowError()
