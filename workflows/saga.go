@@ -49,14 +49,26 @@ type Config struct {
 func Workflow(cfg Config) func(workflow.Context, Input) (State, error) {
 	return func(ctx workflow.Context, in Input) (State, error) {
 		checkRevision(in)
-		opts := in.Options
-		if in.Revision >= 2 {
-			opts = workerOptions(ctx, cfg.Options)
-		}
-		def := Definition(in.Revision, opts)
+		def := Definition(in.Revision, cfg.options(ctx, in))
 		colocate(&def, cfg.Colocated)
 		return start(ctx, in, def)
 	}
+}
+
+// ChangeWorkerOptions is the workflow.GetVersion change ID that marks a
+// saga of revision 0 or 1 started since the worker's options replaced the
+// input's: sagas recorded before it keep their input's options.
+const ChangeWorkerOptions = "worker-options"
+
+// options returns the options in's saga runs with: the worker's, recorded
+// when the saga starts. Only a saga of revision 0 or 1 recorded before
+// ChangeWorkerOptions keeps its input's, so no starter, whatever revision
+// it names, sets its own approval threshold.
+func (cfg Config) options(ctx workflow.Context, in Input) Options {
+	if in.Revision < 2 && workflow.GetVersion(ctx, ChangeWorkerOptions, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return in.Options
+	}
+	return workerOptions(ctx, cfg.Options)
 }
 
 // workerOptions records opts (defaults applied) in the saga's history once

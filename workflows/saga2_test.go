@@ -201,15 +201,17 @@ func requireVoidedAndReleased(t *testing.T, h *harness, st workflows.State) {
 	require.Equal(t, workflows.StepCompensated, stepOf(st, workflows.StepReserveInventory).Status)
 }
 
-// TestRevision1KeepsItsInputOptions: a saga of revision 1 still reads its
-// options from its input, as it was recorded.
-func TestRevision1KeepsItsInputOptions(t *testing.T) {
+// TestRevision1StartedNowTakesWorkerOptions: a saga of revision 1 started
+// now (a forged or an old starter's input) runs with the worker's options
+// too; only the recorded ones keep their input's (the replay tests).
+func TestRevision1StartedNowTakesWorkerOptions(t *testing.T) {
 	h := newHarness2(t)
 	in := input(200000)
 	in.Options.ApprovalThresholdCents = -1
 	st, err := h.run(in)
 	require.NoError(t, err)
-	require.Equal(t, workflows.StatusCompleted, st.Status)
-	require.Equal(t, workflows.StepSkipped, stepOf(st, workflows.StepApproval).Status)
-	require.Equal(t, 1, h.count(activities.ChargePaymentName))
+	require.Equal(t, workflows.StatusCancelled, st.Status, "the forged threshold skipped the approval")
+	require.Contains(t, st.FailureReason, "approval timed out after 1h0m0s")
+	require.Equal(t, workflows.StepFailed, stepOf(st, workflows.StepApproval).Status)
+	require.Zero(t, h.count(activities.ChargePaymentName))
 }

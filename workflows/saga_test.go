@@ -39,29 +39,26 @@ type harness struct {
 	retriableWait time.Duration
 	resolutions   []activities.ResolutionInput
 	updates       int
+	// cfg is the orchestrator's; nil: the options of the input run.
+	cfg *workflows.Config
 }
 
-// newHarness returns a harness running OrderFulfillment; configure adjusts
-// the test suite first.
+// newHarness returns a harness whose orchestrator worker has the options of
+// the input it runs (see run); configure adjusts the test suite first.
 func newHarness(t *testing.T, configure ...func(*testsuite.WorkflowTestSuite)) *harness {
 	t.Helper()
 	return newHarnessWith(t, nil, configure...)
 }
 
 // newHarnessWith returns a harness running the saga as an orchestrator
-// worker with cfg runs it (nil: OrderFulfillment).
+// worker with cfg runs it (nil: with the options of the input it runs).
 func newHarnessWith(t *testing.T, cfg *workflows.Config, configure ...func(*testsuite.WorkflowTestSuite)) *harness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	for _, c := range configure {
 		c(&suite)
 	}
-	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), fail: map[string]func(int32) error{}, unitPrice: 1000}
-	if cfg == nil {
-		h.env.RegisterWorkflow(workflows.OrderFulfillment)
-	} else {
-		h.env.RegisterWorkflowWithOptions(workflows.Workflow(*cfg), workflow.RegisterOptions{Name: workflows.WorkflowName})
-	}
+	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), fail: map[string]func(int32) error{}, unitPrice: 1000, cfg: cfg}
 	h.env.RegisterActivity(&activities.Order{})
 	h.env.RegisterActivity(&activities.Inventory{})
 	h.env.RegisterActivity(&activities.Payment{})
@@ -146,6 +143,11 @@ func (h *harness) run(in workflows.Input) (workflows.State, error) {
 	h.env.OnActivity(activities.CommitInventoryName, mock.Anything, mock.Anything).
 		Return(outcomeFn[activities.ReservationRef](h, activities.CommitInventoryName)).After(h.retriableWait)
 	h.mockPayment()
+	cfg := workflows.Config{Options: in.Options}
+	if h.cfg != nil {
+		cfg = *h.cfg
+	}
+	h.env.RegisterWorkflowWithOptions(workflows.Workflow(cfg), workflow.RegisterOptions{Name: workflows.WorkflowName})
 	h.env.ExecuteWorkflow(workflows.WorkflowName, in)
 	require.True(h.t, h.env.IsWorkflowCompleted())
 	var st workflows.State
@@ -196,6 +198,7 @@ func input(total int64, items ...ordersaga.Item) workflows.Input {
 		items = []ordersaga.Item{{SKU: "sku-1", Quantity: total / 1000}}
 	}
 	return workflows.Input{OrderID: "o1", CustomerID: "c1", Items: items, PaymentToken: "tok_ok", Revision: 1, // the charge_payment revision; revision 2: saga2_test.go
+		// The harness gives these options to the orchestrator worker.
 		Options: workflows.Options{ApprovalThresholdCents: 100000, ApprovalTimeout: time.Hour, CompensationAlertAttempts: 3,
 			CompensationMaxInterval: 10 * time.Second}}
 }
