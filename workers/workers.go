@@ -55,6 +55,10 @@ type Activities struct {
 	Order     *activities.Order
 	Inventory *activities.Inventory
 	Payment   *activities.Payment
+	// Saga is the orchestrator's configuration of the sagas it runs (their
+	// options: approval threshold and timeout, compensation bounds, the
+	// payment's retry budget).
+	Saga workflows.Config
 }
 
 // New returns the worker of service, not yet started. Activity workers
@@ -64,7 +68,7 @@ func New(c client.Client, service string, acts Activities, opts worker.Options) 
 	switch service {
 	case Orchestrator:
 		w := worker.New(c, workflows.TaskQueueOrchestrator, opts)
-		w.RegisterWorkflowWithOptions(workflows.OrderFulfillment, workflow.RegisterOptions{Name: workflows.WorkflowName})
+		w.RegisterWorkflowWithOptions(workflows.Workflow(acts.Saga), workflow.RegisterOptions{Name: workflows.WorkflowName})
 		return w, nil
 	case Order:
 		return activityWorker(c, workflows.TaskQueueOrder, acts.Order, opts)

@@ -236,6 +236,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	}
 	services := workers.All
 	acts := stores.activities(pay)
+	acts.Saga = workflows.Config{Options: d.SagaFlags.options()}
 	group, err := startWorkers(c.Client, services, acts, d.WorkerFlags)
 	if err != nil {
 		return nil, err
@@ -265,7 +266,7 @@ func startDev(ctx context.Context, d *DevCmd, log *slog.Logger) (_ *devStack, er
 	if err != nil {
 		return nil, err
 	}
-	handler, err := newAPI(c.Client, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, log)
+	handler, err := newAPI(c.Client, d.CommonRedisFlags, pool, svc, d.APIFlags, auth, d.CodecFlags, reg, backlog, log)
 	if err != nil {
 		return nil, err
 	}

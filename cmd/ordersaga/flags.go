@@ -157,9 +157,11 @@ type TimelineFlags struct {
 	TimelineDeliveryLimit int    `env:"TIMELINE_DELIVERY_LIMIT" default:"5" help:"Deliveries of a message that keeps failing before it is dead-lettered."`
 }
 
-// SagaFlags are the saga's tunables, fixed into each saga when it starts.
-// They are scoped: set for a role that does not read them (in the
-// environment or the config file), they are refused rather than ignored.
+// SagaFlags are the saga's tunables. The orchestrator's workers read them
+// (`worker` running the orchestrator service, and `dev`); each saga records
+// the values it started with. Starters (the API) have no say in them. They
+// are scoped: set for a role that does not read them (in the environment
+// or the config file), they are refused rather than ignored.
 type SagaFlags struct {
 	ApprovalThresholdCents    int64         `scoped:"" env:"APPROVAL_THRESHOLD_CENTS" default:"100000" help:"Orders totalling at least this wait for an approval (negative: never)."`
 	ApprovalTimeout           time.Duration `scoped:"" env:"APPROVAL_TIMEOUT" default:"24h" help:"An order not approved within this is cancelled."`

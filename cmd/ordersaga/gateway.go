@@ -54,12 +54,12 @@ func newServiceClients(urls ServiceURLFlags, token string, gf GatewayFlags, log 
 // attention. auth is the API's access control, checked by the caller before
 // anything starts (APIFlags.auth). Admission control reads backlog (nil:
 // off; see startBacklog).
-func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceClients, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, backlog api.Backlog, log *slog.Logger) (http.Handler, error) {
+func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc serviceClients, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, backlog api.Backlog, log *slog.Logger) (http.Handler, error) {
 	keys, err := cf.keyring()
 	if err != nil {
 		return nil, err
 	}
-	sagas := sagaclient.New(c, sf.options())
+	sagas := sagaclient.New(c)
 	if keys != nil {
 		// Search attributes are not encrypted: keep customer IDs out of them.
 		sagas.CustomerRefs = keys.Refs

@@ -41,7 +41,7 @@ type sagaRig struct {
 
 // startSagaRig starts the rig; inventory, if set, wraps the inventory store
 // the activities use. Everything stops when the test ends.
-func startSagaRig(t *testing.T, inventoryStore func(activities.InventoryStore) activities.InventoryStore) sagaRig {
+func startSagaRig(t *testing.T, opts workflows.Options, inventoryStore func(activities.InventoryStore) activities.InventoryStore) sagaRig {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -72,6 +72,7 @@ func startSagaRig(t *testing.T, inventoryStore func(activities.InventoryStore) a
 		Order:     &activities.Order{Store: order.NewStore(rdb, redislua.Keyspace(prefix+"order:"))},
 		Inventory: &activities.Inventory{Store: invStore},
 		Payment:   &activities.Payment{Provider: pay, Store: payment.NewStore(rdb, redislua.Keyspace(prefix+"payment:"))},
+		Saga:      workflows.Config{Options: opts},
 	}
 	group, err := startWorkers(c, workers.All, acts, WorkerFlags{ShutdownTimeout: time.Second})
 	require.NoError(t, err)
@@ -86,8 +87,8 @@ func startSagaRig(t *testing.T, inventoryStore func(activities.InventoryStore) a
 // orchestrator's workers: it answers 503 in the request timeout.
 func TestFinishedOrdersReadWithWorkersStopped(t *testing.T) {
 	ctx := context.Background()
-	rig := startSagaRig(t, nil)
-	sagas := sagaclient.New(rig.client, workflows.Options{})
+	rig := startSagaRig(t, workflows.Options{}, nil)
+	sagas := sagaclient.New(rig.client)
 	widgets, gizmos := []ordersaga.Item{{SKU: "widget", Quantity: 2}}, []ordersaga.Item{{SKU: "gizmo", Quantity: 2}}
 	start := func(id string, items []ordersaga.Item, token string) {
 		require.NoError(t, sagas.Start(ctx, workflows.Input{OrderID: id, ClientID: "shop", CustomerID: "cust-1", Items: items, PaymentToken: token}))
@@ -122,7 +123,7 @@ func TestFinishedOrdersReadWithWorkersStopped(t *testing.T) {
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	h := api.New(api.Config{RequestTimeout: 2 * time.Second}, api.Deps{
-		Sagas: sagaclient.New(rig.client, workflows.Options{}), Orders: down.order, Reservations: down.inventory,
+		Sagas: sagaclient.New(rig.client), Orders: down.order, Reservations: down.inventory,
 		Payments: down.payment, Stock: down.inventory, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	get := func(id string) (int, workflows.State, time.Duration) {
 		begin := time.Now()

@@ -11,6 +11,7 @@ import (
 	"github.com/ordersaga/ordersaga/services/payment/paymentsim"
 	"github.com/ordersaga/ordersaga/services/timeline"
 	"github.com/ordersaga/ordersaga/workers"
+	"github.com/ordersaga/ordersaga/workflows"
 )
 
 // WorkerCmd runs the workers of some services, and serves their APIs.
@@ -26,6 +27,7 @@ type WorkerCmd struct {
 	PaymentClientFlags `embed:""`
 	ProviderKeyFlags   `embed:""`
 	InventoryFlags     `embed:""`
+	SagaFlags          `embed:""`
 	WorkerFlags        `embed:""`
 	ServiceTokenFlags  `embed:""`
 	HTTPFlags          `embed:""`
@@ -84,7 +86,9 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer srv.Shutdown(time.Second)
-	group, err := startWorkers(c.Client, services, st.activities(pay), w.WorkerFlags)
+	acts := st.activities(pay)
+	acts.Saga = workflows.Config{Options: w.SagaFlags.options()}
+	group, err := startWorkers(c.Client, services, acts, w.WorkerFlags)
 	if err != nil {
 		return err
 	}
@@ -99,7 +103,6 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 type APICmd struct {
 	TemporalFlags     `embed:""`
 	CommonRedisFlags  `embed:""`
-	SagaFlags         `embed:""`
 	APIFlags          `embed:""`
 	ServiceURLFlags   `embed:""`
 	GatewayFlags      `embed:""`
@@ -141,7 +144,7 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	handler, err := newAPI(c.Client, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, backlog, log)
+	handler, err := newAPI(c.Client, a.CommonRedisFlags, pool, svc, a.APIFlags, auth, a.CodecFlags, reg, backlog, log)
 	if err != nil {
 		return err
 	}
