@@ -343,8 +343,8 @@ func TestDevEndToEnd(t *testing.T) {
 	t.Run("flaky and slow payments are retried to success", func(t *testing.T) {
 		flaky := s.order("widget", 1, "tok_flaky")
 		slow := s.order("widget", 1, "tok_slow")
-		require.EqualValues(t, 3, step(s.await(flaky, "COMPLETED"), "charge_payment")["attempts"])
-		require.EqualValues(t, 2, step(s.await(slow, "COMPLETED"), "charge_payment")["attempts"])
+		require.EqualValues(t, 3, step(s.await(flaky, "COMPLETED"), "authorize_payment")["attempts"])
+		require.EqualValues(t, 2, step(s.await(slow, "COMPLETED"), "authorize_payment")["attempts"])
 	})
 
 	t.Run("approval granted", func(t *testing.T) {
@@ -409,32 +409,36 @@ func TestDevEndToEnd(t *testing.T) {
 		// The order's creation and the reservation start together, as do
 		// the retriable steps: their events come in either order.
 		startedTogether := []string{"order.created", "inventory.reserved"}
-		got := s.eventTypes(ok, 5)
+		got := s.eventTypes(ok, 6)
 		require.ElementsMatch(t, startedTogether, got[:2])
-		require.Equal(t, "payment.charged", got[2])
-		require.ElementsMatch(t, []string{"order.confirmed", "inventory.committed"}, got[3:], "the retriable steps run concurrently")
+		require.Equal(t, []string{"payment.authorized", "payment.captured"}, got[2:4])
+		require.ElementsMatch(t, []string{"order.confirmed", "inventory.committed"}, got[4:], "the retriable steps run concurrently")
 		got = s.eventTypes(declined, 5)
 		require.ElementsMatch(t, startedTogether, got[:2])
 		require.Equal(t, []string{"payment.declined", "inventory.released", "order.cancelled"}, got[2:])
 		require.Equal(t, []string{"order.created", "order.cancelled"}, s.eventTypes(short, 2))
-		got = s.eventTypes(cancelled, 4)
+		// Cancelled while awaiting approval: the hold is voided and the
+		// stock released side by side, then the order is cancelled.
+		got = s.eventTypes(cancelled, 6)
 		require.ElementsMatch(t, startedTogether, got[:2])
-		require.Equal(t, []string{"inventory.released", "order.cancelled"}, got[2:])
+		require.Equal(t, "payment.authorized", got[2])
+		require.ElementsMatch(t, []string{"payment.voided", "inventory.released"}, got[3:5])
+		require.Equal(t, "order.cancelled", got[5])
 
 		// The same events on the wire, with their AMQP properties.
 		deadline := time.After(10 * time.Second)
 		for {
 			select {
 			case d := <-tap:
-				if d.Type != "payment.charged" || d.CorrelationId != "order-"+ok {
+				if d.Type != "payment.captured" || d.CorrelationId != "order-"+ok {
 					continue
 				}
-				require.Equal(t, "order-"+ok+"/charge_payment#payment.charged", d.MessageId)
+				require.Equal(t, "order-"+ok+"/capture_payment#payment.captured", d.MessageId)
 				require.Equal(t, "application/cloudevents+json", d.ContentType)
-				require.Equal(t, "payment.charged", d.RoutingKey)
+				require.Equal(t, "payment.captured", d.RoutingKey)
 				return
 			case <-deadline:
-				t.Fatal("payment.charged never reached the tap")
+				t.Fatal("payment.captured never reached the tap")
 			}
 		}
 	})
@@ -501,7 +505,7 @@ func TestDevEndToEnd(t *testing.T) {
 		case <-time.After(15 * time.Second):
 			t.Fatal("tap printed nothing")
 		}
-		require.Contains(t, out.String(), `"type":"payment.charged"`)
+		require.Contains(t, out.String(), `"type":"payment.captured"`)
 		require.Contains(t, out.String(), `"subject":"`+id+`"`)
 	})
 
