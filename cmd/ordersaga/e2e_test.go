@@ -302,7 +302,9 @@ func TestDevEndToEnd(t *testing.T) {
 		after := s.stock("widget")
 		require.Equal(t, before["available"].(float64)-2, after["available"])
 		require.Equal(t, before["committed"].(float64)+2, after["committed"])
-		require.Equal(t, money["charged_cents"].(float64)+5000, s.ledger()["charged_cents"])
+		// Authorized, then captured: the provider took the total once.
+		require.Equal(t, money["captured_cents"].(float64)+5000, s.ledger()["captured_cents"])
+		require.Equal(t, money["charged_cents"], s.ledger()["charged_cents"])
 
 		// The gateway's view carries each service's record of the order. The
 		// records are read in parallel with the saga's state, so the view that
@@ -315,9 +317,11 @@ func TestDevEndToEnd(t *testing.T) {
 		require.EqualValues(t, 5000, order["total_cents"])
 		require.Equal(t, "committed", reservation["state"])
 		require.EqualValues(t, 5000, reservation["total_cents"])
-		require.Equal(t, "charged", payment["state"])
+		require.Equal(t, "captured", payment["state"])
 		require.EqualValues(t, 5000, payment["amount_cents"])
 		require.Equal(t, o["charge_id"], payment["charge_id"])
+		require.Equal(t, o["authorization_id"], payment["authorization_id"])
+		require.NotEmpty(t, payment["authorization_id"])
 	})
 
 	t.Run("decline compensates: stock back, no money kept", func(t *testing.T) {
@@ -494,7 +498,7 @@ func TestDevEndToEnd(t *testing.T) {
 		var out syncBuffer
 		done := make(chan error, 1)
 		go func() {
-			done <- run(context.Background(), []string{"tap", "payment.*", "--count", "1", "--rabbitmq-url", amqptest.URL(),
+			done <- run(context.Background(), []string{"tap", "payment.captured", "--count", "1", "--rabbitmq-url", amqptest.URL(),
 				"--rabbitmq-exchange", s.topo.EventsExchange()}, &out, io.Discard)
 		}()
 		time.Sleep(300 * time.Millisecond) // bound
