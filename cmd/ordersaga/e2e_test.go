@@ -303,8 +303,9 @@ func TestDevEndToEnd(t *testing.T) {
 		require.Equal(t, before["available"].(float64)-2, after["available"])
 		require.Equal(t, before["committed"].(float64)+2, after["committed"])
 		// Authorized, then captured: the provider took the total once.
-		require.Equal(t, money["captured_cents"].(float64)+5000, s.ledger()["captured_cents"])
-		require.Equal(t, money["charged_cents"], s.ledger()["charged_cents"])
+		cents := func(l map[string]any, k string) float64 { v, _ := l[k].(float64); return v } // omitted when 0
+		require.Equal(t, cents(money, "captured_cents")+5000, cents(s.ledger(), "captured_cents"))
+		require.Equal(t, cents(money, "charged_cents"), cents(s.ledger(), "charged_cents"))
 
 		// The gateway's view carries each service's record of the order. The
 		// records are read in parallel with the saga's state, so the view that
