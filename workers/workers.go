@@ -93,7 +93,10 @@ func isOrchestrator(s Service) bool { return s.Name == Orchestrator }
 // those still scheduled there by a Single replica, so a move between
 // topologies loses no step. Every worker records the attempt a business
 // failure ended on (saga.AttemptInterceptor).
-func NewAll(c client.Client, services []Service, topology Topology, opts worker.Options) ([]worker.Worker, error) {
+//
+// The orchestrator's sagas take sagaOpts, the deployment's saga options
+// (workflows.Config.Options).
+func NewAll(c client.Client, services []Service, topology Topology, sagaOpts workflows.Options, opts worker.Options) ([]worker.Worker, error) {
 	opts.Interceptors = append(slices.Clone(opts.Interceptors), saga.AttemptInterceptor())
 	var out []worker.Worker
 	for _, s := range services {
@@ -115,7 +118,7 @@ func NewAll(c client.Client, services []Service, topology Topology, opts worker.
 				}
 			}
 		}
-		cfg := workflows.Config{Colocated: Colocated(services, topology)}
+		cfg := workflows.Config{Colocated: Colocated(services, topology), Options: sagaOpts}
 		w.RegisterWorkflowWithOptions(workflows.Workflow(cfg), workflow.RegisterOptions{Name: workflows.WorkflowName})
 	}
 	return out, nil

@@ -21,6 +21,14 @@ func reserveInput(o *State, k saga.Keys) activities.ReserveInput {
 	return activities.ReserveInput{Key: k.Own(), OrderID: o.OrderID, Items: o.in.Items}
 }
 
+// reserveOwnedInput is reserveInput stating the order's client, whose
+// share of each SKU's stock the reservation is held to (revision 2 on).
+func reserveOwnedInput(o *State, k saga.Keys) activities.ReserveInput {
+	in := reserveInput(o, k)
+	in.ClientID = o.ClientID
+	return in
+}
+
 func recordReservation(o *State, r activities.Reservation) {
 	o.Lines = r.Lines
 	o.TotalCents = r.TotalCents
@@ -42,6 +50,30 @@ func recordCharge(o *State, c activities.Charge) { o.ChargeID = c.ChargeID }
 
 func refundInput(o *State, k saga.Keys) activities.RefundInput {
 	return activities.RefundInput{Key: k.Own(), OrderID: o.OrderID, AmountCents: o.TotalCents}
+}
+
+func authorizeInput(o *State, k saga.Keys) activities.AuthorizeInput {
+	return activities.AuthorizeInput{Key: k.Own(), OrderID: o.OrderID, Token: o.in.PaymentToken, AmountCents: o.TotalCents}
+}
+
+func recordAuthorization(o *State, a activities.Authorization) { o.AuthorizationID = a.AuthorizationID }
+
+func voidInput(o *State, k saga.Keys) activities.VoidInput {
+	return activities.VoidInput{Key: k.Own(), OrderID: o.OrderID}
+}
+
+// captureInput captures the authorization made under the authorize step's
+// key, for the amount authorized.
+func captureInput(o *State, k saga.Keys) activities.CaptureInput {
+	return activities.CaptureInput{Key: k.Own(), AuthorizationKey: k.Of(StepAuthorizePayment), OrderID: o.OrderID,
+		AmountCents: o.TotalCents}
+}
+
+func recordCapture(o *State, c activities.Capture) { o.ChargeID = c.ChargeID }
+
+func refundCaptureInput(o *State, k saga.Keys) activities.RefundCaptureInput {
+	return activities.RefundCaptureInput{Key: k.Own(), AuthorizationKey: k.Of(StepAuthorizePayment), OrderID: o.OrderID,
+		AmountCents: o.TotalCents}
 }
 
 func confirmInput(o *State, k saga.Keys) activities.ConfirmOrderInput {

@@ -132,6 +132,7 @@ func TestNewerRevisionIsRefusedByAnOlderWorker(t *testing.T) {
 	h := newHarness(t)
 	in := input(5000)
 	in.Revision = workflows.Revision + 1
+	h.env.RegisterWorkflow(workflows.OrderFulfillment)
 	h.env.ExecuteWorkflow(workflows.OrderFulfillment, in)
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.ErrorContains(t, h.env.GetWorkflowError(), "deploy the new workers before the starters")

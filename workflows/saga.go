@@ -34,21 +34,57 @@ type Config struct {
 	// Temporal's determinism check, so changing the list replays; see
 	// docs/architecture.md for moving between topologies.
 	Colocated []string
+	// Options are the tunables of the sagas of revision 2 on (zero fields
+	// take their defaults): the approval threshold and timeout, the
+	// compensation bounds, the payment's retry budget. They are the
+	// deployment's, not the starter's: a saga reads them once, when it
+	// starts, through a workflow.SideEffect, so a saga in flight keeps the
+	// values it started with when the worker's configuration changes.
+	// Sagas of revisions 0 and 1 read theirs from their input.
+	Options Options
 }
 
 // Workflow returns OrderFulfillment as a worker with cfg runs it; register
 // it under WorkflowName.
 func Workflow(cfg Config) func(workflow.Context, Input) (State, error) {
 	return func(ctx workflow.Context, in Input) (State, error) {
-		def := Definition(in.Revision, in.Options)
+		checkRevision(in)
+		def := Definition(in.Revision, cfg.options(ctx, in))
 		colocate(&def, cfg.Colocated)
 		return start(ctx, in, def)
 	}
 }
 
-// start runs def for in, after checking that this worker knows in's
-// revision.
-func start(ctx workflow.Context, in Input, def saga.Definition[State]) (State, error) {
+// ChangeWorkerOptions is the workflow.GetVersion change ID that marks a
+// saga of revision 0 or 1 started since the worker's options replaced the
+// input's: sagas recorded before it keep their input's options.
+const ChangeWorkerOptions = "worker-options"
+
+// options returns the options in's saga runs with: the worker's, recorded
+// when the saga starts. Only a saga of revision 0 or 1 recorded before
+// ChangeWorkerOptions keeps its input's, so no starter, whatever revision
+// it names, sets its own approval threshold.
+func (cfg Config) options(ctx workflow.Context, in Input) Options {
+	if in.Revision < 2 && workflow.GetVersion(ctx, ChangeWorkerOptions, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return in.Options
+	}
+	return workerOptions(ctx, cfg.Options)
+}
+
+// workerOptions records opts (defaults applied) in the saga's history once
+// and returns the recorded values: on replay, those the saga started with.
+func workerOptions(ctx workflow.Context, opts Options) Options {
+	var out Options
+	v := workflow.SideEffect(ctx, func(workflow.Context) any { return opts.withDefaults() })
+	if err := v.Get(&out); err != nil {
+		// Only a history written by other code fails to decode.
+		panic(fmt.Sprintf("saga options: %v", err))
+	}
+	return out
+}
+
+// checkRevision checks that this worker knows in's revision.
+func checkRevision(in Input) {
 	if in.Revision > Revision {
 		// A starter newer than this worker: running the saga with older
 		// code would record a history the newer workers cannot replay.
@@ -56,6 +92,11 @@ func start(ctx workflow.Context, in Input, def saga.Definition[State]) (State, e
 		// worker of that revision takes it.
 		panic(fmt.Sprintf("saga of revision %d, but this worker runs revision %d: deploy the new workers before the starters", in.Revision, Revision))
 	}
+}
+
+// start runs def for in.
+func start(ctx workflow.Context, in Input, def saga.Definition[State]) (State, error) {
+	checkRevision(in)
 	return saga.Run(ctx, def, &State{OrderID: in.OrderID, ClientID: in.ClientID, CustomerID: in.CustomerID, in: in})
 }
 

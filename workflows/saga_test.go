@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/ordersaga/ordersaga"
 	"github.com/ordersaga/ordersaga/activities"
@@ -42,17 +43,26 @@ type harness struct {
 	retriableWait time.Duration
 	resolutions   []activities.ResolutionInput
 	updates       int
+	// cfg is the orchestrator's; nil: the options of the input run.
+	cfg *workflows.Config
 }
 
-// newHarness returns a harness; configure adjusts the test suite first.
+// newHarness returns a harness whose orchestrator worker has the options of
+// the input it runs (see run); configure adjusts the test suite first.
 func newHarness(t *testing.T, configure ...func(*testsuite.WorkflowTestSuite)) *harness {
+	t.Helper()
+	return newHarnessWith(t, nil, configure...)
+}
+
+// newHarnessWith returns a harness running the saga as an orchestrator
+// worker with cfg runs it (nil: with the options of the input it runs).
+func newHarnessWith(t *testing.T, cfg *workflows.Config, configure ...func(*testsuite.WorkflowTestSuite)) *harness {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	for _, c := range configure {
 		c(&suite)
 	}
-	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), fail: map[string]func(int32) error{}, unitPrice: 1000}
-	h.env.RegisterWorkflow(workflows.OrderFulfillment)
+	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), fail: map[string]func(int32) error{}, unitPrice: 1000, cfg: cfg}
 	h.env.RegisterActivity(&order.Activities{})
 	h.env.RegisterActivity(&inventory.Activities{})
 	h.env.RegisterActivity(&payment.Activities{})
@@ -136,14 +146,13 @@ func (h *harness) run(in workflows.Input) (workflows.State, error) {
 		Return(outcomeFn[activities.ConfirmOrderInput](h, activities.ConfirmOrderName)).After(h.retriableWait)
 	h.env.OnActivity(activities.CommitInventoryName, mock.Anything, mock.Anything).
 		Return(outcomeFn[activities.ReservationRef](h, activities.CommitInventoryName)).After(h.retriableWait)
-	h.env.OnActivity(activities.ChargePaymentName, mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, in activities.ChargeInput) (activities.Charge, error) {
-			if err := h.call(ctx, activities.ChargePaymentName); err != nil {
-				return activities.Charge{}, err
-			}
-			return activities.Charge{Outcome: attempt(ctx), ChargeID: "ch_" + in.Key, AmountCents: in.AmountCents}, nil
-		}).After(h.chargeWait)
-	h.env.ExecuteWorkflow(workflows.OrderFulfillment, in)
+	h.mockPayment()
+	cfg := workflows.Config{Options: in.Options}
+	if h.cfg != nil {
+		cfg = *h.cfg
+	}
+	h.env.RegisterWorkflowWithOptions(workflows.Workflow(cfg), workflow.RegisterOptions{Name: workflows.WorkflowName})
+	h.env.ExecuteWorkflow(workflows.WorkflowName, in)
 	require.True(h.t, h.env.IsWorkflowCompleted())
 	var st workflows.State
 	err := h.env.GetWorkflowError()
@@ -192,7 +201,8 @@ func input(total int64, items ...ordersaga.Item) workflows.Input {
 	if len(items) == 0 {
 		items = []ordersaga.Item{{SKU: "sku-1", Quantity: total / 1000}}
 	}
-	return workflows.Input{OrderID: "o1", CustomerID: "c1", Items: items, PaymentToken: "tok_ok", Revision: workflows.Revision,
+	return workflows.Input{OrderID: "o1", CustomerID: "c1", Items: items, PaymentToken: "tok_ok", Revision: 1, // the charge_payment revision; revision 2: saga2_test.go
+		// The harness gives these options to the orchestrator worker.
 		Options: workflows.Options{ApprovalThresholdCents: 100000, ApprovalTimeout: time.Hour, CompensationAlertAttempts: 3,
 			CompensationMaxInterval: 10 * time.Second}}
 }

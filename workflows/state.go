@@ -57,7 +57,11 @@ type State struct {
 	saga.Progress
 	TotalCents int64            `json:"total_cents"`
 	Lines      []ordersaga.Line `json:"lines"`
-	ChargeID   string           `json:"charge_id,omitempty"`
+	// ChargeID is the charge (revisions 0 and 1) or the capture
+	// (revision 2 on) that took the payment.
+	ChargeID string `json:"charge_id,omitempty"`
+	// AuthorizationID is the hold on the card (revision 2 on).
+	AuthorizationID string `json:"authorization_id,omitempty"`
 	// ApprovedBy names the client that approved the order, if one did
 	// through the approve update.
 	ApprovedBy string `json:"approved_by,omitempty"`
@@ -74,7 +78,10 @@ type Input struct {
 	CustomerID   string           `json:"customer_id"`
 	Items        []ordersaga.Item `json:"items"`
 	PaymentToken string           `json:"payment_token"`
-	Options      Options          `json:"options"`
+	// Options are read by sagas of revisions 0 and 1 only: from revision 2
+	// on a saga takes its options from the orchestrator's worker, never
+	// from what its starter says (see Revision). Starters leave it zero.
+	Options Options `json:"options"`
 	// Revision is the revision of the saga's definition its starter asked
 	// for (Revision; 0 in sagas started before revisions existed). It is
 	// fixed in the input, so the saga runs the same Definition on every
@@ -84,19 +91,28 @@ type Input struct {
 
 // Revision is the revision of the saga's definition new sagas run
 // (starters set Input.Revision to it). Definition(revision) returns each
-// revision's steps and engine settings: revision 1 starts the reservation
-// with the order's creation (WithPrevious) and runs both engine changes
-// (parallel retriable steps, independent compensations) without recording a
-// workflow.GetVersion marker for them, and so without the
-// TemporalChangeVersion search attribute upsert (a visibility write) that
-// each marker brings; revision 0 runs its steps one after the other and
-// decides the engine changes by their markers, as it was recorded. A change
-// to the saga raises Revision and adds a case to Definition: a saga keeps
-// the revision it started with, so its replay never changes.
-const Revision = 1
+// revision's steps and engine settings:
+//   - revision 2 authorizes the card before the approval and captures it
+//     after (authorize_payment, then capture_payment, the pivot), holds the
+//     reservation to the client's share of the stock, and takes its Options
+//     from the orchestrator worker's configuration (Config.Options, recorded
+//     once per saga by a workflow.SideEffect), not from its input;
+//   - revision 1 starts the reservation with the order's creation
+//     (WithPrevious) and runs both engine changes (parallel retriable steps,
+//     independent compensations) without recording a workflow.GetVersion
+//     marker for them, and so without the TemporalChangeVersion search
+//     attribute upsert (a visibility write) that each marker brings;
+//   - revision 0 runs its steps one after the other and decides the engine
+//     changes by their markers, as it was recorded.
+//
+// A change to the saga raises Revision and adds a case to Definition: a
+// saga keeps the revision it started with, so its replay never changes.
+const Revision = 2
 
-// Options are the saga's tunables, fixed at start (they are part of the
-// recorded input, so replay sees the same values).
+// Options are the saga's tunables. From revision 2 on the orchestrator's
+// worker gives them (Config.Options), and each saga records the values it
+// started with, so replay sees the same ones; sagas of revisions 0 and 1
+// read them from their input (Input.Options), as they were recorded.
 type Options struct {
 	// ApprovalThresholdCents: orders totalling at least this wait for an
 	// approval. Zero takes DefaultApprovalThresholdCents; negative disables
@@ -112,9 +128,10 @@ type Options struct {
 	// CompensationMaxInterval caps the backoff between compensation
 	// attempts. Zero takes DefaultCompensationMaxInterval.
 	CompensationMaxInterval time.Duration `json:"compensation_max_interval"`
-	// PaymentRetryBudget bounds the charge (the pivot) from its first
-	// attempt to its last: transient provider failures are retried until it
-	// runs out, then the saga compensates. Zero takes
+	// PaymentRetryBudget bounds each payment step (the charge; from
+	// revision 2 on the authorization, and the capture, the pivot) from its
+	// first attempt to its last: transient provider failures are retried
+	// until it runs out, then the saga compensates. Zero takes
 	// DefaultPaymentRetryBudget.
 	PaymentRetryBudget time.Duration `json:"payment_retry_budget"`
 }

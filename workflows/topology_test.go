@@ -43,14 +43,19 @@ func runTopology(t *testing.T, cfg workflows.Config, token string) map[string]st
 		q.seen(ctx)
 		return activities.Reservation{Lines: []ordersaga.Line{{SKU: "a", Quantity: 1, UnitPriceCents: 100}}, TotalCents: 100}, nil
 	}, activity.RegisterOptions{Name: activities.ReserveInventoryName})
-	env.RegisterActivityWithOptions(func(ctx context.Context, in activities.ChargeInput) (activities.Charge, error) {
+	env.RegisterActivityWithOptions(func(ctx context.Context, in activities.AuthorizeInput) (activities.Authorization, error) {
 		q.seen(ctx)
 		if token == "tok_declined" {
-			return activities.Charge{}, declined(1)
+			return activities.Authorization{}, declined(1)
 		}
-		return activities.Charge{ChargeID: "ch"}, nil
-	}, activity.RegisterOptions{Name: activities.ChargePaymentName})
-	for _, name := range []string{activities.ConfirmOrderName, activities.CommitInventoryName, activities.ReleaseInventoryName, activities.RejectOrderName} {
+		return activities.Authorization{AuthorizationID: "au", AmountCents: in.AmountCents}, nil
+	}, activity.RegisterOptions{Name: activities.AuthorizePaymentName})
+	env.RegisterActivityWithOptions(func(ctx context.Context, in activities.CaptureInput) (activities.Capture, error) {
+		q.seen(ctx)
+		return activities.Capture{ChargeID: "cp"}, nil
+	}, activity.RegisterOptions{Name: activities.CapturePaymentName})
+	for _, name := range []string{activities.ConfirmOrderName, activities.CommitInventoryName, activities.ReleaseInventoryName,
+		activities.RejectOrderName, activities.VoidPaymentName} {
 		env.RegisterActivityWithOptions(func(ctx context.Context, _ map[string]any) (activities.Outcome, error) {
 			q.seen(ctx)
 			return activities.Outcome{}, nil
@@ -70,7 +75,7 @@ func TestTopologyDecidesTheQueues(t *testing.T) {
 	split := runTopology(t, workflows.Config{}, "tok_ok")
 	require.Equal(t, workflows.TaskQueueOrder, split[activities.CreateOrderName])
 	require.Equal(t, workflows.TaskQueueInventory, split[activities.CommitInventoryName])
-	require.Equal(t, workflows.TaskQueuePayment, split[activities.ChargePaymentName])
+	require.Equal(t, workflows.TaskQueuePayment, split[activities.CapturePaymentName])
 
 	all := []string{workflows.TaskQueueOrder, workflows.TaskQueueInventory, workflows.TaskQueuePayment}
 	for _, token := range []string{"tok_ok", "tok_declined"} {
@@ -81,6 +86,6 @@ func TestTopologyDecidesTheQueues(t *testing.T) {
 		}
 	}
 	partly := runTopology(t, workflows.Config{Colocated: []string{workflows.TaskQueuePayment}}, "tok_ok")
-	require.Equal(t, workflows.TaskQueueOrchestrator, partly[activities.ChargePaymentName])
+	require.Equal(t, workflows.TaskQueueOrchestrator, partly[activities.CapturePaymentName])
 	require.Equal(t, workflows.TaskQueueOrder, partly[activities.CreateOrderName])
 }

@@ -165,15 +165,23 @@ func (e OrderPlacedStatus) Valid() bool {
 
 // Defines values for PaymentState.
 const (
-	PaymentStateCharged   PaymentState = "charged"
-	PaymentStateDeclined  PaymentState = "declined"
-	PaymentStateRefunded  PaymentState = "refunded"
-	PaymentStateRefunding PaymentState = "refunding"
+	PaymentStateAuthorized PaymentState = "authorized"
+	PaymentStateCaptured   PaymentState = "captured"
+	PaymentStateCharged    PaymentState = "charged"
+	PaymentStateDeclined   PaymentState = "declined"
+	PaymentStateRefunded   PaymentState = "refunded"
+	PaymentStateRefunding  PaymentState = "refunding"
+	PaymentStateVoided     PaymentState = "voided"
+	PaymentStateVoiding    PaymentState = "voiding"
 )
 
 // Valid indicates whether the value is a known member of the PaymentState enum.
 func (e PaymentState) Valid() bool {
 	switch e {
+	case PaymentStateAuthorized:
+		return true
+	case PaymentStateCaptured:
+		return true
 	case PaymentStateCharged:
 		return true
 	case PaymentStateDeclined:
@@ -181,6 +189,10 @@ func (e PaymentState) Valid() bool {
 	case PaymentStateRefunded:
 		return true
 	case PaymentStateRefunding:
+		return true
+	case PaymentStateVoided:
+		return true
+	case PaymentStateVoiding:
 		return true
 	default:
 		return false
@@ -560,7 +572,9 @@ type OrderPlaced struct {
 	// Status Where the order is: `RESERVED`, its stock is reserved and its
 	// saga goes on (the saga's status is `RUNNING`); otherwise the
 	// saga's status (`SagaStatus`): `AWAITING_APPROVAL` (reserved, and
-	// waiting for an approver), or later — `COMPLETED`, or
+	// waiting for an approver; sagas of revision 2 on authorize the
+	// card first, so an order above the threshold answers `RESERVED`
+	// and awaits its approval a moment later), or later — `COMPLETED`, or
 	// `COMPENSATING`, `COMPENSATED`, `CANCELLED`, `FAILED` when the
 	// order failed for another reason than its stock (see
 	// `failure_reason`; a refused reservation answers `409` or
@@ -574,7 +588,9 @@ type OrderPlaced struct {
 // OrderPlacedStatus Where the order is: `RESERVED`, its stock is reserved and its
 // saga goes on (the saga's status is `RUNNING`); otherwise the
 // saga's status (`SagaStatus`): `AWAITING_APPROVAL` (reserved, and
-// waiting for an approver), or later — `COMPLETED`, or
+// waiting for an approver; sagas of revision 2 on authorize the
+// card first, so an order above the threshold answers `RESERVED`
+// and awaits its approval a moment later), or later — `COMPLETED`, or
 // `COMPENSATING`, `COMPENSATED`, `CANCELLED`, `FAILED` when the
 // order failed for another reason than its stock (see
 // `failure_reason`; a refused reservation answers `409` or
@@ -607,13 +623,18 @@ type OrderSummary struct {
 // OrderView The saga's live state and the services' records of the order. Only
 // the saga's state is certain to be there; `order`, `reservation` and
 // `payment` are `null` while their record does not exist (no payment
-// before the charge step) or when it could not be had (then named in
+// before the payment's first step) or when it could not be had (then named in
 // `unavailable`). The records are read at the same time as the state,
 // so they may lag it by a moment.
 type OrderView struct {
 	// ApprovedBy Who approved the order, if someone did.
 	ApprovedBy *string `json:"approved_by,omitempty"`
-	ChargeID   *string `json:"charge_id,omitempty"`
+
+	// AuthorizationID The hold on the card, authorized before the approval (sagas of revision 2 on).
+	AuthorizationID *string `json:"authorization_id,omitempty"`
+
+	// ChargeID The charge (sagas before revision 2) or the capture that took the payment.
+	ChargeID *string `json:"charge_id,omitempty"`
 
 	// ClientID The API client that placed the order.
 	ClientID   *string `json:"client_id,omitempty"`
@@ -655,12 +676,22 @@ type OrderView struct {
 // PageToken An opaque listing position (base64url).
 type PageToken = string
 
-// Payment The payment service's record of an order's payment. `refunded`
-// without a `charge_id` is a voided key: nothing was charged.
+// Payment The payment service's record of an order's payment.
+//
+// A charge (sagas before revision 2): `charged`, `declined`,
+// `refunding` or `refunded`; `refunded` without a `charge_id` is a
+// voided key: nothing was charged.
+//
+// An authorization (revision 2 on: authorized before the approval,
+// captured after it): `authorized`, `declined`, `captured`, `voiding`,
+// `voided`, `refunding` or `refunded`; `authorization_id` names the
+// hold, `charge_id` the capture once there is one. `voided` without an
+// `authorization_id` is a voided key: nothing was held.
 type Payment struct {
 	// AmountCents An amount of money in cents.
-	AmountCents Cents   `json:"amount_cents"`
-	ChargeID    *string `json:"charge_id,omitempty"`
+	AmountCents     Cents   `json:"amount_cents"`
+	AuthorizationID *string `json:"authorization_id,omitempty"`
+	ChargeID        *string `json:"charge_id,omitempty"`
 
 	// OrderID An ID or a SKU.
 	OrderID ID           `json:"order_id"`

@@ -224,9 +224,11 @@ func (s *suite) checkStock(ctx context.Context, res *Result, statuses map[string
 	}
 }
 
-// checkMoney: the provider kept exactly the totals of the completed orders,
-// charged each order at most once, and kept a charge of each completed order
-// (for its total) and of no other.
+// checkMoney: the provider kept exactly the totals of the completed orders
+// (charged + captured − refunded), took each order's money at most once,
+// kept the charge or capture of each completed order (for its total) and
+// of no other, and holds no authorization at the end (each was captured or
+// voided).
 func (s *suite) checkMoney(ctx context.Context, res *Result, statuses map[string]client.OrderView) {
 	var kept int64
 	for _, o := range statuses {
@@ -234,50 +236,82 @@ func (s *suite) checkMoney(ctx context.Context, res *Result, statuses map[string
 			kept += o.TotalCents
 		}
 	}
-	var l struct {
-		ChargedCents  int64 `json:"charged_cents"`
-		RefundedCents int64 `json:"refunded_cents"`
-		Charges       int64 `json:"charges"`
-	}
-	resp, err := http.Get("http://" + s.provider + "/v1/ledger")
-	if err == nil {
-		err = json.NewDecoder(resp.Body).Decode(&l)
-		resp.Body.Close()
-	}
+	l, err := s.ledger()
 	if err != nil {
 		res.MoneyViolations = append(res.MoneyViolations, "ledger: "+err.Error())
 		return
 	}
-	if l.ChargedCents-l.RefundedCents != kept {
-		res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("charged %d - refunded %d = %d, completed orders total %d",
-			l.ChargedCents, l.RefundedCents, l.ChargedCents-l.RefundedCents, kept))
+	if took := l.ChargedCents + l.CapturedCents - l.RefundedCents; took != kept {
+		res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("charged %d + captured %d - refunded %d = %d, completed orders total %d",
+			l.ChargedCents, l.CapturedCents, l.RefundedCents, took, kept))
 	}
-	charged := 0
+	taken, held := 0, 0
 	iter := s.rdb.Scan(ctx, 0, s.prefix+"{paymentsim}:charge:*", 1000).Iterator()
 	for iter.Next(ctx) {
-		if st := s.rdb.HGet(ctx, iter.Val(), "status").Val(); st == "succeeded" || st == "refunded" {
-			charged++
+		switch s.rdb.HGet(ctx, iter.Val(), "status").Val() {
+		case "succeeded", "captured", "refunded":
+			taken++
+		case "authorized":
+			held++
 		}
 	}
-	if int64(charged) != l.Charges {
-		res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("%d charges for %d charged orders", l.Charges, charged))
+	if int64(taken) != l.Charges+l.Captures {
+		res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("%d charges and %d captures for %d orders whose money was taken",
+			l.Charges, l.Captures, taken))
+	}
+	if held > 0 {
+		res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("%d authorizations still held on cards", held))
 	}
 	for id, o := range statuses {
-		key := s.prefix + "{paymentsim}:charge:" + workflows.WorkflowID(id) + "/" + workflows.StepChargePayment
+		s.checkOrderMoney(ctx, res, id, o)
+	}
+}
+
+// providerLedger is the simulated provider's running totals.
+type providerLedger struct {
+	ChargedCents  int64 `json:"charged_cents"`
+	CapturedCents int64 `json:"captured_cents"`
+	RefundedCents int64 `json:"refunded_cents"`
+	Charges       int64 `json:"charges"`
+	Captures      int64 `json:"captures"`
+}
+
+func (s *suite) ledger() (providerLedger, error) {
+	var l providerLedger
+	resp, err := http.Get("http://" + s.provider + "/v1/ledger")
+	if err != nil {
+		return l, err
+	}
+	defer resp.Body.Close()
+	return l, json.NewDecoder(resp.Body).Decode(&l)
+}
+
+// checkOrderMoney: a completed order's money was taken for its total (a
+// charge succeeded, or an authorization captured), another order's not.
+// The provider's record is under the payment step's key: the
+// authorization's (revision 2 on), else the charge's.
+func (s *suite) checkOrderMoney(ctx context.Context, res *Result, id string, o client.OrderView) {
+	var status, amount string
+	for _, step := range []string{workflows.StepAuthorizePayment, workflows.StepChargePayment} {
+		key := s.prefix + "{paymentsim}:charge:" + workflows.WorkflowID(id) + "/" + step
 		ch, err := s.rdb.HMGet(ctx, key, "status", "amount_cents").Result()
 		if err != nil {
-			res.MoneyViolations = append(res.MoneyViolations, "provider charge of order "+id+": "+err.Error())
-			continue
+			res.MoneyViolations = append(res.MoneyViolations, "provider payment of order "+id+": "+err.Error())
+			return
 		}
-		status, _ := ch[0].(string)
-		amount, _ := ch[1].(string)
-		switch {
-		case o.Status == client.SagaStatusCOMPLETED && (status != "succeeded" || amount != strconv.FormatInt(o.TotalCents, 10)):
-			res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("order %s completed (total %d) but its charge is %q of %q cents",
-				id, o.TotalCents, status, amount))
-		case o.Status != client.SagaStatusCOMPLETED && status == "succeeded":
-			res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("order %s %s but the provider kept its charge", id, o.Status))
+		status, _ = ch[0].(string)
+		amount, _ = ch[1].(string)
+		if status != "" {
+			break
 		}
+	}
+	took := status == "succeeded" || status == "captured"
+	switch {
+	case o.Status == client.SagaStatusCOMPLETED && (!took || amount != strconv.FormatInt(o.TotalCents, 10)):
+		res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("order %s completed (total %d) but its payment is %q of %q cents",
+			id, o.TotalCents, status, amount))
+	case o.Status != client.SagaStatusCOMPLETED && (took || status == "authorized"):
+		res.MoneyViolations = append(res.MoneyViolations, fmt.Sprintf("order %s %s but the provider kept its payment (%s)", id, o.Status, status))
 	}
 }
 
@@ -339,21 +373,47 @@ func (s *suite) expectedEvents(ctx context.Context, id string) []string {
 	case "committed":
 		out = append(out, "inventory.reserved", "inventory.committed")
 	}
-	pay := s.rdb.HMGet(ctx, s.prefix+"{payment}:payment:"+wf+"/charge_payment", "state", "charge_id").Val()
-	state, _ := pay[0].(string)
-	chargeID, _ := pay[1].(string)
-	switch {
-	case state == "charged":
-		out = append(out, "payment.charged")
-	case state == "declined":
-		out = append(out, "payment.declined")
-	case state == "refunded" && chargeID != "":
-		out = append(out, "payment.charged", "payment.refunded")
-	case state == "refunding" && chargeID != "":
-		out = append(out, "payment.charged")
-	}
+	out = append(out, s.paymentEvents(ctx, wf)...)
 	sort.Strings(out)
 	return out
+}
+
+// paymentEvents derives the payment events of the saga wf from the payment
+// service's record: an authorization's (revision 2 on), else a charge's.
+func (s *suite) paymentEvents(ctx context.Context, wf string) []string {
+	pay := s.rdb.HMGet(ctx, s.prefix+"{payment}:payment:"+wf+"/"+workflows.StepAuthorizePayment, "state", "charge_id", "authorization_id").Val()
+	state, _ := pay[0].(string)
+	chargeID, _ := pay[1].(string)
+	authID, _ := pay[2].(string)
+	if state != "" {
+		switch {
+		case state == "declined":
+			return []string{"payment.declined"}
+		case state == "authorized" || state == "voiding" && authID != "":
+			return []string{"payment.authorized"}
+		case state == "voided" && authID != "":
+			return []string{"payment.authorized", "payment.voided"}
+		case state == "captured" || state == "refunding" && chargeID != "":
+			return []string{"payment.authorized", "payment.captured"}
+		case state == "refunded" && chargeID != "":
+			return []string{"payment.authorized", "payment.captured", "payment.refunded"}
+		}
+		return nil
+	}
+	pay = s.rdb.HMGet(ctx, s.prefix+"{payment}:payment:"+wf+"/"+workflows.StepChargePayment, "state", "charge_id").Val()
+	state, _ = pay[0].(string)
+	chargeID, _ = pay[1].(string)
+	switch {
+	case state == "charged":
+		return []string{"payment.charged"}
+	case state == "declined":
+		return []string{"payment.declined"}
+	case state == "refunded" && chargeID != "":
+		return []string{"payment.charged", "payment.refunded"}
+	case state == "refunding" && chargeID != "":
+		return []string{"payment.charged"}
+	}
+	return nil
 }
 
 // retry calls the API with do until it gets a definite answer: a

@@ -3,8 +3,9 @@
 // while it stops the payment provider for a minute (--outage) and meanwhile
 // kills the worker and the Temporal server and cuts Redis and RabbitMQ,
 // then checks that nothing was lost or applied twice: every saga ended,
-// stock and money are conserved (each completed order charged once), every
-// state change's event is in the timeline exactly once, and every tok_ok
+// stock and money are conserved (each completed order charged or captured
+// once, no card left held), every state change's event is in the timeline
+// exactly once, and every tok_ok
 // order placed during the provider outage completed. It prints one summary
 // line and exits 1 on any violation.
 //

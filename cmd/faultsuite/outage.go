@@ -59,8 +59,9 @@ func (s *suite) providerOutage(ctx context.Context) fault {
 }
 
 // observeRetrying looks, just before the provider comes back, for an order
-// placed during the outage whose state shows its charge retrying: attempts
-// and the last error.
+// placed during the outage whose state shows its payment (authorization,
+// capture, or a charge before revision 2) retrying: attempts and the last
+// error.
 func (s *suite) observeRetrying(ctx context.Context) {
 	s.mu.Lock()
 	var during []placement
@@ -75,13 +76,15 @@ func (s *suite) observeRetrying(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		if st := step(*o, client.StepNameChargePayment); st.Status == client.StepStateStatusRunning && st.Attempts >= 2 && st.LastError != nil {
-			seen := fmt.Sprintf("order %s: charge_payment attempts=%d last_error=%q", p.id, st.Attempts, *st.LastError)
-			s.log.Info("a charge retrying through the outage", "state", seen)
-			s.mu.Lock()
-			s.retrying = seen
-			s.mu.Unlock()
-			return
+		for _, name := range []client.StepName{client.StepNameAuthorizePayment, client.StepNameCapturePayment, client.StepNameChargePayment} {
+			if st := step(*o, name); st.Status == client.StepStateStatusRunning && st.Attempts >= 2 && st.LastError != nil {
+				seen := fmt.Sprintf("order %s: %s attempts=%d last_error=%q", p.id, name, st.Attempts, *st.LastError)
+				s.log.Info("a payment retrying through the outage", "state", seen)
+				s.mu.Lock()
+				s.retrying = seen
+				s.mu.Unlock()
+				return
+			}
 		}
 	}
 }

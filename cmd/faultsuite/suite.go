@@ -157,13 +157,14 @@ func (s *suite) singleArgs(token, proxiedRedis, proxiedRabbit string) {
 	common := []string{"--log-level", "warn", "--redis-key-prefix", s.prefix}
 	services := append([]string{"--temporal-address", s.temporal, "--redis-url", proxiedRedis,
 		"--rabbitmq-url", proxiedRabbit, "--rabbitmq-exchange", s.topo.EventsExchange()}, common...)
+	// The saga options are the orchestrator's: no approvals.
 	s.args["worker"] = append([]string{"worker", "--payment-provider-url", "http://" + s.provider, "--payment-timeout", "500ms",
-		"--http-addr", s.services, "--service-token", token}, services...)
+		"--http-addr", s.services, "--service-token", token, "--approval-threshold-cents=-1", "--compensation-max-interval", "5s"},
+		services...)
 	s.args["projector"] = append([]string{"projector", "--redis-url", proxiedRedis, "--rabbitmq-url", proxiedRabbit,
 		"--rabbitmq-exchange", s.topo.EventsExchange(), "--timeline-queue", s.queue, "--http-addr", s.projector}, common...)
 	serviceURL := "http://" + s.services
-	s.args["api"] = append([]string{"api", "--api-addr", s.api, "--approval-threshold-cents=-1",
-		"--compensation-max-interval", "5s", "--temporal-address", s.temporal, "--redis-url", proxiedRedis,
+	s.args["api"] = append([]string{"api", "--api-addr", s.api, "--temporal-address", s.temporal, "--redis-url", proxiedRedis,
 		"--order-service-url", serviceURL, "--inventory-service-url", serviceURL, "--payment-service-url", serviceURL,
 		"--service-token", token}, common...)
 	s.ready = []string{s.projector, s.services, s.api}

@@ -28,7 +28,6 @@ import (
 	"github.com/ordersaga/ordersaga/cmd/ordersaga/bench/baseline"
 	"github.com/ordersaga/ordersaga/internal/redislua"
 	"github.com/ordersaga/ordersaga/workers"
-	"github.com/ordersaga/ordersaga/workflows"
 	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
 
@@ -306,7 +305,9 @@ func (b *BenchCmd) sagaDriver(c client.Client, w *bench.Watcher, apiURL string, 
 		}
 		return d
 	}
-	return &bench.TemporalDriver{Sagas: sagaclient.New(c, workflows.Options{ApprovalThresholdCents: -1}),
+	// Approvals are the orchestrator's to decide: the embedded stack's are
+	// off (startEmbedded).
+	return &bench.TemporalDriver{Sagas: sagaclient.New(c),
 		Client: c, Watch: w, Order: order, Prefix: prefix}
 }
 

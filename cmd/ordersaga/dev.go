@@ -268,7 +268,7 @@ func (d *DevCmd) startServices(ctx context.Context, c client.Client, pool *redis
 		return nil, nil, err
 	}
 	hostedWorkers := workerServices(names, opened)
-	group, err := startWorkers(c, hostedWorkers, d.workerTopology(), d.WorkerFlags)
+	group, err := startWorkers(c, hostedWorkers, d.workerTopology(), d.SagaFlags.options(), d.WorkerFlags)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -295,11 +295,11 @@ func (d *DevCmd) startGateway(ctx context.Context, c *temporalConn, pool *redisP
 	if err != nil {
 		return err
 	}
-	handler, err := newAPI(c.Client, d.CommonRedisFlags, pool, svc, d.SagaFlags, d.APIFlags, auth, d.CodecFlags, reg, backlog, bg, log)
+	handler, err := newAPI(c.Client, d.CommonRedisFlags, pool, svc, d.APIFlags, auth, d.CodecFlags, reg, backlog, bg, log)
 	if err != nil {
 		return err
 	}
-	if err := startPlacement(ctx, bg, c.Client, d.PlacementFlags, d.SagaFlags, d.CodecFlags, d.RabbitFlags, log); err != nil {
+	if err := startPlacement(ctx, bg, c.Client, d.PlacementFlags, d.CodecFlags, d.RabbitFlags, log); err != nil {
 		return err
 	}
 	apiSrv, err := listen("api", d.APIAddr, handler, d.HTTPFlags, log)

@@ -302,7 +302,10 @@ func TestDevEndToEnd(t *testing.T) {
 		after := s.stock("widget")
 		require.Equal(t, before["available"].(float64)-2, after["available"])
 		require.Equal(t, before["committed"].(float64)+2, after["committed"])
-		require.Equal(t, money["charged_cents"].(float64)+5000, s.ledger()["charged_cents"])
+		// Authorized, then captured: the provider took the total once.
+		cents := func(l map[string]any, k string) float64 { v, _ := l[k].(float64); return v } // omitted when 0
+		require.Equal(t, cents(money, "captured_cents")+5000, cents(s.ledger(), "captured_cents"))
+		require.Equal(t, cents(money, "charged_cents"), cents(s.ledger(), "charged_cents"))
 
 		// The gateway's view carries each service's record of the order. The
 		// records are read in parallel with the saga's state, so the view that
@@ -315,9 +318,11 @@ func TestDevEndToEnd(t *testing.T) {
 		require.EqualValues(t, 5000, order["total_cents"])
 		require.Equal(t, "committed", reservation["state"])
 		require.EqualValues(t, 5000, reservation["total_cents"])
-		require.Equal(t, "charged", payment["state"])
+		require.Equal(t, "captured", payment["state"])
 		require.EqualValues(t, 5000, payment["amount_cents"])
 		require.Equal(t, o["charge_id"], payment["charge_id"])
+		require.Equal(t, o["authorization_id"], payment["authorization_id"])
+		require.NotEmpty(t, payment["authorization_id"])
 	})
 
 	t.Run("decline compensates: stock back, no money kept", func(t *testing.T) {
@@ -343,8 +348,8 @@ func TestDevEndToEnd(t *testing.T) {
 	t.Run("flaky and slow payments are retried to success", func(t *testing.T) {
 		flaky := s.order("widget", 1, "tok_flaky")
 		slow := s.order("widget", 1, "tok_slow")
-		require.EqualValues(t, 3, step(s.await(flaky, "COMPLETED"), "charge_payment")["attempts"])
-		require.EqualValues(t, 2, step(s.await(slow, "COMPLETED"), "charge_payment")["attempts"])
+		require.EqualValues(t, 3, step(s.await(flaky, "COMPLETED"), "authorize_payment")["attempts"])
+		require.EqualValues(t, 2, step(s.await(slow, "COMPLETED"), "authorize_payment")["attempts"])
 	})
 
 	t.Run("approval granted", func(t *testing.T) {
@@ -409,32 +414,36 @@ func TestDevEndToEnd(t *testing.T) {
 		// The order's creation and the reservation start together, as do
 		// the retriable steps: their events come in either order.
 		startedTogether := []string{"order.created", "inventory.reserved"}
-		got := s.eventTypes(ok, 5)
+		got := s.eventTypes(ok, 6)
 		require.ElementsMatch(t, startedTogether, got[:2])
-		require.Equal(t, "payment.charged", got[2])
-		require.ElementsMatch(t, []string{"order.confirmed", "inventory.committed"}, got[3:], "the retriable steps run concurrently")
+		require.Equal(t, []string{"payment.authorized", "payment.captured"}, got[2:4])
+		require.ElementsMatch(t, []string{"order.confirmed", "inventory.committed"}, got[4:], "the retriable steps run concurrently")
 		got = s.eventTypes(declined, 5)
 		require.ElementsMatch(t, startedTogether, got[:2])
 		require.Equal(t, []string{"payment.declined", "inventory.released", "order.cancelled"}, got[2:])
 		require.Equal(t, []string{"order.created", "order.cancelled"}, s.eventTypes(short, 2))
-		got = s.eventTypes(cancelled, 4)
+		// Cancelled while awaiting approval: the hold is voided and the
+		// stock released side by side, then the order is cancelled.
+		got = s.eventTypes(cancelled, 6)
 		require.ElementsMatch(t, startedTogether, got[:2])
-		require.Equal(t, []string{"inventory.released", "order.cancelled"}, got[2:])
+		require.Equal(t, "payment.authorized", got[2])
+		require.ElementsMatch(t, []string{"payment.voided", "inventory.released"}, got[3:5])
+		require.Equal(t, "order.cancelled", got[5])
 
 		// The same events on the wire, with their AMQP properties.
 		deadline := time.After(10 * time.Second)
 		for {
 			select {
 			case d := <-tap:
-				if d.Type != "payment.charged" || d.CorrelationId != "order-"+ok {
+				if d.Type != "payment.captured" || d.CorrelationId != "order-"+ok {
 					continue
 				}
-				require.Equal(t, "order-"+ok+"/charge_payment#payment.charged", d.MessageId)
+				require.Equal(t, "order-"+ok+"/capture_payment#payment.captured", d.MessageId)
 				require.Equal(t, "application/cloudevents+json", d.ContentType)
-				require.Equal(t, "payment.charged", d.RoutingKey)
+				require.Equal(t, "payment.captured", d.RoutingKey)
 				return
 			case <-deadline:
-				t.Fatal("payment.charged never reached the tap")
+				t.Fatal("payment.captured never reached the tap")
 			}
 		}
 	})
@@ -490,7 +499,7 @@ func TestDevEndToEnd(t *testing.T) {
 		var out syncBuffer
 		done := make(chan error, 1)
 		go func() {
-			done <- run(context.Background(), []string{"tap", "payment.*", "--count", "1", "--rabbitmq-url", amqptest.URL(),
+			done <- run(context.Background(), []string{"tap", "payment.captured", "--count", "1", "--rabbitmq-url", amqptest.URL(),
 				"--rabbitmq-exchange", s.topo.EventsExchange()}, &out, io.Discard)
 		}()
 		time.Sleep(300 * time.Millisecond) // bound
@@ -501,7 +510,7 @@ func TestDevEndToEnd(t *testing.T) {
 		case <-time.After(15 * time.Second):
 			t.Fatal("tap printed nothing")
 		}
-		require.Contains(t, out.String(), `"type":"payment.charged"`)
+		require.Contains(t, out.String(), `"type":"payment.captured"`)
 		require.Contains(t, out.String(), `"subject":"`+id+`"`)
 	})
 

@@ -148,15 +148,17 @@ type TimelineFlags struct {
 	TimelineDeliveryLimit int    `env:"TIMELINE_DELIVERY_LIMIT" default:"5" help:"Deliveries of a message that keeps failing before it is dead-lettered."`
 }
 
-// SagaFlags are the saga's tunables, fixed into each saga when it starts.
-// They are scoped: set for a role that does not read them (in the
-// environment or the config file), they are refused rather than ignored.
+// SagaFlags are the saga's tunables. The orchestrator's workers read them
+// (`worker` running the orchestrator service, and `dev`); each saga records
+// the values it started with. Starters (the API) have no say in them. They
+// are scoped: set for a role that does not read them (in the environment
+// or the config file), they are refused rather than ignored.
 type SagaFlags struct {
-	ApprovalThresholdCents    int64         `scoped:"" env:"APPROVAL_THRESHOLD_CENTS" default:"100000" help:"Orders totalling at least this wait for an approval (negative: never)."`
+	ApprovalThresholdCents    int64         `scoped:"" env:"APPROVAL_THRESHOLD_CENTS" default:"100000" help:"Orders totalling at least this wait for an approval (negative: never). Read by the orchestrator's workers, recorded in each saga they start."`
 	ApprovalTimeout           time.Duration `scoped:"" env:"APPROVAL_TIMEOUT" default:"24h" help:"An order not approved within this is cancelled."`
 	CompensationAlertAttempts int32         `scoped:"" env:"COMPENSATION_ALERT_ATTEMPTS" default:"10" help:"Failed attempts of one compensation after which the saga shows FAILED (it keeps retrying)."`
 	CompensationMaxInterval   time.Duration `scoped:"" env:"COMPENSATION_MAX_INTERVAL" default:"1m" help:"Longest wait between compensation attempts."`
-	PaymentRetryBudget        time.Duration `scoped:"" env:"PAYMENT_RETRY_BUDGET" default:"15m" help:"How long the charge retries transient provider failures (5xx, timeouts, an open circuit; backoff capped at 30s) before the saga compensates. A decline compensates at once."`
+	PaymentRetryBudget        time.Duration `scoped:"" env:"PAYMENT_RETRY_BUDGET" default:"15m" help:"How long each payment step (the authorization, the capture) retries transient provider failures (5xx, timeouts, an open circuit; backoff capped at 30s) before the saga compensates. A decline compensates at once."`
 }
 
 func (f SagaFlags) options() workflows.Options {

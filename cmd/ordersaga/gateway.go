@@ -27,12 +27,12 @@ import (
 // anything starts (APIFlags.auth). Admission control reads backlog (nil:
 // off; see startBacklog). With a routes file it stands in front of a
 // monolith, reloading the file on SIGHUP in bg (strangler.go).
-func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc api.Deps, sf SagaFlags, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, backlog api.Backlog, bg *background, log *slog.Logger) (http.Handler, error) {
+func newAPI(c client.Client, rf CommonRedisFlags, pool *redisPool, svc api.Deps, af APIFlags, auth api.Auth, cf CodecFlags, reg *prometheus.Registry, backlog api.Backlog, bg *background, log *slog.Logger) (http.Handler, error) {
 	keys, err := cf.keyring()
 	if err != nil {
 		return nil, err
 	}
-	sagas := sagaclient.New(c, sf.options())
+	sagas := sagaclient.New(c)
 	if keys != nil {
 		// Search attributes are not encrypted: keep customer IDs out of them.
 		sagas.CustomerRefs = keys.Refs

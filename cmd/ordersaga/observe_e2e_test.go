@@ -69,7 +69,7 @@ func TestObservability(t *testing.T) {
 		trace := orderTrace(t, spans, declined)
 		for _, name := range []string{
 			"POST /v1/orders", "StartWorkflow:OrderFulfillment", "RunWorkflow:OrderFulfillment",
-			"RunActivity:CreateOrder", "RunActivity:ChargePayment", "RunActivity:ReleaseInventory",
+			"RunActivity:CreateOrder", "RunActivity:AuthorizePayment", "RunActivity:ReleaseInventory",
 			"publish order.created", "publish payment.declined", "publish order.cancelled",
 			"process order.created", "process payment.declined", "process order.cancelled",
 		} {
@@ -106,7 +106,7 @@ func TestObservability(t *testing.T) {
 		page := base + "/" + workflows.WorkflowID(declined) + "/" + desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 		b.text(b.open(page+"/history"), 60*time.Second,
 			"Order "+declined+": 1× widget",
-			"action create_order", "action reserve_inventory", "action charge_payment",
+			"action create_order", "action reserve_inventory", "action authorize_payment",
 			"compensate reserve_inventory", "compensate create_order")
 		b.text(b.open(page+"/user-metadata"), 30*time.Second,
 			"Placed by anonymous", "COMPENSATED: payment declined", "Total: $25.00")

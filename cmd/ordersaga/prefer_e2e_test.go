@@ -130,8 +130,9 @@ func placed(t *testing.T, a checkout, code int, wait string) string {
 }
 
 // TestCheckoutAnswersAtTheReservation places orders with Prefer: wait
-// against a real Temporal: a reservation answers 201 RESERVED, one above
-// the approval threshold 201 AWAITING_APPROVAL, short stock 409
+// against a real Temporal: a reservation answers 201 RESERVED (one above
+// the approval threshold too: its card is authorized before it waits, and a
+// retry joins the same update, which answers as it first did), short stock 409
 // out_of_stock (and the saga still ends COMPENSATED); retries with an
 // Idempotency-Key answer as the first did, even once its record is gone (a
 // running saga is joined, an ended one answers its outcome); with the
@@ -150,7 +151,9 @@ func TestCheckoutAnswersAtTheReservation(t *testing.T) {
 	t.Run("awaiting approval, and a retry whose record is gone joins the saga", func(t *testing.T) {
 		a := placeWaiting(t, api, s.order("pw-lux", 2), "Prefer", "wait=30", "Idempotency-Key", "pw-lux-1")
 		id := placed(t, a, http.StatusCreated, "wait=10")
-		require.Equal(t, "AWAITING_APPROVAL", a.body["status"])
+		// The card is authorized after the reservation, then the saga waits.
+		require.Equal(t, "RESERVED", a.body["status"])
+		s.awaitStatus(id, "AWAITING_APPROVAL")
 		again := placeWaiting(t, api, s.order("pw-lux", 2), "Idempotency-Key", "pw-lux-1")
 		require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
 		require.Equal(t, a.body, again.body)
@@ -158,7 +161,7 @@ func TestCheckoutAnswersAtTheReservation(t *testing.T) {
 		s.forgetKeys()
 		lost := placeWaiting(t, api, s.order("pw-lux", 2), "Prefer", "wait=5", "Idempotency-Key", "pw-lux-1")
 		require.Equal(t, id, placed(t, lost, http.StatusCreated, "wait=5"), "the same order")
-		require.Equal(t, "AWAITING_APPROVAL", lost.body["status"])
+		require.Equal(t, "RESERVED", lost.body["status"], "the same update answers as it first did")
 		require.Equal(t, 3, int(stockOf(t, api, "pw-lux")["available"].(float64)), "reserved once")
 	})
 	t.Run("out of stock, and a retry after the saga ended", func(t *testing.T) {

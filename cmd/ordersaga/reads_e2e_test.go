@@ -37,7 +37,7 @@ type sagaRig struct {
 
 // startSagaRig starts the rig; inventory, if set, wraps the inventory store
 // the activities use. Everything stops when the test ends.
-func startSagaRig(t *testing.T, inventoryStore func(inventory.ActivityStore) inventory.ActivityStore) sagaRig {
+func startSagaRig(t *testing.T, opts workflows.Options, inventoryStore func(inventory.ActivityStore) inventory.ActivityStore) sagaRig {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -72,7 +72,7 @@ func startSagaRig(t *testing.T, inventoryStore func(inventory.ActivityStore) inv
 		}
 	}
 	hosted := workerServices(serviceNames(), opened)
-	group, err := startWorkers(c, hosted, workers.Single, WorkerFlags{ShutdownTimeout: time.Second})
+	group, err := startWorkers(c, hosted, workers.Single, opts, WorkerFlags{ShutdownTimeout: time.Second})
 	require.NoError(t, err)
 	t.Cleanup(group.Stop)
 	return sagaRig{client: c, workers: group}
@@ -85,8 +85,8 @@ func startSagaRig(t *testing.T, inventoryStore func(inventory.ActivityStore) inv
 // orchestrator's workers: it answers 503 in the request timeout.
 func TestFinishedOrdersReadWithWorkersStopped(t *testing.T) {
 	ctx := context.Background()
-	rig := startSagaRig(t, nil)
-	sagas := sagaclient.New(rig.client, workflows.Options{})
+	rig := startSagaRig(t, workflows.Options{}, nil)
+	sagas := sagaclient.New(rig.client)
 	widgets, gizmos := []ordersaga.Item{{SKU: "widget", Quantity: 2}}, []ordersaga.Item{{SKU: "gizmo", Quantity: 2}}
 	start := func(id string, items []ordersaga.Item, token string) {
 		require.NoError(t, sagas.Start(ctx, workflows.Input{OrderID: id, ClientID: "shop", CustomerID: "cust-1", Items: items, PaymentToken: token}))
@@ -120,7 +120,7 @@ func TestFinishedOrdersReadWithWorkersStopped(t *testing.T) {
 	down, err := newServiceClients(sameURL("http://127.0.0.1:1"), "", GatewayFlags{ServiceTimeout: 100 * time.Millisecond},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
-	down.Sagas, down.Log = sagaclient.New(rig.client, workflows.Options{}), slog.New(slog.NewTextHandler(io.Discard, nil))
+	down.Sagas, down.Log = sagaclient.New(rig.client), slog.New(slog.NewTextHandler(io.Discard, nil))
 	h := api.New(api.Config{RequestTimeout: 2 * time.Second}, down)
 	get := func(id string) (int, workflows.State, time.Duration) {
 		begin := time.Now()

@@ -53,7 +53,8 @@ func TestRecordHistories(t *testing.T) {
 	require.NotEmpty(t, *historiesDir, "-histories DIR is required")
 	require.NoError(t, os.MkdirAll(*historiesDir, 0o755))
 	ctx := context.Background()
-	rig := startSagaRig(t, func(inv inventory.ActivityStore) inventory.ActivityStore {
+	opts := workflows.Options{ApprovalTimeout: 2 * time.Second, CompensationAlertAttempts: 2, CompensationMaxInterval: time.Second}
+	rig := startSagaRig(t, opts, func(inv inventory.ActivityStore) inventory.ActivityStore {
 		return &failingReleases{ActivityStore: inv, failures: map[string]int{
 			workflows.WorkflowID("compensation-retried") + "/" + workflows.StepReserveInventory:          2,
 			workflows.WorkflowID("compensation-failed-recovered") + "/" + workflows.StepReserveInventory: 4,
@@ -62,8 +63,7 @@ func TestRecordHistories(t *testing.T) {
 		}}
 	})
 	c := rig.client
-	sagas := sagaclient.New(c, workflows.Options{ApprovalTimeout: 2 * time.Second, CompensationAlertAttempts: 2,
-		CompensationMaxInterval: time.Second})
+	sagas := sagaclient.New(c)
 
 	type path struct {
 		name  string
@@ -71,14 +71,16 @@ func TestRecordHistories(t *testing.T) {
 		token string
 		drive func(t *testing.T, id string) // after start
 		want  workflows.Status
-		// sagas starts the saga if set (other options), else the default.
-		sagas *sagaclient.Client
+		// tight runs the saga on a second stack whose orchestrator has
+		// tightBudget (the options are the worker's).
+		tight bool
 	}
 	// A budget shorter than tok_slow's first answer plus the backoff: the
-	// charge ends without a definite answer, so the refund and the stock
-	// release run side by side.
-	tightBudget := sagaclient.New(c, workflows.Options{PaymentRetryBudget: 600 * time.Millisecond, CompensationAlertAttempts: 2,
-		CompensationMaxInterval: time.Second})
+	// payment ends without a definite answer, so the refund (or void) and
+	// the stock release run side by side.
+	tightBudget := workflows.Options{PaymentRetryBudget: 600 * time.Millisecond, CompensationAlertAttempts: 2,
+		CompensationMaxInterval: time.Second}
+	var tightRig *sagaRig
 	widgets := []ordersaga.Item{{SKU: "widget", Quantity: 2}}
 	gizmos := []ordersaga.Item{{SKU: "gizmo", Quantity: 2}}
 	awaitStatus := func(t *testing.T, id string, want workflows.Status) {
@@ -92,6 +94,9 @@ func TestRecordHistories(t *testing.T) {
 		{name: "success", items: widgets, token: "tok_ok", want: workflows.StatusCompleted},
 		{name: "out-of-stock", items: []ordersaga.Item{{SKU: "last-one", Quantity: 2}}, token: "tok_ok", want: workflows.StatusCompensated},
 		{name: "declined", items: widgets, token: "tok_declined", want: workflows.StatusCompensated},
+		// Revision 2 on: a declined card above the approval threshold ends
+		// before the approval.
+		{name: "declined-above-threshold", items: gizmos, token: "tok_declined", want: workflows.StatusCompensated},
 		{name: "flaky-payment", items: widgets, token: "tok_flaky", want: workflows.StatusCompleted},
 		{name: "slow-payment", items: widgets, token: "tok_slow", want: workflows.StatusCompleted},
 		{name: "approval-granted", items: gizmos, token: "tok_ok", want: workflows.StatusCompleted, drive: func(t *testing.T, id string) {
@@ -109,7 +114,7 @@ func TestRecordHistories(t *testing.T) {
 		}},
 		{name: "compensation-retried", items: widgets, token: "tok_declined", want: workflows.StatusCompensated},
 		{name: "compensation-failed-recovered", items: widgets, token: "tok_declined", want: workflows.StatusCompensated},
-		{name: "payment-budget-exhausted", items: widgets, token: "tok_slow", want: workflows.StatusCompensated, sagas: tightBudget},
+		{name: "payment-budget-exhausted", items: widgets, token: "tok_slow", want: workflows.StatusCompensated, tight: true},
 		{name: "compensation-operator-retried", items: widgets, token: "tok_declined", want: workflows.StatusCompensated,
 			drive: func(t *testing.T, id string) {
 				awaitStatus(t, id, workflows.StatusFailed)
@@ -123,12 +128,18 @@ func TestRecordHistories(t *testing.T) {
 					workflows.CompensationRequest{Step: workflows.StepReserveInventory, By: "recorder", Reason: "released by hand"}))
 			}},
 	}
+	outer := t // the second stack lives as long as the test
 	for _, p := range paths {
 		t.Run(p.name, func(t *testing.T) {
 			id := p.name
-			starter := sagas
-			if p.sagas != nil {
-				starter = p.sagas
+			starter, c := sagas, c
+			if p.tight {
+				if tightRig == nil {
+					r := startSagaRig(outer, tightBudget, nil)
+					tightRig = &r
+				}
+				c = tightRig.client
+				starter = sagaclient.New(c)
 			}
 			require.NoError(t, starter.Start(ctx, workflows.Input{OrderID: id, ClientID: "recorder", CustomerID: "cust-1", Items: p.items, PaymentToken: p.token}))
 			if p.drive != nil {
@@ -136,7 +147,7 @@ func TestRecordHistories(t *testing.T) {
 			}
 			run := c.GetWorkflow(ctx, workflows.WorkflowID(id), "")
 			_ = run.Get(ctx, nil) // canceled runs return an error
-			st, err := sagas.State(ctx, id)
+			st, err := starter.State(ctx, id)
 			require.NoError(t, err)
 			require.Equal(t, p.want, st.Status)
 			h, err := replay.Fetch(ctx, c, workflows.WorkflowID(id), "")

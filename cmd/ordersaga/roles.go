@@ -27,6 +27,7 @@ type WorkerCmd struct {
 	PaymentClientFlags `embed:""`
 	ProviderKeyFlags   `embed:""`
 	InventoryFlags     `embed:""`
+	SagaFlags          `embed:""`
 	WorkerFlags        `embed:""`
 	ServiceTokenFlags  `embed:""`
 	HTTPFlags          `embed:""`
@@ -87,7 +88,7 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer srv.Shutdown(time.Second)
-	group, err := startWorkers(c.Client, hostedWorkers, topology, w.WorkerFlags)
+	group, err := startWorkers(c.Client, hostedWorkers, topology, w.SagaFlags.options(), w.WorkerFlags)
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,6 @@ func (w *WorkerCmd) Run(ctx context.Context, log *slog.Logger) error {
 type APICmd struct {
 	TemporalFlags     `embed:""`
 	CommonRedisFlags  `embed:""`
-	SagaFlags         `embed:""`
 	APIFlags          `embed:""`
 	ServiceURLFlags   `embed:""`
 	GatewayFlags      `embed:""`
@@ -145,11 +145,11 @@ func (a *APICmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	handler, err := newAPI(c.Client, a.CommonRedisFlags, pool, svc, a.SagaFlags, a.APIFlags, auth, a.CodecFlags, reg, backlog, bg, log)
+	handler, err := newAPI(c.Client, a.CommonRedisFlags, pool, svc, a.APIFlags, auth, a.CodecFlags, reg, backlog, bg, log)
 	if err != nil {
 		return err
 	}
-	if err := startPlacement(ctx, bg, c.Client, a.PlacementFlags, a.SagaFlags, a.CodecFlags, a.RabbitFlags, log); err != nil {
+	if err := startPlacement(ctx, bg, c.Client, a.PlacementFlags, a.CodecFlags, a.RabbitFlags, log); err != nil {
 		return err
 	}
 	srv, err := listen("api", a.APIAddr, handler, a.HTTPFlags, log)

@@ -42,11 +42,12 @@ func TestExampleConfigLoadsForEveryRole(t *testing.T) {
 	}
 	out, err := configOf(t, "api", "--config", example)
 	require.NoError(t, err)
-	require.Contains(t, out, `approval-threshold-cents: 100000  # config file`)
 	require.Contains(t, out, `api-addr: "0.0.0.0:8080"  # config file`)
+	require.NotContains(t, out, "approval-threshold-cents", "the saga options are the orchestrator's")
 	out, err = configOf(t, "worker", "--config", example)
 	require.NoError(t, err)
 	require.Contains(t, out, `http-addr: "0.0.0.0:9100"  # config file`)
+	require.Contains(t, out, `approval-threshold-cents: 100000  # config file`)
 	require.Contains(t, out, "# temporal connection (profile and TEMPORAL_* variables, flags applied): address=temporal.internal:7233")
 }
 
@@ -71,7 +72,8 @@ func TestSettingsPrecedence(t *testing.T) {
 }
 
 // TestSettingsARoleIgnoresAreRefused: a saga option (scoped) set for a
-// role that does not read it is refused in one line, whatever the source;
+// role that does not read it (the API: the options are the orchestrator
+// worker's) is refused in one line, whatever the source;
 // so is a config key no command has or one under the wrong section.
 func TestSettingsARoleIgnoresAreRefused(t *testing.T) {
 	top := writeFile(t, "top.yaml", "approval-threshold-cents: 5\n")
@@ -81,11 +83,11 @@ func TestSettingsARoleIgnoresAreRefused(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"flag", nil, []string{"worker", "--approval-timeout", "1h"}, "unknown flag --approval-timeout"},
-		{"environment", map[string]string{"APPROVAL_TIMEOUT": "1h"}, []string{"worker"},
-			"APPROVAL_TIMEOUT is set, but `ordersaga worker` does not read it (dev, api do): unset it for this role"},
-		{"file, top level", nil, []string{"worker", "--config", top},
-			"config file: approval-threshold-cents is set, but `ordersaga worker` does not read it (dev, api do)"},
+		{"flag", nil, []string{"api", "--approval-timeout", "1h"}, "unknown flag --approval-timeout"},
+		{"environment", map[string]string{"APPROVAL_TIMEOUT": "1h"}, []string{"api"},
+			"APPROVAL_TIMEOUT is set, but `ordersaga api` does not read it (dev, worker do): unset it for this role"},
+		{"file, top level", nil, []string{"api", "--config", top},
+			"config file: approval-threshold-cents is set, but `ordersaga api` does not read it (dev, worker do)"},
 		{"file, the role's section", nil, []string{"projector", "--config", writeFile(t, "s.yaml", "projector:\n  payment-retry-budget: 1m\n")},
 			"config file: projector.payment-retry-budget is not a setting of `ordersaga projector`"},
 		{"file, no such setting", nil, []string{"api", "--config", writeFile(t, "u.yaml", "redis-ulr: redis://x\n")},
@@ -104,7 +106,7 @@ func TestSettingsARoleIgnoresAreRefused(t *testing.T) {
 		})
 	}
 	// The role that reads it takes it from the same file.
-	out, err := configOf(t, "api", "--config", top)
+	out, err := configOf(t, "worker", "--config", top)
 	require.NoError(t, err)
 	require.Contains(t, out, "approval-threshold-cents: 5  # config file")
 }

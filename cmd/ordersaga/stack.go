@@ -119,9 +119,9 @@ func redacted(u string) string {
 }
 
 // startWorkers starts the workers of services in topology, as
-// workers.Identity().
-func startWorkers(c client.Client, services []workers.Service, topology workers.Topology, wf WorkerFlags) (*workers.Group, error) {
-	ws, err := workers.NewAll(c, services, topology, worker.Options{
+// workers.Identity(); the orchestrator's sagas take sagaOpts.
+func startWorkers(c client.Client, services []workers.Service, topology workers.Topology, sagaOpts workflows.Options, wf WorkerFlags) (*workers.Group, error) {
+	ws, err := workers.NewAll(c, services, topology, sagaOpts, worker.Options{
 		Identity:                         workers.Identity(),
 		WorkerStopTimeout:                wf.ShutdownTimeout,
 		MaxConcurrentWorkflowTaskPollers: wf.WorkflowPollers,

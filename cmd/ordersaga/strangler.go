@@ -40,7 +40,7 @@ type PlacementFlags struct {
 // startPlacement runs, in bg, the consumer of the monolith's placement
 // events, starting sagas as the gateway does (same options, same
 // encryption of customer IDs); off without --placement-queue.
-func startPlacement(ctx context.Context, bg *background, c client.Client, pf PlacementFlags, sf SagaFlags, cf CodecFlags, rf RabbitFlags, log *slog.Logger) error {
+func startPlacement(ctx context.Context, bg *background, c client.Client, pf PlacementFlags, cf CodecFlags, rf RabbitFlags, log *slog.Logger) error {
 	if pf.PlacementQueue == "" {
 		return nil
 	}
@@ -48,7 +48,7 @@ func startPlacement(ctx context.Context, bg *background, c client.Client, pf Pla
 	if err != nil {
 		return err
 	}
-	sagas := sagaclient.New(c, sf.options())
+	sagas := sagaclient.New(c)
 	if keys != nil {
 		sagas.CustomerRefs = keys.Refs
 	}

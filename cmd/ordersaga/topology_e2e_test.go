@@ -82,8 +82,8 @@ func fmtArgs(args []string) string {
 // histories replay on an orchestrator of the split topology.
 func TestWorkerWithEveryServiceRunsStepsOnTheOrchestratorsQueue(t *testing.T) {
 	ctx := context.Background()
-	rig := startSagaRig(t, nil)
-	sagas := sagaclient.New(rig.client, workflows.Options{})
+	rig := startSagaRig(t, workflows.Options{}, nil)
+	sagas := sagaclient.New(rig.client)
 	for id, token := range map[string]string{"single-ok": "tok_ok", "single-declined": "tok_declined"} {
 		require.NoError(t, sagas.Start(ctx, workflows.Input{OrderID: id, ClientID: "shop", CustomerID: "cust-1",
 			Items: []ordersaga.Item{{SKU: "widget", Quantity: 1}}, PaymentToken: token}))

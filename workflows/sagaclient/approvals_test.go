@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/mocks"
 
-	"github.com/ordersaga/ordersaga/workflows"
 	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
 
@@ -25,7 +24,7 @@ func TestAwaitingApprovalCountsTheClientsWaitingSagas(t *testing.T) {
 			queries = append(queries, req.GetQuery())
 			return &workflowservice.CountWorkflowExecutionsResponse{Count: 7}, nil
 		})
-	s := sagaclient.New(c, workflows.Options{})
+	s := sagaclient.New(c)
 	for range 3 {
 		n, err := s.AwaitingApproval(context.Background(), "shop's")
 		require.NoError(t, err)

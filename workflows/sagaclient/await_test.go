@@ -58,7 +58,7 @@ func TestStartAwait(t *testing.T) {
 			awaitOn(c, &sent, &start, tc.update)
 			in := workflows.Input{OrderID: "o1", ClientID: "shop", CustomerID: "c-1", Items: []ordersaga.Item{{SKU: "a", Quantity: 1}}}
 			begin := time.Now()
-			got, err := sagaclient.New(c, workflows.Options{}).StartAwait(context.Background(), in, workflows.StepReserveInventory, 200*time.Millisecond)
+			got, err := sagaclient.New(c).StartAwait(context.Background(), in, workflows.StepReserveInventory, 200*time.Millisecond)
 			require.Less(t, time.Since(begin), 2*time.Second)
 			if tc.errCode != "" {
 				require.Error(t, err)

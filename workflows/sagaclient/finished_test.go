@@ -83,7 +83,7 @@ func TestFinishedSagaIsReadFromItsCloseEvent(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c := finishedSaga(t, final, tc.closeErr, tc.query)
-			sagas := sagaclient.New(c, workflows.Options{})
+			sagas := sagaclient.New(c)
 			owner, err := sagas.Owner(context.Background(), "o1")
 			require.NoError(t, err)
 			require.Equal(t, "shop", owner)
@@ -113,7 +113,7 @@ func TestFinishedSagaIsReadFromItsCloseEvent(t *testing.T) {
 func TestFinishedSagasReadConcurrently(t *testing.T) {
 	final := stateWith(nil)
 	final.Status = workflows.StatusCompleted
-	sagas := sagaclient.New(finishedSaga(t, final, nil, nil), workflows.Options{})
+	sagas := sagaclient.New(finishedSaga(t, final, nil, nil))
 	var wg sync.WaitGroup
 	for range 16 {
 		wg.Go(func() {

@@ -77,7 +77,7 @@ func TestListPagesNewestFirstByStartTime(t *testing.T) {
 		[]*workflowpb.WorkflowExecutionInfo{execution(t, "r5", 5, -1), execution(t, "r1", 1, -1)},
 		[]*workflowpb.WorkflowExecutionInfo{execution(t, "c4", 4, 6), execution(t, "c3", 3, 3.5),
 			execution(t, "c0", 0, 2.5), execution(t, "c2", 2, 2.2)})
-	sagas := sagaclient.New(c, workflows.Options{})
+	sagas := sagaclient.New(c)
 	var got [][]string
 	token := ""
 	for {
@@ -95,7 +95,7 @@ func TestListPagesNewestFirstByStartTime(t *testing.T) {
 // visibility query's meaning: quotes and backslashes are escaped.
 func TestListQueryQuotesValues(t *testing.T) {
 	c, queries := visibility(nil, nil)
-	sagas := sagaclient.New(c, workflows.Options{})
+	sagas := sagaclient.New(c)
 	_, err := sagas.List(context.Background(), sagaclient.Filter{ClientID: `o'neil\' OR ClientId != '`, CustomerID: "cust-1",
 		Status: workflows.StatusCompleted}, 20, "")
 	require.NoError(t, err)
@@ -117,7 +117,7 @@ func TestListQueryQuotesValues(t *testing.T) {
 
 func TestListRefusesForeignTokens(t *testing.T) {
 	c, _ := visibility(nil, nil)
-	sagas := sagaclient.New(c, workflows.Options{})
+	sagas := sagaclient.New(c)
 	crafted := func(start string) string {
 		return base64.RawURLEncoding.EncodeToString([]byte(`{"s":"` + start + `","w":"order-x"}`))
 	}
@@ -146,7 +146,7 @@ func TestListShowsAResetSagaOnce(t *testing.T) {
 	c, _ := visibility([]*workflowpb.WorkflowExecutionInfo{current}, []*workflowpb.WorkflowExecutionInfo{earlier, other})
 	c.On("DescribeWorkflowExecution", mock.Anything, "order-r5", "").Return(&workflowservice.DescribeWorkflowExecutionResponse{
 		WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: "order-r5", RunId: "run-b"}}}, nil)
-	sagas := sagaclient.New(c, workflows.Options{})
+	sagas := sagaclient.New(c)
 
 	all, err := sagas.List(context.Background(), sagaclient.Filter{}, 10, "")
 	require.NoError(t, err)

@@ -19,8 +19,7 @@ import (
 
 // Client drives sagas. It is safe for concurrent use.
 type Client struct {
-	c    client.Client
-	opts workflows.Options
+	c client.Client
 	// finished keeps the state and owner of finished sagas, which never
 	// change.
 	finished *finishedCache
@@ -33,9 +32,11 @@ type Client struct {
 	CustomerRefs func(customerID string) []string
 }
 
-// New returns a Client that starts sagas with opts.
-func New(c client.Client, opts workflows.Options) *Client {
-	return &Client{c: c, opts: opts, finished: newFinishedCache(), awaiting: newAwaitingCache()}
+// New returns a Client. The sagas it starts run with the orchestrator
+// worker's options (workflows.Config.Options): a starter has no say in
+// them.
+func New(c client.Client) *Client {
+	return &Client{c: c, finished: newFinishedCache(), awaiting: newAwaitingCache()}
 }
 
 // Start starts the saga of in.OrderID. A saga with that order ID, running or
@@ -50,7 +51,7 @@ func (s *Client) Start(ctx context.Context, in workflows.Input) error {
 // toward a running saga of the same order ID (a finished one always
 // refuses the start), and in as the saga gets it.
 func (s *Client) startOptions(in workflows.Input, conflict enumspb.WorkflowIdConflictPolicy) (client.StartWorkflowOptions, workflows.Input) {
-	in.Options = s.opts
+	in.Options = workflows.Options{} // the worker's, not the starter's
 	in.Revision = workflows.Revision
 	customer := in.CustomerID
 	if s.CustomerRefs != nil {

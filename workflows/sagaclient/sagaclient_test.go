@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/ordersaga/ordersaga/api"
-	"github.com/ordersaga/ordersaga/workflows"
 	"github.com/ordersaga/ordersaga/workflows/sagaclient"
 )
 
@@ -24,7 +23,7 @@ func TestTemporalDownIs503WithinTheRequestTimeout(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	h := api.New(api.Config{RequestTimeout: 2 * time.Second}, api.Deps{
-		Sagas: sagaclient.New(c, workflows.Options{}), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Sagas: sagaclient.New(c), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	for _, req := range []*http.Request{
 		httptest.NewRequest("POST", "/v1/orders", strings.NewReader(`{"customer_id":"c","items":[{"sku":"a","quantity":1}],"payment_token":"tok_ok"}`)),
 		httptest.NewRequest("GET", "/v1/orders/o1", nil),
@@ -49,7 +48,7 @@ func TestTemporalDownWithPreferWaitIs503(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	h := api.New(api.Config{RequestTimeout: 2 * time.Second}, api.Deps{
-		Sagas: sagaclient.New(c, workflows.Options{}), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Sagas: sagaclient.New(c), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	req := httptest.NewRequest("POST", "/v1/orders", strings.NewReader(`{"customer_id":"c","items":[{"sku":"a","quantity":1}],"payment_token":"tok_ok"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Prefer", "wait=1")

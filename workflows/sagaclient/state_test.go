@@ -64,7 +64,7 @@ func TestStateShowsLiveRetries(t *testing.T) {
 			v.On("Get", mock.Anything).Run(func(args mock.Arguments) { *args.Get(0).(*workflows.State) = queried }).Return(nil)
 			c.On("QueryWorkflow", mock.Anything, "order-o1", "", workflows.QueryState).Return(v, nil)
 
-			st, err := sagaclient.New(c, workflows.Options{}).State(context.Background(), "o1")
+			st, err := sagaclient.New(c).State(context.Background(), "o1")
 			require.NoError(t, err)
 			for _, got := range st.Steps {
 				if got.Name == tc.want.Name {
