@@ -40,7 +40,8 @@ func SplitWorkflowID(orderID string) string { return "baseline-split-" + orderID
 // WorkflowID returns the baseline saga's workflow ID for orderID.
 func WorkflowID(orderID string) string { return "baseline-" + orderID }
 
-// OrderSaga creates the order, reserves stock, charges and confirms, undoing
+// OrderSaga creates the order, reserves stock, authorizes and captures the
+// payment and confirms, undoing
 // the completed steps (deferred) when a later one fails.
 func OrderSaga(ctx workflow.Context, in workflows.Input) error {
 	return orderSaga(ctx, in, "", "", "")
@@ -93,9 +94,22 @@ func orderSaga(ctx workflow.Context, in workflows.Input, order, inventory, payme
 		}
 	}()
 
-	var charge activities.Charge
-	if err = workflow.ExecuteActivity(paymentCtx, activities.ChargePaymentName, activities.ChargeInput{
-		Key: key("charge_payment"), OrderID: in.OrderID, Token: in.PaymentToken, AmountCents: res.TotalCents}).Get(ctx, &charge); err != nil {
+	// As ours from revision 2: the card authorized (voided on a later
+	// failure), then captured.
+	authKey := key(workflows.StepAuthorizePayment)
+	if err = workflow.ExecuteActivity(paymentCtx, activities.AuthorizePaymentName, activities.AuthorizeInput{
+		Key: authKey, OrderID: in.OrderID, Token: in.PaymentToken, AmountCents: res.TotalCents}).Get(ctx, nil); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = workflow.ExecuteActivity(paymentCtx, activities.VoidPaymentName, activities.VoidInput{
+				Key: authKey, OrderID: in.OrderID}).Get(ctx, nil)
+		}
+	}()
+	var charge activities.Capture
+	if err = workflow.ExecuteActivity(paymentCtx, activities.CapturePaymentName, activities.CaptureInput{
+		Key: key(workflows.StepCapturePayment), AuthorizationKey: authKey, OrderID: in.OrderID, AmountCents: res.TotalCents}).Get(ctx, &charge); err != nil {
 		return err
 	}
 	if err = workflow.ExecuteActivity(orderCtx, activities.ConfirmOrderName, activities.ConfirmOrderInput{

@@ -109,8 +109,12 @@ func OrderSaga(ctx workflow.Context, in Input) error {
 	if err := all(ctx, create, reserve); err != nil {
 		return err
 	}
-	if err := exec(q.Payment, 30*time.Second, "charge_payment", activities.ChargePaymentName,
-		activities.ChargeInput{Key: wf + "/charge_payment", OrderID: o.OrderID, Token: o.PaymentToken}).Get(ctx, nil); err != nil {
+	if err := exec(q.Payment, 30*time.Second, workflows.StepAuthorizePayment, activities.AuthorizePaymentName,
+		activities.AuthorizeInput{Key: wf + "/" + workflows.StepAuthorizePayment, OrderID: o.OrderID, Token: o.PaymentToken}).Get(ctx, nil); err != nil {
+		return err
+	}
+	if err := exec(q.Payment, 30*time.Second, workflows.StepCapturePayment, activities.CapturePaymentName,
+		activities.CaptureInput{Key: wf + "/" + workflows.StepCapturePayment, AuthorizationKey: wf + "/" + workflows.StepAuthorizePayment, OrderID: o.OrderID}).Get(ctx, nil); err != nil {
 		return err
 	}
 	confirm := exec(q.Order, 10*time.Second, "confirm_order", activities.ConfirmOrderName,
@@ -157,7 +161,8 @@ func StartOptions(id string, in Input) client.StartWorkflowOptions {
 // Empty activity bodies, taking ours' inputs.
 func createOrder(context.Context, activities.CreateOrderInput) error { return nil }
 func reserve(context.Context, activities.ReserveInput) error         { return nil }
-func charge(context.Context, activities.ChargeInput) error           { return nil }
+func authorize(context.Context, activities.AuthorizeInput) error     { return nil }
+func capture(context.Context, activities.CaptureInput) error         { return nil }
 func confirm(context.Context, activities.ConfirmOrderInput) error    { return nil }
 func commit(context.Context, activities.ReservationRef) error        { return nil }
 
@@ -181,6 +186,7 @@ func NewWorkers(c client.Client, q Queues, opts worker.Options) []worker.Worker 
 	reg(q.Order, confirm, activities.ConfirmOrderName)
 	reg(q.Inventory, reserve, activities.ReserveInventoryName)
 	reg(q.Inventory, commit, activities.CommitInventoryName)
-	reg(q.Payment, charge, activities.ChargePaymentName)
+	reg(q.Payment, authorize, activities.AuthorizePaymentName)
+	reg(q.Payment, capture, activities.CapturePaymentName)
 	return out
 }
