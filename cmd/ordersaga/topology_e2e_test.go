@@ -46,7 +46,8 @@ func TestDevTopologies(t *testing.T) {
 		{args: nil},
 		{args: []string{"--topology", "split"}, want: map[string]string{
 			"CreateOrder": workflows.TaskQueueOrder, "ReserveInventory": workflows.TaskQueueInventory,
-			"ChargePayment": workflows.TaskQueuePayment, "CommitInventory": workflows.TaskQueueInventory,
+			"AuthorizePayment": workflows.TaskQueuePayment, "CapturePayment": workflows.TaskQueuePayment,
+			"CommitInventory": workflows.TaskQueueInventory,
 			"ConfirmOrder": workflows.TaskQueueOrder}},
 	} {
 		t.Run(fmtArgs(tc.args), func(t *testing.T) {
@@ -63,6 +64,9 @@ func TestDevTopologies(t *testing.T) {
 					want = tc.want[typ]
 				}
 				require.Equal(t, want, queue, typ)
+			}
+			if tc.want != nil {
+				require.Len(t, queues, len(tc.want), "the steps of the current revision: %v", queues)
 			}
 		})
 	}
