@@ -281,7 +281,7 @@ func serviceURLAttrs(urls ServiceURLFlags) []any {
 func openInventory(ctx context.Context, env serviceEnv) (hosted, error) {
 	share := env.InventoryHoldShare
 	if share == 0 {
-		share = inventory.DefaultHoldShare
+		share = 100 // the flag's default: no bound
 	}
 	st, err := inventory.NewStore(env.rdb, env.keyspace).WithHoldShare(share)
 	if err != nil {
@@ -360,5 +360,5 @@ type PaymentClientFlags struct {
 
 // InventoryFlags configure the inventory service.
 type InventoryFlags struct {
-	InventoryHoldShare int `env:"INVENTORY_HOLD_SHARE" default:"50" help:"Percent (1-100) of a SKU's unsold units (available + reserved) one client may hold in uncommitted reservations; past it a reservation fails (HoldLimit). A client may always hold one unit; 100: no bound."`
+	InventoryHoldShare int `env:"INVENTORY_HOLD_SHARE" default:"100" help:"Percent (1-100) of a SKU's unsold units (available + reserved) one client may hold in uncommitted reservations; past it a reservation fails (HoldLimit). A client may always hold one unit; 100: no bound (the default: a shop's checkout is one client). Set e.g. 50 where the API's clients are separate parties."`
 }
