@@ -48,7 +48,7 @@ func TestDevTopologies(t *testing.T) {
 			"CreateOrder": workflows.TaskQueueOrder, "ReserveInventory": workflows.TaskQueueInventory,
 			"AuthorizePayment": workflows.TaskQueuePayment, "CapturePayment": workflows.TaskQueuePayment,
 			"CommitInventory": workflows.TaskQueueInventory,
-			"ConfirmOrder": workflows.TaskQueueOrder}},
+			"ConfirmOrder":    workflows.TaskQueueOrder}},
 	} {
 		t.Run(fmtArgs(tc.args), func(t *testing.T) {
 			s := startStack(t, tc.args...)
