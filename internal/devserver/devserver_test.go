@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
 )
 
 // TestUIPassesItsTokenOnlyOverHTTPS: the Web UI does not call an http://
@@ -50,4 +53,25 @@ func TestTakenPortIsAnError(t *testing.T) {
 	_, err = Start(Config{Persistence: "sqlite-memory", UIPort: -1, FrontendPort: port,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.ErrorContains(t, err, "address already in use")
+}
+
+// TestTasksAreWrittenToOnePartition: the server the embedded config makes
+// writes every task queue's tasks to one partition and still reads four
+// (the tasks an older data directory holds on partitions 1–3), and a
+// --temporal-config override wins.
+func TestTasksAreWrittenToOnePartition(t *testing.T) {
+	t.Parallel()
+	settings := func(overrides map[string]any) (write, read int) {
+		c := dynamicconfig.NewCollection(dynamicConfig(overrides), log.NewNoopLogger())
+		c.Start()
+		defer c.Stop()
+		write = dynamicconfig.MatchingNumTaskqueueWritePartitions.Get(c)("default", "ordersaga.orchestrator", enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		read = dynamicconfig.MatchingNumTaskqueueReadPartitions.Get(c)("default", "ordersaga.payment", enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+		return write, read
+	}
+	write, read := settings(nil)
+	require.Equal(t, 1, write)
+	require.Equal(t, 4, read)
+	write, _ = settings(map[string]any{"matching.numTaskqueueWritePartitions": 4})
+	require.Equal(t, 4, write)
 }
