@@ -84,7 +84,8 @@ type dynamicConfig map[string][]struct {
 
 // TestComposeTemporalDynamicConfig: Temporal reads deploy/temporal's
 // dynamic config, which makes admission control's task queue stats fresh
-// (1s, not 5s) on each of the saga's task queues.
+// (1s, not 5s) on each of the saga's task queues and writes their tasks to
+// one partition.
 func TestComposeTemporalDynamicConfig(t *testing.T) {
 	p := loadCompose(t)
 	temporal, err := p.GetService("temporal")
@@ -108,6 +109,15 @@ func TestComposeTemporalDynamicConfig(t *testing.T) {
 		require.LessOrEqual(t, d, time.Second, q)
 	}
 	require.Equal(t, true, dc["frontend.enableUpdateWorkflowExecution"][0].Value)
+
+	writes := map[string]any{}
+	for _, v := range dc["matching.numTaskqueueWritePartitions"] {
+		writes[v.Constraints.TaskQueueName] = v.Value
+	}
+	for _, q := range []string{"ordersaga.orchestrator", "ordersaga.order", "ordersaga.inventory", "ordersaga.payment"} {
+		require.Equal(t, 1, writes[q], "%s: tasks written to one partition (docs/production.md)", q)
+	}
+	require.NotContains(t, dc, "matching.numTaskqueueReadPartitions", "lowering the read partitions strands tasks on partitions 1-3")
 }
 
 // prometheusConfig is the part of Prometheus' configuration the compose
