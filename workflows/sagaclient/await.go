@@ -69,11 +69,14 @@ func (s *Client) StartAwait(ctx context.Context, in workflows.Input, step string
 	rctx, rcancel := context.WithTimeout(ctx, finalTimeout)
 	defer rcancel()
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	var callTimedOut *client.WorkflowUpdateServiceTimeoutOrCanceledError
 	switch {
 	case errors.As(err, &started):
 		// REJECT_DUPLICATE: the saga of this order has ended.
 		return s.ended(rctx, in.OrderID)
-	case waitCtx.Err() != nil:
+	case waitCtx.Err() != nil, errors.As(err, &callTimedOut):
+		// The wait ran out: ours, or the server's, which ends the update
+		// call a little before the deadline it was given.
 		return s.pending(rctx, start, in.OrderID, err)
 	}
 	if ended, ferr := s.ended(rctx, in.OrderID); ferr == nil && ended.State.Status.Terminal() {
