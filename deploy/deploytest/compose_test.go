@@ -99,11 +99,12 @@ func TestComposeTemporalDynamicConfig(t *testing.T) {
 
 	var dc dynamicConfig
 	decodeYAMLStrict(t, filepath.Join(root, src), &dc)
+	sagaQueues := []string{"ordersaga.orchestrator", "ordersaga.order", "ordersaga.inventory", "ordersaga.payment"}
 	queues := map[string]string{}
 	for _, v := range dc["matching.TaskQueueInfoByBuildIdTTL"] {
 		queues[v.Constraints.TaskQueueName] = v.Value.(string)
 	}
-	for _, q := range []string{"ordersaga.orchestrator", "ordersaga.order", "ordersaga.inventory", "ordersaga.payment"} {
+	for _, q := range sagaQueues {
 		d, err := time.ParseDuration(queues[q])
 		require.NoError(t, err, q)
 		require.LessOrEqual(t, d, time.Second, q)
@@ -114,7 +115,7 @@ func TestComposeTemporalDynamicConfig(t *testing.T) {
 	for _, v := range dc["matching.numTaskqueueWritePartitions"] {
 		writes[v.Constraints.TaskQueueName] = v.Value
 	}
-	for _, q := range []string{"ordersaga.orchestrator", "ordersaga.order", "ordersaga.inventory", "ordersaga.payment"} {
+	for _, q := range sagaQueues {
 		require.Equal(t, 1, writes[q], "%s: tasks written to one partition (docs/production.md)", q)
 	}
 	require.NotContains(t, dc, "matching.numTaskqueueReadPartitions", "lowering the read partitions strands tasks on partitions 1-3")

@@ -268,12 +268,12 @@ func (s *Server) Stop() {
 // queue stats (what admission control samples) are cached for 5s.
 //
 // Tasks are written to one partition of each task queue instead of four:
-// with four, a closed loop of 30 sagas had a p99 of 5.4–5.9 s (a new saga's
-// first workflow task waiting on a partition no poller was polling), with
-// one 1.9–2.0 s at the same throughput (docs/performance.md, "The
-// closed-loop tail"). Reads stay on four partitions, so that tasks a data
-// directory holds from an earlier version on partitions 1–3 are still
-// polled: lowering the read partitions strands them.
+// with four, a closed loop of 30 sagas had a p99 of 5.4–5.9 s (workflow
+// tasks waiting seconds to be picked up), with one 1.9–2.0 s at the same
+// throughput (docs/performance.md, "The closed-loop tail"). Reads stay on
+// four partitions, so that tasks a data directory holds from an earlier
+// version on partitions 1–3 are still polled: lowering the read partitions
+// first would strand them.
 func dynamicConfig(overrides map[string]any) dynamicconfig.StaticClient {
 	dc := dynamicconfig.StaticClient{
 		dynamicconfig.TaskQueueInfoByBuildIdTTL.Key():                    50 * time.Millisecond,

@@ -75,8 +75,11 @@ func (s *Client) StartAwait(ctx context.Context, in workflows.Input, step string
 		// REJECT_DUPLICATE: the saga of this order has ended.
 		return s.ended(rctx, in.OrderID)
 	case waitCtx.Err() != nil, errors.As(err, &callTimedOut):
-		// The wait ran out: ours, or the server's, which ends the update
-		// call a little before the deadline it was given.
+		// The wait ran out. The SDK reports an update call that gRPC
+		// ended as canceled or timed out with callTimedOut, which can come
+		// just before waitCtx's deadline (seen: a stream reset with CANCEL
+		// 1.91 s into a 2 s wait). pending still asks whether the saga is
+		// there, so an unreachable Temporal stays an error.
 		return s.pending(rctx, start, in.OrderID, err)
 	}
 	if ended, ferr := s.ended(rctx, in.OrderID); ferr == nil && ended.State.Status.Terminal() {
